@@ -1,0 +1,25 @@
+//! The AWS adapters: real SDK clients. Endpoints come from the SDK's standard
+//! configuration (`AWS_ENDPOINT_URL`, `AWS_REGION`, credentials chain), which is how
+//! the tests aim them at a local emulator.
+
+mod dynamodb;
+mod sqs;
+
+pub use dynamodb::DynamoStore;
+pub use sqs::{QueueUrls, SqsQueue};
+
+use super::Adapters;
+use crate::config::AwsResources;
+use std::sync::Arc;
+
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+pub async fn connect(res: &AwsResources) -> Adapters {
+    let sdk = sdk_config().await;
+    Adapters {
+        store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &res.table_name)),
+        queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), res.queues.clone())),
+    }
+}

@@ -1,0 +1,28 @@
+//! The embedded adapters: one SQLite file in WAL mode holds the items and the
+//! durable queues, so a restart (or a SIGKILL) loses nothing that was acknowledged.
+
+mod db;
+mod queue;
+mod store;
+
+pub use db::Db;
+pub use queue::SqliteQueue;
+pub use store::SqliteStore;
+
+use super::Adapters;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Receives after which an embedded queue dead-letters a message, as the SQS
+/// redrive policy in `template.yaml` does.
+pub const MAX_RECEIVES: u32 = 5;
+
+/// Opens (creating if needed) the data directory's database.
+pub fn open(data_dir: &Path) -> anyhow::Result<Adapters> {
+    std::fs::create_dir_all(data_dir)?;
+    let db = Db::open(&data_dir.join("consulting.sqlite3"))?;
+    Ok(Adapters {
+        store: Arc::new(SqliteStore::new(db.clone())),
+        queue: Arc::new(SqliteQueue::new(db, MAX_RECEIVES)),
+    })
+}

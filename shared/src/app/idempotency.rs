@@ -1,0 +1,94 @@
+//! Idempotent requests: an `Idempotency-Key` maps to the fingerprint of the first
+//! request body and the answer it got, for 24 hours. A retry with the same body
+//! gets that answer again; the same key with another body is a client error.
+
+use super::AppError;
+use crate::ports::{Condition, Item, ItemStore, WriteOp};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+const TTL_SECONDS: i64 = 24 * 3600;
+
+/// A key as a client may send it: 1 to 255 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        if raw.is_empty() || raw.len() > 255 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("Idempotency-Key must be 1 to 255 visible ASCII characters");
+        }
+        Ok(Self(raw.to_string()))
+    }
+
+    fn item_pk(&self, scope: &str) -> String {
+        // Hashed so a client's key never becomes part of a store key as written.
+        let digest = Sha256::digest(format!("{scope}\n{}", self.0));
+        format!("IDEM#{}", hex::encode(digest))
+    }
+}
+
+/// The first answer given under a key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    pub status: u16,
+    pub body: Value,
+}
+
+/// A stable digest of a JSON body (object keys are sorted by serde_json's map).
+pub fn fingerprint(body: &Value) -> String {
+    hex::encode(Sha256::digest(body.to_string()))
+}
+
+pub async fn find(
+    store: &dyn ItemStore,
+    scope: &str,
+    key: &IdempotencyKey,
+    fingerprint: &str,
+) -> Result<Option<Recorded>, AppError> {
+    let Some(item) = store.get(&key.item_pk(scope), "IDEM").await? else {
+        return Ok(None);
+    };
+    if item.data["fingerprint"].as_str() != Some(fingerprint) {
+        return Err(AppError::Conflict(
+            "Idempotency-Key was already used with a different request body".into(),
+        ));
+    }
+    Ok(Some(Recorded {
+        status: item.data["status"].as_u64().unwrap_or(200) as u16,
+        body: item.data["body"].clone(),
+    }))
+}
+
+/// The write that records an answer; goes in the same batch as the change itself.
+pub fn record(scope: &str, key: &IdempotencyKey, fingerprint: &str, answer: &Recorded, now_unix: i64) -> WriteOp {
+    let item = Item::new(
+        key.item_pk(scope),
+        "IDEM",
+        json!({"fingerprint": fingerprint, "status": answer.status, "body": answer.body}),
+    )
+    .expiring_at(now_unix + TTL_SECONDS);
+    WriteOp::Put { item, condition: Condition::NotExists }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_bounded_visible_ascii() {
+        assert!(IdempotencyKey::parse("a1b2-c3").is_ok());
+        assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
+        for bad in ["", "has space", "tab\t", "é", &"k".repeat(256)] {
+            assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn fingerprints_ignore_key_order() {
+        let a: Value = serde_json::from_str(r#"{"a":1,"b":[1,2]}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{"b":[1,2],"a":1}"#).unwrap();
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        assert_ne!(fingerprint(&a), fingerprint(&serde_json::json!({"a": 2})));
+    }
+}

@@ -1,0 +1,60 @@
+//! Use cases over the ports. Nothing here knows HTTP, Lambda or AWS: the routers
+//! and workers translate their inputs into these calls and the results back.
+
+pub mod idempotency;
+pub mod inquiries;
+pub mod outbox;
+
+use crate::domain::FieldErrors;
+use crate::ports::{Clock, ItemStore, Queue, QueueError, StoreError};
+use std::sync::Arc;
+
+pub use inquiries::{InquiryService, Submitted};
+pub use outbox::OutboxRelay;
+
+/// What a use case can fail with, in terms a caller can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("validation failed")]
+    Validation(FieldErrors),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("a dependency is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::ConditionFailed => AppError::Conflict("the item changed concurrently".into()),
+            other => AppError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<QueueError> for AppError {
+    fn from(e: QueueError) -> Self {
+        AppError::Unavailable(e.to_string())
+    }
+}
+
+/// The ports every use case draws from, cheap to clone.
+#[derive(Clone)]
+pub struct Deps {
+    pub store: Arc<dyn ItemStore>,
+    pub queue: Arc<dyn Queue>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Deps {
+    pub fn new(adapters: crate::adapters::Adapters, clock: Arc<dyn Clock>) -> Self {
+        Self { store: adapters.store, queue: adapters.queue, clock }
+    }
+
+    /// A new ULID stamped with this clock's time, so ids sort by creation.
+    pub fn ulid(&self) -> ulid::Ulid {
+        ulid::Ulid::from_datetime(self.clock.now().into())
+    }
+}

@@ -1,0 +1,75 @@
+//! The JSON body extractor every write route uses: content type (415), size (413)
+//! and syntax (400 `INVALID_JSON`) are checked here once, with answers in the
+//! envelope, before a handler sees a `serde_json::Value`.
+
+use super::error::ApiError;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+
+/// The largest request body accepted, in bytes.
+pub const MAX_BODY: usize = 64 * 1024;
+
+pub struct JsonBody(pub Value);
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        format!("The request body must be at most {} KiB", MAX_BODY / 1024),
+    )
+}
+
+fn is_json(ct: &str) -> bool {
+    let mime = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        if !ct.is_some_and(is_json) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "Content-Type must be application/json",
+            ));
+        }
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY as u64) {
+            return Err(too_large());
+        }
+        let limited = http_body_util::Limited::new(req.into_body(), MAX_BODY);
+        let bytes = match limited.collect().await {
+            Ok(c) => c.to_bytes(),
+            Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Err(too_large()),
+            Err(_) => return Err(ApiError::bad_request("INVALID_JSON", "The request body could not be read")),
+        };
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            ApiError::bad_request("INVALID_JSON", "The request body is not valid JSON")
+                .with_details(serde_json::json!({"line": e.line(), "column": e.column()}))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json;
+
+    #[test]
+    fn json_media_types() {
+        for ok in ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/merge-patch+json"] {
+            assert!(is_json(ok), "{ok}");
+        }
+        for bad in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "", "json"] {
+            assert!(!is_json(bad), "{bad}");
+        }
+    }
+}

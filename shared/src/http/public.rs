@@ -1,0 +1,89 @@
+//! The web form's routes (no token): health, the service catalogue, and inquiry
+//! submission.
+
+use super::context::RequestContext;
+use super::error::ApiError;
+use super::extract::JsonBody;
+use super::AppState;
+use crate::app::idempotency::IdempotencyKey;
+use crate::domain::{rfc3339, ServiceType};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+pub const SERVICE_NAME: &str = "cloud-consulting-backend";
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/api/v1/config/services", get(services))
+        .route("/api/v1/inquiries", post(submit_inquiry))
+}
+
+async fn health(State(s): State<Arc<AppState>>) -> Response {
+    let (store, queue) = tokio::join!(s.deps.store.ping(), s.deps.queue.ping());
+    let mut checks = Map::new();
+    let mut healthy = true;
+    for (name, result) in [("store", store.map_err(|e| e.to_string())), ("queue", queue.map_err(|e| e.to_string()))] {
+        let v = match result {
+            Ok(()) => "ok".to_string(),
+            Err(e) => {
+                healthy = false;
+                tracing::warn!(check = name, error = %e, "health check failed");
+                // The reason a person needs, not the dependency's own message.
+                "error: unreachable".to_string()
+            }
+        };
+        checks.insert(name.into(), Value::String(v));
+    }
+    let body = json!({
+        "status": if healthy { "healthy" } else { "unhealthy" },
+        "service": SERVICE_NAME,
+        "version": env!("CARGO_PKG_VERSION"),
+        "time": rfc3339(s.deps.clock.now()),
+        "checks": checks,
+    });
+    let code = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(body)).into_response()
+}
+
+async fn services() -> Json<Value> {
+    let list: Vec<Value> = ServiceType::ALL
+        .iter()
+        .map(|s| json!({"id": s.id(), "name": s.name(), "description": s.description()}))
+        .collect();
+    Json(json!({"success": true, "data": {"services": list}}))
+}
+
+async fn submit_inquiry(
+    State(s): State<Arc<AppState>>,
+    Extension(ctx): Extension<RequestContext>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|v| IdempotencyKey::parse(v).ok())
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "VALIDATION_ERROR",
+                        "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                    )
+                })?,
+        ),
+    };
+    let out = s.inquiries.submit(&body, key.as_ref(), &ctx.correlation_id).await?;
+    let status = StatusCode::from_u16(out.status).unwrap_or(StatusCode::CREATED);
+    let mut resp = (status, Json(out.body)).into_response();
+    if out.replayed {
+        resp.headers_mut().insert("idempotency-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(resp)
+}
