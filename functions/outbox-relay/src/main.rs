@@ -1,1 +1,30 @@
-fn main() {}
+//! Lambda entry point, run on a schedule: sends outbox messages whose immediate
+//! send after the write did not happen (a queue outage, a timed-out function).
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::{json, Value};
+use shared::adapters::aws;
+use shared::app::{Deps, OutboxRelay};
+use shared::config::AwsResources;
+use shared::ports::SystemClock;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Entries younger than this are still being sent by the request that wrote them.
+const GRACE: Duration = Duration::from_secs(30);
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::telemetry::init();
+    let resources = AwsResources::from_env()?;
+    let deps = Deps::new(aws::connect(&resources).await, Arc::new(SystemClock));
+    let relay = OutboxRelay::new(deps, GRACE);
+    lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| {
+        let relay = relay.clone();
+        async move {
+            let sent = relay.run_once().await.map_err(lambda_runtime::Error::from)?;
+            Ok::<_, lambda_runtime::Error>(json!({ "sent": sent }))
+        }
+    }))
+    .await
+}

@@ -1,1 +1,17 @@
-fn main() {}
+//! Lambda entry point for the web form's public routes: configuration, AWS
+//! adapters, then the shared router.
+
+use shared::adapters::aws;
+use shared::app::Deps;
+use shared::config::AwsResources;
+use shared::http::{lambda, router, AppState};
+use shared::ports::SystemClock;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let resources = AwsResources::from_env()?;
+    let deps = Deps::new(aws::connect(&resources).await, Arc::new(SystemClock));
+    lambda::serve(router(AppState::new(deps))).await
+}

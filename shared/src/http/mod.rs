@@ -5,6 +5,7 @@
 pub mod context;
 pub mod error;
 pub mod extract;
+pub mod lambda;
 pub mod public;
 
 use crate::app::{Deps, InquiryService};

@@ -3,6 +3,7 @@
 //! the tests aim them at a local emulator.
 
 mod dynamodb;
+pub mod provision;
 mod sqs;
 
 pub use dynamodb::DynamoStore;

@@ -1,0 +1,130 @@
+//! The dev server: the same routers as the Lambda functions, served on one port,
+//! with the background work (the outbox relay now, the workers as they land) run
+//! in-process over the embedded adapters. `start` returns once the port is bound,
+//! which is what the black-box tests build on.
+
+use shared::adapters::{aws, embedded, Adapters};
+use shared::app::{Deps, OutboxRelay};
+use shared::config::AwsResources;
+use shared::http::{router, AppState};
+use shared::ports::{Clock, SystemClock};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite and folders under `data_dir`: nothing to install or start.
+    Embedded,
+    /// The AWS adapters, configured as the Lambda functions are (`TABLE_NAME`, …).
+    Aws,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub backend: Backend,
+    /// How often the outbox relay looks for unsent messages.
+    pub relay_every: Duration,
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let var = |k: &str, default: &str| std::env::var(k).unwrap_or_else(|_| default.to_string());
+        let bind = var("BIND_ADDR", "127.0.0.1:8080");
+        let backend = match var("BACKEND", "embedded").as_str() {
+            "embedded" => Backend::Embedded,
+            "aws" => Backend::Aws,
+            other => anyhow::bail!("BACKEND must be embedded or aws, not {other:?}"),
+        };
+        Ok(Self {
+            bind: bind.parse().map_err(|e| anyhow::anyhow!("BIND_ADDR {bind:?}: {e}"))?,
+            data_dir: PathBuf::from(var("DATA_DIR", "./.data")),
+            backend,
+            relay_every: Duration::from_secs(2),
+        })
+    }
+
+    /// Embedded, on a random loopback port: what the tests start.
+    pub fn for_tests(data_dir: PathBuf) -> Self {
+        Self {
+            bind: "127.0.0.1:0".parse().expect("literal address"),
+            data_dir,
+            backend: Backend::Embedded,
+            relay_every: Duration::from_millis(200),
+        }
+    }
+}
+
+pub struct Server {
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Stops accepting, lets requests in flight finish, stops background work.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+pub async fn adapters(cfg: &Config) -> anyhow::Result<Adapters> {
+    match cfg.backend {
+        Backend::Embedded => embedded::open(&cfg.data_dir),
+        Backend::Aws => Ok(aws::connect(&AwsResources::from_env()?).await),
+    }
+}
+
+pub async fn start(cfg: Config) -> anyhow::Result<Server> {
+    start_with(cfg, None, Arc::new(SystemClock)).await
+}
+
+/// Starts on given adapters (or those the config names), e.g. with a faulty queue
+/// in a test.
+pub async fn start_with(cfg: Config, given: Option<Adapters>, clock: Arc<dyn Clock>) -> anyhow::Result<Server> {
+    let adapters = match given {
+        Some(a) => a,
+        None => adapters(&cfg).await?,
+    };
+    let deps = Deps::new(adapters, clock);
+    let listener = tokio::net::TcpListener::bind(cfg.bind).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = watch::channel(false);
+
+    let app = router(AppState::new(deps.clone()));
+    let mut on_stop = stopped.clone();
+    let http = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = on_stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            tracing::error!(error = %e, "http server failed");
+        }
+    });
+
+    let relay = OutboxRelay::new(deps, cfg.relay_every);
+    let every = cfg.relay_every;
+    let mut on_stop = stopped;
+    let relay_task = tokio::spawn(async move {
+        loop {
+            if let Err(e) = relay.run_once().await {
+                tracing::warn!(error = %e, "outbox relay pass failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = on_stop.wait_for(|s| *s) => break,
+            }
+        }
+    });
+
+    tracing::info!(%addr, backend = ?cfg.backend, data_dir = %cfg.data_dir.display(), "dev server listening");
+    Ok(Server { addr, stop, tasks: vec![http, relay_task] })
+}

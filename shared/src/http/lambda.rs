@@ -1,0 +1,18 @@
+//! Serving a router from Lambda: API Gateway events become `http` requests through
+//! `lambda_http`, with the invocation's request id as the request id.
+
+use axum::Router;
+use lambda_http::{Request, RequestExt};
+
+pub async fn serve(router: Router) -> Result<(), lambda_http::Error> {
+    let svc = tower::ServiceBuilder::new()
+        .map_request(|mut req: Request| {
+            let id = req.lambda_context_ref().map(|c| c.request_id.clone());
+            if let Some(v) = id.and_then(|id| http::HeaderValue::from_str(&id).ok()) {
+                req.headers_mut().insert(super::context::REQUEST_ID, v);
+            }
+            req
+        })
+        .service(router);
+    lambda_http::run(svc).await
+}
