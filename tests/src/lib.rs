@@ -1,1 +1,304 @@
+//! Helpers for the black-box tests, so each test reads as what it checks:
+//! `spawn_app` starts the dev server on a random port and returns a client;
+//! `aws` provisions a fresh table and queues in the emulator; `Rie` runs a built
+//! Lambda binary under the Runtime Interface Emulator.
+//!
+//! Tools the tests need (moto, the RIE) are installed and started by the README's
+//! test command; a test that needs one fails, never skips, when it is missing.
 
+use async_trait::async_trait;
+use shared::adapters::{aws, embedded, Adapters};
+use shared::config::AwsResources;
+use shared::ports::{Delivery, Message, Queue, QueueError, QueueName, SystemClock};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use serde_json::{json, Value};
+
+/// The workspace root (this crate lives in `tests/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// A running dev server and a client for it.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub data_dir: PathBuf,
+    server: Option<devserver::Server>,
+    _dir: Option<Arc<tempfile::TempDir>>,
+}
+
+/// Starts the dev server on the embedded adapters in a fresh data directory.
+pub async fn spawn_app() -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    spawn_app_in(dir.path().to_path_buf(), None, Some(dir)).await
+}
+
+/// Starts the dev server on `data_dir`, with the given adapters if any.
+pub async fn spawn_app_in(data_dir: PathBuf, adapters: Option<Adapters>, keep: Option<Arc<tempfile::TempDir>>) -> TestApp {
+    let cfg = devserver::Config::for_tests(data_dir.clone());
+    let server = devserver::start_with(cfg, adapters, Arc::new(SystemClock))
+        .await
+        .expect("dev server starts");
+    TestApp {
+        base: format!("http://{}", server.addr),
+        client: reqwest::Client::new(),
+        data_dir,
+        server: Some(server),
+        _dir: keep,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request sent")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("request sent")
+    }
+
+    /// Stops the server and starts a new one on the same data directory.
+    pub async fn restart(mut self) -> TestApp {
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+        spawn_app_in(self.data_dir.clone(), None, self._dir.take()).await
+    }
+
+    pub async fn stop(mut self) -> (PathBuf, Option<Arc<tempfile::TempDir>>) {
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+        (self.data_dir.clone(), self._dir.take())
+    }
+}
+
+/// Reads a JSON response, failing with its text when it is not JSON.
+pub async fn json_of(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body read");
+    let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    (status, v)
+}
+
+/// A valid web-form body.
+pub fn inquiry_body() -> Value {
+    json!({
+        "name": "Jane Doe",
+        "email": "jane@example.com",
+        "company": "Acme",
+        "phone": "+1 555 0100",
+        "services": ["migration"],
+        "message": "We want to move two data centres to AWS next year.",
+        "source": "contact_form"
+    })
+}
+
+// ---- the AWS emulator -------------------------------------------------------
+
+/// The moto endpoint the test command started.
+pub fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!("MOTO_ENDPOINT is not set: the AWS emulator is not running. Run the README's test command (make test).")
+    })
+}
+
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "tests"))
+        .load()
+        .await
+}
+
+/// A fresh table and queues with unique names, so tests never share state.
+pub async fn aws_resources() -> AwsResources {
+    let sdk = sdk_config().await;
+    let name = format!("t{}", ulid::Ulid::new().to_string().to_lowercase());
+    aws::provision::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &name)
+        .await
+        .expect("table created in moto");
+    let queues = aws::provision::create_queues(&aws_sdk_sqs::Client::new(&sdk), &name, embedded::MAX_RECEIVES)
+        .await
+        .expect("queues created in moto");
+    AwsResources { table_name: name, queues }
+}
+
+pub async fn aws_adapters() -> Adapters {
+    aws::connect_with(&sdk_config().await, &aws_resources().await)
+}
+
+pub fn embedded_adapters() -> Adapters {
+    embedded::in_memory().expect("in-memory database")
+}
+
+// ---- test doubles -------------------------------------------------------------
+
+/// A queue whose sends fail while `failing` is set: the fault the outbox exists for.
+pub struct FlakyQueue {
+    pub inner: Arc<dyn Queue>,
+    pub failing: AtomicBool,
+}
+
+impl FlakyQueue {
+    pub fn new(inner: Arc<dyn Queue>) -> Arc<Self> {
+        Arc::new(Self { inner, failing: AtomicBool::new(true) })
+    }
+
+    pub fn heal(&self) {
+        self.failing.store(false, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl Queue for FlakyQueue {
+    async fn send(&self, queue: QueueName, msg: &Message) -> Result<(), QueueError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(QueueError::Unavailable("injected send failure".into()));
+        }
+        self.inner.send(queue, msg).await
+    }
+    async fn receive(&self, q: QueueName, max: usize, vis: Duration) -> Result<Vec<Delivery>, QueueError> {
+        self.inner.receive(q, max, vis).await
+    }
+    async fn ack(&self, q: QueueName, receipt: &str) -> Result<(), QueueError> {
+        self.inner.ack(q, receipt).await
+    }
+    async fn dead_letters(&self, q: QueueName) -> Result<Vec<Message>, QueueError> {
+        self.inner.dead_letters(q).await
+    }
+    async fn ping(&self) -> Result<(), QueueError> {
+        self.inner.ping().await
+    }
+}
+
+// ---- the Lambda Runtime Interface Emulator -------------------------------------
+
+/// The RIE binary from the aws-sam-cli package in the project's virtualenv.
+pub fn rie_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("RIE_BIN") {
+        return PathBuf::from(p);
+    }
+    let venv = workspace_root().join(".venv/lib");
+    let found = std::fs::read_dir(&venv).ok().and_then(|mut d| {
+        d.find_map(|e| {
+            let p = e.ok()?.path().join("site-packages/samcli/local/rapid/aws-lambda-rie-x86_64");
+            p.exists().then_some(p)
+        })
+    });
+    found.unwrap_or_else(|| panic!("the Lambda RIE is not installed: run the README's test command (make test)"))
+}
+
+/// A function binary as `cargo build` left it.
+pub fn built_binary(name: &str) -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| workspace_root().join("target"));
+    let p = target.join("debug").join(name);
+    assert!(p.exists(), "{} is not built: run the README's test command (make test)", p.display());
+    p
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A function binary running under the RIE, stopped on drop.
+pub struct Rie {
+    child: Child,
+    pub invoke_url: String,
+    pub log: PathBuf,
+    _log_dir: tempfile::TempDir,
+}
+
+impl Rie {
+    pub fn start(binary: &Path, env: &[(&str, String)]) -> Rie {
+        let (api, rapi) = (free_port(), free_port());
+        let log_dir = tempfile::tempdir().expect("temp dir");
+        let log = log_dir.path().join("rie.log");
+        let out = std::fs::File::create(&log).expect("log file");
+        let mut cmd = Command::new(rie_binary());
+        cmd.arg("--runtime-interface-emulator-address")
+            .arg(format!("127.0.0.1:{api}"))
+            .arg("--runtime-api-address")
+            .arg(format!("127.0.0.1:{rapi}"))
+            .arg(binary)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_FUNCTION_NAME", binary.file_name().unwrap_or_default())
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_TIMEOUT", "10")
+            .stdout(Stdio::from(out.try_clone().expect("log handle")))
+            .stderr(Stdio::from(out));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("RIE starts");
+        Rie { child, invoke_url: format!("http://127.0.0.1:{api}/2015-03-31/functions/function/invocations"), log, _log_dir: log_dir }
+    }
+
+    /// Invokes the function with an event and returns what it answered.
+    pub async fn invoke(&self, event: &Value) -> Value {
+        let client = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            match client.post(&self.invoke_url).json(event).send().await {
+                Ok(r) => {
+                    let text = r.text().await.expect("RIE answer");
+                    return serde_json::from_str(&text)
+                        .unwrap_or_else(|e| panic!("RIE answer is not JSON ({e}): {text}\nlog:\n{}", self.log_text()));
+                }
+                // The emulator may not be listening yet.
+                Err(e) if std::time::Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("RIE did not answer: {e}\nlog:\n{}", self.log_text()),
+            }
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Rie {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The environment a function needs to reach the emulator's resources.
+pub fn aws_env(res: &AwsResources) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", moto_endpoint()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("TABLE_NAME", res.table_name.clone()),
+        ("REPORTS_QUEUE_URL", res.queues.reports.clone()),
+        ("EVENTS_QUEUE_URL", res.queues.events.clone()),
+        ("LOG_LEVEL", "info".into()),
+    ]
+}
+
+/// Reads one event file from `events/`.
+pub fn event(path: &str) -> Value {
+    let p = workspace_root().join("events").join(path);
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}

@@ -18,9 +18,12 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 }
 
 pub async fn connect(res: &AwsResources) -> Adapters {
-    let sdk = sdk_config().await;
+    connect_with(&sdk_config().await, res)
+}
+
+pub fn connect_with(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters {
     Adapters {
-        store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &res.table_name)),
-        queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), res.queues.clone())),
+        store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &res.table_name)),
+        queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), res.queues.clone())),
     }
 }

@@ -96,7 +96,7 @@ impl Queue for SqsQueue {
             .receive_message()
             .queue_url(self.urls.url(queue))
             .max_number_of_messages(max.clamp(1, 10) as i32)
-            .visibility_timeout(visibility.as_secs().max(1) as i32)
+            .visibility_timeout(visibility.as_secs() as i32)
             .wait_time_seconds(0)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .message_attribute_names("All")

@@ -17,6 +17,15 @@ use std::sync::Arc;
 /// redrive policy in `template.yaml` does.
 pub const MAX_RECEIVES: u32 = 5;
 
+/// Adapters on a private in-memory database, gone when dropped.
+pub fn in_memory() -> anyhow::Result<Adapters> {
+    let db = Db::in_memory()?;
+    Ok(Adapters {
+        store: Arc::new(SqliteStore::new(db.clone())),
+        queue: Arc::new(SqliteQueue::new(db, MAX_RECEIVES)),
+    })
+}
+
 /// Opens (creating if needed) the data directory's database.
 pub fn open(data_dir: &Path) -> anyhow::Result<Adapters> {
     std::fs::create_dir_all(data_dir)?;

@@ -60,13 +60,16 @@ impl Queue for SqliteQueue {
                 let tx = c.transaction()?;
                 let now = now_ms();
                 let mut out = Vec::new();
+                // Each pass starts after the last message seen, so a zero visibility
+                // timeout cannot hand the same message out twice in one receive.
+                let mut last_seq = 0i64;
                 loop {
                     let candidates: Vec<(i64, String, String, u32)> = {
                         let mut stmt = tx.prepare_cached(
                             "SELECT seq, id, body, receive_count FROM queue_messages
-                             WHERE queue = ?1 AND dead = 0 AND visible_at <= ?2 ORDER BY seq LIMIT ?3",
+                             WHERE queue = ?1 AND dead = 0 AND visible_at <= ?2 AND seq > ?4 ORDER BY seq LIMIT ?3",
                         )?;
-                        let rows = stmt.query_map(params![queue.as_str(), now, (max - out.len()) as i64], |r| {
+                        let rows = stmt.query_map(params![queue.as_str(), now, (max - out.len()) as i64, last_seq], |r| {
                             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                         })?;
                         rows.collect::<rusqlite::Result<_>>()?
@@ -75,6 +78,7 @@ impl Queue for SqliteQueue {
                         break;
                     }
                     for (seq, id, body, count) in candidates {
+                        last_seq = seq;
                         if count >= max_receives {
                             tx.execute("UPDATE queue_messages SET dead = 1 WHERE seq = ?1", params![seq])?;
                             continue;
