@@ -5,12 +5,20 @@
 use crate::adapters::aws::QueueUrls;
 use std::env;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("missing environment variables: {}", .0.join(", "))]
     Missing(Vec<String>),
     #[error("{var} is invalid: {reason}")]
     Invalid { var: String, reason: String },
+}
+
+/// A binary's `main` returning this error prints it with `Debug`; make that the
+/// readable message, since it is what an operator sees in the init log.
+impl std::fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// The AWS resources a function uses, as `template.yaml` passes them.

@@ -251,14 +251,20 @@ impl Rie {
 
     /// Invokes the function with an event and returns what it answered.
     pub async fn invoke(&self, event: &Value) -> Value {
+        let (status, text) = self.invoke_raw(event).await;
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("RIE answered {status}, not JSON ({e}): {text}\nlog:\n{}", self.log_text()))
+    }
+
+    /// The emulator's HTTP status and body for one invocation.
+    pub async fn invoke_raw(&self, event: &Value) -> (u16, String) {
         let client = reqwest::Client::new();
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         loop {
             match client.post(&self.invoke_url).json(event).send().await {
                 Ok(r) => {
-                    let text = r.text().await.expect("RIE answer");
-                    return serde_json::from_str(&text)
-                        .unwrap_or_else(|e| panic!("RIE answer is not JSON ({e}): {text}\nlog:\n{}", self.log_text()));
+                    let status = r.status().as_u16();
+                    return (status, r.text().await.expect("RIE answer"));
                 }
                 // The emulator may not be listening yet.
                 Err(e) if std::time::Instant::now() < deadline => {
