@@ -54,7 +54,10 @@ impl AwsResources {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let [table_name, reports, events] =
             require(get, ["TABLE_NAME", "REPORTS_QUEUE_URL", "EVENTS_QUEUE_URL"])?;
-        for (var, url) in [("REPORTS_QUEUE_URL", &reports), ("EVENTS_QUEUE_URL", &events)] {
+        for (var, url) in [
+            ("REPORTS_QUEUE_URL", &reports),
+            ("EVENTS_QUEUE_URL", &events),
+        ] {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
                 return Err(ConfigError::Invalid {
                     var: var.into(),
@@ -62,7 +65,10 @@ impl AwsResources {
                 });
             }
         }
-        Ok(Self { table_name, queues: QueueUrls { reports, events } })
+        Ok(Self {
+            table_name,
+            queues: QueueUrls { reports, events },
+        })
     }
 }
 
@@ -73,7 +79,8 @@ mod tests {
 
     #[test]
     fn names_every_missing_variable() {
-        let env: HashMap<&str, &str> = HashMap::from([("TABLE_NAME", "t"), ("EVENTS_QUEUE_URL", " ")]);
+        let env: HashMap<&str, &str> =
+            HashMap::from([("TABLE_NAME", "t"), ("EVENTS_QUEUE_URL", " ")]);
         let err = AwsResources::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap_err();
         assert_eq!(
             err,
@@ -86,7 +93,10 @@ mod tests {
         let env = HashMap::from([
             ("TABLE_NAME", "t"),
             ("REPORTS_QUEUE_URL", "reports"),
-            ("EVENTS_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/1/events"),
+            (
+                "EVENTS_QUEUE_URL",
+                "https://sqs.eu-west-1.amazonaws.com/1/events",
+            ),
         ]);
         let err = AwsResources::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap_err();
         assert!(matches!(err, ConfigError::Invalid { var, .. } if var == "REPORTS_QUEUE_URL"));

@@ -20,7 +20,10 @@ pub use serde_json::{json, Value};
 
 /// The workspace root (this crate lives in `tests/`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// A running dev server and a client for it.
@@ -39,7 +42,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// Starts the dev server on `data_dir`, with the given adapters if any.
-pub async fn spawn_app_in(data_dir: PathBuf, adapters: Option<Adapters>, keep: Option<Arc<tempfile::TempDir>>) -> TestApp {
+pub async fn spawn_app_in(
+    data_dir: PathBuf,
+    adapters: Option<Adapters>,
+    keep: Option<Arc<tempfile::TempDir>>,
+) -> TestApp {
     let cfg = devserver::Config::for_tests(data_dir.clone());
     let server = devserver::start_with(cfg, adapters, Arc::new(SystemClock))
         .await
@@ -59,11 +66,20 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request sent")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client.post(self.url(path)).json(body).send().await.expect("request sent")
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
     }
 
     /// Stops the server and starts a new one on the same data directory.
@@ -116,7 +132,9 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(moto_endpoint())
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "tests"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
         .load()
         .await
 }
@@ -128,10 +146,17 @@ pub async fn aws_resources() -> AwsResources {
     aws::provision::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &name)
         .await
         .expect("table created in moto");
-    let queues = aws::provision::create_queues(&aws_sdk_sqs::Client::new(&sdk), &name, embedded::MAX_RECEIVES)
-        .await
-        .expect("queues created in moto");
-    AwsResources { table_name: name, queues }
+    let queues = aws::provision::create_queues(
+        &aws_sdk_sqs::Client::new(&sdk),
+        &name,
+        embedded::MAX_RECEIVES,
+    )
+    .await
+    .expect("queues created in moto");
+    AwsResources {
+        table_name: name,
+        queues,
+    }
 }
 
 pub async fn aws_adapters() -> Adapters {
@@ -152,7 +177,10 @@ pub struct FlakyQueue {
 
 impl FlakyQueue {
     pub fn new(inner: Arc<dyn Queue>) -> Arc<Self> {
-        Arc::new(Self { inner, failing: AtomicBool::new(true) })
+        Arc::new(Self {
+            inner,
+            failing: AtomicBool::new(true),
+        })
     }
 
     pub fn heal(&self) {
@@ -168,7 +196,12 @@ impl Queue for FlakyQueue {
         }
         self.inner.send(queue, msg).await
     }
-    async fn receive(&self, q: QueueName, max: usize, vis: Duration) -> Result<Vec<Delivery>, QueueError> {
+    async fn receive(
+        &self,
+        q: QueueName,
+        max: usize,
+        vis: Duration,
+    ) -> Result<Vec<Delivery>, QueueError> {
         self.inner.receive(q, max, vis).await
     }
     async fn ack(&self, q: QueueName, receipt: &str) -> Result<(), QueueError> {
@@ -192,18 +225,29 @@ pub fn rie_binary() -> PathBuf {
     let venv = workspace_root().join(".venv/lib");
     let found = std::fs::read_dir(&venv).ok().and_then(|mut d| {
         d.find_map(|e| {
-            let p = e.ok()?.path().join("site-packages/samcli/local/rapid/aws-lambda-rie-x86_64");
+            let p = e
+                .ok()?
+                .path()
+                .join("site-packages/samcli/local/rapid/aws-lambda-rie-x86_64");
             p.exists().then_some(p)
         })
     });
-    found.unwrap_or_else(|| panic!("the Lambda RIE is not installed: run the README's test command (make test)"))
+    found.unwrap_or_else(|| {
+        panic!("the Lambda RIE is not installed: run the README's test command (make test)")
+    })
 }
 
 /// A function binary as `cargo build` left it.
 pub fn built_binary(name: &str) -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| workspace_root().join("target"));
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace_root().join("target"));
     let p = target.join("debug").join(name);
-    assert!(p.exists(), "{} is not built: run the README's test command (make test)", p.display());
+    assert!(
+        p.exists(),
+        "{} is not built: run the README's test command (make test)",
+        p.display()
+    );
     p
 }
 
@@ -236,7 +280,10 @@ impl Rie {
             .arg(binary)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AWS_LAMBDA_FUNCTION_NAME", binary.file_name().unwrap_or_default())
+            .env(
+                "AWS_LAMBDA_FUNCTION_NAME",
+                binary.file_name().unwrap_or_default(),
+            )
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_FUNCTION_TIMEOUT", "10")
@@ -246,14 +293,23 @@ impl Rie {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("RIE starts");
-        Rie { child, invoke_url: format!("http://127.0.0.1:{api}/2015-03-31/functions/function/invocations"), log, _log_dir: log_dir }
+        Rie {
+            child,
+            invoke_url: format!("http://127.0.0.1:{api}/2015-03-31/functions/function/invocations"),
+            log,
+            _log_dir: log_dir,
+        }
     }
 
     /// Invokes the function with an event and returns what it answered.
     pub async fn invoke(&self, event: &Value) -> Value {
         let (status, text) = self.invoke_raw(event).await;
-        serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("RIE answered {status}, not JSON ({e}): {text}\nlog:\n{}", self.log_text()))
+        serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!(
+                "RIE answered {status}, not JSON ({e}): {text}\nlog:\n{}",
+                self.log_text()
+            )
+        })
     }
 
     /// The emulator's HTTP status and body for one invocation.

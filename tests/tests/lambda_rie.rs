@@ -14,9 +14,21 @@ const PUBLIC_API: &[(&str, u16, Option<&str>)] = &[
     ("services.json", 200, None),
     ("create-inquiry.json", 201, None),
     ("create-inquiry-invalid.json", 400, Some("VALIDATION_ERROR")),
-    ("create-inquiry-malformed-json.json", 400, Some("INVALID_JSON")),
-    ("create-inquiry-wrong-content-type.json", 415, Some("UNSUPPORTED_MEDIA_TYPE")),
-    ("create-inquiry-too-large.json", 413, Some("PAYLOAD_TOO_LARGE")),
+    (
+        "create-inquiry-malformed-json.json",
+        400,
+        Some("INVALID_JSON"),
+    ),
+    (
+        "create-inquiry-wrong-content-type.json",
+        415,
+        Some("UNSUPPORTED_MEDIA_TYPE"),
+    ),
+    (
+        "create-inquiry-too-large.json",
+        413,
+        Some("PAYLOAD_TOO_LARGE"),
+    ),
     ("unknown-route.json", 404, Some("NOT_FOUND")),
 ];
 
@@ -33,16 +45,28 @@ fn event_files(dir: &str) -> Vec<String> {
 async fn public_api_answers_every_event() {
     let mut listed: Vec<String> = PUBLIC_API.iter().map(|c| c.0.to_string()).collect();
     listed.sort();
-    assert_eq!(event_files("public-api"), listed, "events/public-api and this table must match");
+    assert_eq!(
+        event_files("public-api"),
+        listed,
+        "events/public-api and this table must match"
+    );
 
     let res = aws_resources().await;
     let rie = Rie::start(&built_binary("public-api"), &aws_env(&res));
     let mut created = None;
     for (file, want, code) in PUBLIC_API {
         let out = rie.invoke(&event(&format!("public-api/{file}"))).await;
-        let status = out["statusCode"].as_u64().unwrap_or_else(|| panic!("{file}: no statusCode in {out}\n{}", rie.log_text()));
-        let body: Value = serde_json::from_str(out["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);
-        assert_eq!(status, u64::from(*want), "{file}: {body}\n{}", rie.log_text());
+        let status = out["statusCode"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{file}: no statusCode in {out}\n{}", rie.log_text()));
+        let body: Value =
+            serde_json::from_str(out["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);
+        assert_eq!(
+            status,
+            u64::from(*want),
+            "{file}: {body}\n{}",
+            rie.log_text()
+        );
         if let Some(code) = code {
             assert_eq!(body["code"], *code, "{file}");
             assert_eq!(body["success"], false);
@@ -59,21 +83,42 @@ async fn public_api_answers_every_event() {
     // The inquiry is really in DynamoDB and its event in SQS.
     let adapters = shared::adapters::aws::connect_with(&system_tests::sdk_config().await, &res);
     let id = created.unwrap();
-    let item = adapters.store.get(&format!("INQ#{id}"), "INQUIRY").await.unwrap().expect("stored in DynamoDB");
+    let item = adapters
+        .store
+        .get(&format!("INQ#{id}"), "INQUIRY")
+        .await
+        .unwrap()
+        .expect("stored in DynamoDB");
     assert_eq!(item.data["email"], "jane@example.com");
-    let msgs = adapters.queue.receive(QueueName::Events, 10, Duration::from_secs(30)).await.unwrap();
-    assert!(msgs.iter().any(|m| m.body.contains(&id)), "event queued in SQS");
-    assert!(rie.log_text().contains("INIT REPORT") || rie.log_text().contains("Init Duration"), "{}", rie.log_text());
+    let msgs = adapters
+        .queue
+        .receive(QueueName::Events, 10, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(
+        msgs.iter().any(|m| m.body.contains(&id)),
+        "event queued in SQS"
+    );
+    assert!(
+        rie.log_text().contains("INIT REPORT") || rie.log_text().contains("Init Duration"),
+        "{}",
+        rie.log_text()
+    );
 }
 
 #[tokio::test]
 async fn public_api_refuses_to_start_without_configuration() {
-    let rie = Rie::start(&built_binary("public-api"), &[("AWS_REGION", "us-east-1".to_string())]);
+    let rie = Rie::start(
+        &built_binary("public-api"),
+        &[("AWS_REGION", "us-east-1".to_string())],
+    );
     let (status, _) = rie.invoke_raw(&event("public-api/health.json")).await;
     assert_eq!(status, 502, "the init fails, so no invocation is served");
     let log = rie.log_text();
     assert!(
-        log.contains("missing environment variables: TABLE_NAME, REPORTS_QUEUE_URL, EVENTS_QUEUE_URL"),
+        log.contains(
+            "missing environment variables: TABLE_NAME, REPORTS_QUEUE_URL, EVENTS_QUEUE_URL"
+        ),
         "the init log names everything that is missing:\n{log}"
     );
 }
@@ -86,23 +131,39 @@ async fn outbox_relay_sends_what_the_api_could_not() {
     // An inquiry written while the queue was unreachable: its outbox entries remain.
     let flaky = system_tests::FlakyQueue::new(adapters.queue.clone());
     let deps = shared::app::Deps::new(
-        shared::adapters::Adapters { store: adapters.store.clone(), queue: flaky },
+        shared::adapters::Adapters {
+            store: adapters.store.clone(),
+            queue: flaky,
+        },
         std::sync::Arc::new(shared::ports::SystemClock),
     );
     // Backdated so the relay's grace period is over.
     let past = shared::ports::clock::FixedClock(time_minutes_ago(5));
-    let deps = shared::app::Deps { clock: std::sync::Arc::new(past), ..deps };
-    let out = shared::app::InquiryService::new(deps).submit(&system_tests::inquiry_body(), None, "c").await.unwrap();
+    let deps = shared::app::Deps {
+        clock: std::sync::Arc::new(past),
+        ..deps
+    };
+    let out = shared::app::InquiryService::new(deps)
+        .submit(&system_tests::inquiry_body(), None, "c")
+        .await
+        .unwrap();
     let id = out.body["data"]["id"].as_str().unwrap().to_string();
 
     let rie = Rie::start(&built_binary("outbox-relay"), &aws_env(&res));
     let answer = rie.invoke(&event("outbox-relay/schedule.json")).await;
     assert_eq!(answer, json!({"sent": 2}), "{}", rie.log_text());
     for q in QueueName::ALL {
-        let msgs = adapters.queue.receive(q, 10, Duration::from_secs(30)).await.unwrap();
+        let msgs = adapters
+            .queue
+            .receive(q, 10, Duration::from_secs(30))
+            .await
+            .unwrap();
         assert!(msgs.iter().any(|m| m.body.contains(&id)), "{q:?}");
     }
-    assert_eq!(rie.invoke(&event("outbox-relay/schedule.json")).await, json!({"sent": 0}));
+    assert_eq!(
+        rie.invoke(&event("outbox-relay/schedule.json")).await,
+        json!({"sent": 0})
+    );
 }
 
 fn time_minutes_ago(m: i64) -> time::OffsetDateTime {
@@ -119,5 +180,8 @@ fn every_event_directory_has_a_test() {
             (name, n)
         })
         .collect();
-    assert_eq!(dirs.keys().map(String::as_str).collect::<Vec<_>>(), ["outbox-relay", "public-api"]);
+    assert_eq!(
+        dirs.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["outbox-relay", "public-api"]
+    );
 }

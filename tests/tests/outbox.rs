@@ -11,27 +11,63 @@ use system_tests::{inquiry_body, json_of, spawn_app_in, FlakyQueue, Value};
 
 async fn send_failure_after_write_is_recovered(adapters: Adapters) {
     let flaky = FlakyQueue::new(adapters.queue.clone());
-    let deps = Deps::new(Adapters { store: adapters.store.clone(), queue: flaky.clone() }, Arc::new(SystemClock));
-    let out = InquiryService::new(deps.clone()).submit(&inquiry_body(), None, "c-1").await.unwrap();
-    assert_eq!(out.status, 201, "the prospect is answered although the queue is down");
+    let deps = Deps::new(
+        Adapters {
+            store: adapters.store.clone(),
+            queue: flaky.clone(),
+        },
+        Arc::new(SystemClock),
+    );
+    let out = InquiryService::new(deps.clone())
+        .submit(&inquiry_body(), None, "c-1")
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status, 201,
+        "the prospect is answered although the queue is down"
+    );
     let id = out.body["data"]["id"].as_str().unwrap().to_string();
     for q in QueueName::ALL {
-        assert!(adapters.queue.receive(q, 10, Duration::ZERO).await.unwrap().is_empty());
+        assert!(adapters
+            .queue
+            .receive(q, 10, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty());
     }
 
     let relay = OutboxRelay::new(deps, Duration::ZERO);
-    assert_eq!(relay.pending().await.unwrap().len(), 2, "one entry per queue waits in the outbox");
-    assert_eq!(relay.run_once().await.unwrap(), 0, "nothing is sent while the queue is still down");
+    assert_eq!(
+        relay.pending().await.unwrap().len(),
+        2,
+        "one entry per queue waits in the outbox"
+    );
+    assert_eq!(
+        relay.run_once().await.unwrap(),
+        0,
+        "nothing is sent while the queue is still down"
+    );
     flaky.heal();
     assert_eq!(relay.run_once().await.unwrap(), 2);
     assert!(relay.pending().await.unwrap().is_empty());
-    assert_eq!(relay.run_once().await.unwrap(), 0, "a second pass sends nothing again");
+    assert_eq!(
+        relay.run_once().await.unwrap(),
+        0,
+        "a second pass sends nothing again"
+    );
 
     for q in QueueName::ALL {
-        let got = adapters.queue.receive(q, 10, Duration::from_secs(30)).await.unwrap();
+        let got = adapters
+            .queue
+            .receive(q, 10, Duration::from_secs(30))
+            .await
+            .unwrap();
         assert_eq!(got.len(), 1, "{q:?}");
         let event: Value = serde_json::from_str(&got[0].body).unwrap();
-        assert_eq!((event["type"].as_str(), event["inquiry_id"].as_str()), (Some("inquiry_created"), Some(id.as_str())));
+        assert_eq!(
+            (event["type"].as_str(), event["inquiry_id"].as_str()),
+            (Some("inquiry_created"), Some(id.as_str()))
+        );
     }
 }
 
@@ -49,8 +85,17 @@ async fn dynamodb_send_failure_after_write_is_recovered() {
 async fn young_entries_are_left_to_the_request_that_wrote_them() {
     let adapters = system_tests::embedded_adapters();
     let flaky = FlakyQueue::new(adapters.queue.clone());
-    let deps = Deps::new(Adapters { store: adapters.store.clone(), queue: flaky.clone() }, Arc::new(SystemClock));
-    InquiryService::new(deps.clone()).submit(&inquiry_body(), None, "c").await.unwrap();
+    let deps = Deps::new(
+        Adapters {
+            store: adapters.store.clone(),
+            queue: flaky.clone(),
+        },
+        Arc::new(SystemClock),
+    );
+    InquiryService::new(deps.clone())
+        .submit(&inquiry_body(), None, "c")
+        .await
+        .unwrap();
     flaky.heal();
     let relay = OutboxRelay::new(deps, Duration::from_secs(3600));
     assert_eq!(relay.run_once().await.unwrap(), 0);
@@ -64,20 +109,40 @@ async fn dev_server_delivers_after_restart() {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let real = shared::adapters::embedded::open(dir.path()).unwrap();
     let flaky = FlakyQueue::new(real.queue.clone());
-    let app = spawn_app_in(dir.path().to_path_buf(), Some(Adapters { store: real.store.clone(), queue: flaky }), Some(dir.clone())).await;
+    let app = spawn_app_in(
+        dir.path().to_path_buf(),
+        Some(Adapters {
+            store: real.store.clone(),
+            queue: flaky,
+        }),
+        Some(dir.clone()),
+    )
+    .await;
     let (status, body) = json_of(app.post_json("/api/v1/inquiries", &inquiry_body()).await).await;
     assert_eq!(status, 201);
     let (data_dir, keep) = app.stop().await;
-    assert!(real.queue.receive(QueueName::Events, 10, Duration::ZERO).await.unwrap().is_empty());
+    assert!(real
+        .queue
+        .receive(QueueName::Events, 10, Duration::ZERO)
+        .await
+        .unwrap()
+        .is_empty());
 
     let _app = spawn_app_in(data_dir, None, keep).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let event = loop {
-        let got = real.queue.receive(QueueName::Events, 10, Duration::from_secs(30)).await.unwrap();
+        let got = real
+            .queue
+            .receive(QueueName::Events, 10, Duration::from_secs(30))
+            .await
+            .unwrap();
         if let Some(d) = got.first() {
             break serde_json::from_str::<Value>(&d.body).unwrap();
         }
-        assert!(std::time::Instant::now() < deadline, "the relay did not deliver after the restart");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the relay did not deliver after the restart"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(event["inquiry_id"], body["data"]["id"]);

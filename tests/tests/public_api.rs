@@ -20,8 +20,22 @@ async fn services_are_listed_in_form_order() {
     let (status, body) = json_of(app.get("/api/v1/config/services").await).await;
     assert_eq!(status, 200);
     assert_eq!(body["success"], true);
-    let ids: Vec<&str> = body["data"]["services"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["assessment", "migration", "optimization", "architecture_review", "general"]);
+    let ids: Vec<&str> = body["data"]["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "assessment",
+            "migration",
+            "optimization",
+            "architecture_review",
+            "general"
+        ]
+    );
     assert_eq!(body["data"]["services"][3]["name"], "Architecture Review");
 }
 
@@ -33,7 +47,14 @@ async fn a_valid_inquiry_is_created_categorised_and_queued() {
     b["message"] = json!("Production is down since this morning, costs are exploding");
     b["unknown_field"] = json!("ignored");
     b.as_object_mut().unwrap().remove("phone");
-    let resp = app.client.post(app.url("/api/v1/inquiries")).header("x-correlation-id", "corr-123").json(&b).send().await.unwrap();
+    let resp = app
+        .client
+        .post(app.url("/api/v1/inquiries"))
+        .header("x-correlation-id", "corr-123")
+        .json(&b)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.headers()["x-correlation-id"], "corr-123");
     let (status, body) = json_of(resp).await;
     assert_eq!(status, 201, "{body}");
@@ -47,18 +68,39 @@ async fn a_valid_inquiry_is_created_categorised_and_queued() {
     assert_eq!(inq["phone"], "");
     assert_eq!(inq["source"], "contact_form");
     assert!(inq["tags"].as_array().unwrap().contains(&json!("cost")));
-    assert!(inq.get("reports").is_none(), "reports is omitted when empty");
+    assert!(
+        inq.get("reports").is_none(),
+        "reports is omitted when empty"
+    );
     assert!(inq.get("unknown_field").is_none());
     assert_eq!(inq["created_at"], inq["updated_at"]);
     let keys: Vec<&String> = inq.as_object().unwrap().keys().collect();
-    for k in ["id", "name", "email", "company", "phone", "services", "message", "source", "status", "priority", "tags", "created_at", "updated_at"] {
+    for k in [
+        "id",
+        "name",
+        "email",
+        "company",
+        "phone",
+        "services",
+        "message",
+        "source",
+        "status",
+        "priority",
+        "tags",
+        "created_at",
+        "updated_at",
+    ] {
         assert!(inq.get(k).is_some(), "missing {k} in {keys:?}");
     }
 
     // The inquiry_created event reaches both queues, carrying the correlation id.
     let adapters = shared::adapters::embedded::open(&app.data_dir).unwrap();
     for q in shared::ports::QueueName::ALL {
-        let got = adapters.queue.receive(q, 10, std::time::Duration::from_secs(30)).await.unwrap();
+        let got = adapters
+            .queue
+            .receive(q, 10, std::time::Duration::from_secs(30))
+            .await
+            .unwrap();
         assert_eq!(got.len(), 1, "{q:?}");
         let event: Value = serde_json::from_str(&got[0].body).unwrap();
         assert_eq!(event["type"], "inquiry_created");
@@ -78,7 +120,10 @@ async fn every_invalid_field_is_reported_at_once() {
     assert_eq!(body["code"], "VALIDATION_ERROR");
     let fields = body["details"]["fields"].as_object().unwrap();
     let names: Vec<&str> = fields.keys().map(String::as_str).collect();
-    assert_eq!(names, ["company", "email", "message", "name", "phone", "services", "source"]);
+    assert_eq!(
+        names,
+        ["company", "email", "message", "name", "phone", "services", "source"]
+    );
     assert!(body["error"].as_str().unwrap().len() > 5);
 }
 
@@ -87,21 +132,87 @@ async fn transport_errors_use_the_envelope() {
     let app = spawn_app().await;
     let url = app.url("/api/v1/inquiries");
     let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
-        (app.client.post(&url).header("content-type", "text/plain").body("{}"), 415, "UNSUPPORTED_MEDIA_TYPE"),
-        (app.client.post(&url).body("{}"), 415, "UNSUPPORTED_MEDIA_TYPE"),
-        (app.client.post(&url).header("content-type", "application/json").body("{\"name\": "), 400, "INVALID_JSON"),
-        (app.client.post(&url).header("content-type", "application/json").body(""), 400, "INVALID_JSON"),
-        (app.client.post(&url).header("content-type", "application/json").body(vec![0xff, 0xfe, 0x00]), 400, "INVALID_JSON"),
-        (app.client.post(&url).header("content-type", "application/json").body("x".repeat(64 * 1024 + 1)), 413, "PAYLOAD_TOO_LARGE"),
-        (app.client.post(&url).header("content-type", "application/json").body("[1,2,3]"), 400, "VALIDATION_ERROR"),
-        (app.client.post(&url).header("content-type", "application/json").header("idempotency-key", "has space").json(&inquiry_body()), 400, "VALIDATION_ERROR"),
-        (app.client.get(app.url("/api/v1/nothing-here")), 404, "NOT_FOUND"),
+        (
+            app.client
+                .post(&url)
+                .header("content-type", "text/plain")
+                .body("{}"),
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
+        (
+            app.client.post(&url).body("{}"),
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
+        (
+            app.client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body("{\"name\": "),
+            400,
+            "INVALID_JSON",
+        ),
+        (
+            app.client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(""),
+            400,
+            "INVALID_JSON",
+        ),
+        (
+            app.client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(vec![0xff, 0xfe, 0x00]),
+            400,
+            "INVALID_JSON",
+        ),
+        (
+            app.client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body("x".repeat(64 * 1024 + 1)),
+            413,
+            "PAYLOAD_TOO_LARGE",
+        ),
+        (
+            app.client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body("[1,2,3]"),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            app.client
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("idempotency-key", "has space")
+                .json(&inquiry_body()),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            app.client.get(app.url("/api/v1/nothing-here")),
+            404,
+            "NOT_FOUND",
+        ),
         (app.client.get(app.url("/")), 404, "NOT_FOUND"),
-        (app.client.delete(app.url("/api/v1/inquiries")), 405, "METHOD_NOT_ALLOWED"),
+        (
+            app.client.delete(app.url("/api/v1/inquiries")),
+            405,
+            "METHOD_NOT_ALLOWED",
+        ),
     ];
     for (req, want_status, want_code) in cases {
         let (status, body) = json_of(req.send().await.unwrap()).await;
-        assert_eq!((status, body["code"].as_str().unwrap()), (want_status, want_code), "{body}");
+        assert_eq!(
+            (status, body["code"].as_str().unwrap()),
+            (want_status, want_code),
+            "{body}"
+        );
         assert_eq!(body["success"], false);
         assert!(body["error"].is_string());
     }
@@ -124,7 +235,14 @@ async fn no_body_ever_gets_a_server_error() {
         json!({"name": "ab", "email": format!("{}@example.com", "a".repeat(300)), "services": ["general"], "message": "m"}).to_string(),
     ];
     for b in bodies {
-        let resp = app.client.post(app.url("/api/v1/inquiries")).header("content-type", "application/json").body(b.clone()).send().await.unwrap();
+        let resp = app
+            .client
+            .post(app.url("/api/v1/inquiries"))
+            .header("content-type", "application/json")
+            .body(b.clone())
+            .send()
+            .await
+            .unwrap();
         let status = resp.status().as_u16();
         assert!(status < 500, "{status} for {}", &b[..b.len().min(80)]);
         let (_, body) = json_of(resp).await;
@@ -136,7 +254,11 @@ async fn no_body_ever_gets_a_server_error() {
 async fn an_idempotency_key_replays_the_first_answer_even_after_a_restart() {
     let app = spawn_app().await;
     let post = |app: &system_tests::TestApp, key: &str, body: &Value| {
-        app.client.post(app.url("/api/v1/inquiries")).header("idempotency-key", key).json(body).send()
+        app.client
+            .post(app.url("/api/v1/inquiries"))
+            .header("idempotency-key", key)
+            .json(body)
+            .send()
     };
     let first = post(&app, "key-1", &inquiry_body()).await.unwrap();
     assert!(first.headers().get("idempotency-replayed").is_none());
@@ -166,7 +288,11 @@ async fn an_idempotency_key_replays_the_first_answer_even_after_a_restart() {
 async fn concurrent_retries_with_one_key_create_one_inquiry() {
     let app = spawn_app().await;
     let reqs = (0..8).map(|_| {
-        app.client.post(app.url("/api/v1/inquiries")).header("idempotency-key", "same").json(&inquiry_body()).send()
+        app.client
+            .post(app.url("/api/v1/inquiries"))
+            .header("idempotency-key", "same")
+            .json(&inquiry_body())
+            .send()
     });
     let answers = futures::future::join_all(reqs).await;
     let mut ids = std::collections::HashSet::new();

@@ -9,31 +9,53 @@ use std::time::Duration;
 type Q = Arc<dyn Queue>;
 
 fn msg(id: &str) -> Message {
-    Message { id: id.into(), body: format!("{{\"id\":\"{id}\"}}") }
+    Message {
+        id: id.into(),
+        body: format!("{{\"id\":\"{id}\"}}"),
+    }
 }
 
 async fn send_receive_ack(q: Q) {
     q.send(QueueName::Events, &msg("m1")).await.unwrap();
     q.send(QueueName::Events, &msg("m2")).await.unwrap();
-    let got = q.receive(QueueName::Events, 10, Duration::from_secs(30)).await.unwrap();
+    let got = q
+        .receive(QueueName::Events, 10, Duration::from_secs(30))
+        .await
+        .unwrap();
     let mut ids: Vec<_> = got.iter().map(|d| d.id.clone()).collect();
     ids.sort();
     assert_eq!(ids, ["m1", "m2"]);
-    assert!(got.iter().all(|d| d.receive_count == 1 && d.body.contains(&d.id)));
+    assert!(got
+        .iter()
+        .all(|d| d.receive_count == 1 && d.body.contains(&d.id)));
     for d in &got {
         q.ack(QueueName::Events, &d.receipt).await.unwrap();
     }
-    assert!(q.receive(QueueName::Events, 10, Duration::ZERO).await.unwrap().is_empty());
+    assert!(q
+        .receive(QueueName::Events, 10, Duration::ZERO)
+        .await
+        .unwrap()
+        .is_empty());
     q.ping().await.unwrap();
 }
 
 async fn hidden_until_visibility_ends(q: Q) {
     q.send(QueueName::Reports, &msg("h1")).await.unwrap();
-    let first = q.receive(QueueName::Reports, 1, Duration::from_secs(1)).await.unwrap();
+    let first = q
+        .receive(QueueName::Reports, 1, Duration::from_secs(1))
+        .await
+        .unwrap();
     assert_eq!(first.len(), 1);
-    assert!(q.receive(QueueName::Reports, 1, Duration::from_secs(1)).await.unwrap().is_empty());
+    assert!(q
+        .receive(QueueName::Reports, 1, Duration::from_secs(1))
+        .await
+        .unwrap()
+        .is_empty());
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let again = q.receive(QueueName::Reports, 1, Duration::from_secs(30)).await.unwrap();
+    let again = q
+        .receive(QueueName::Reports, 1, Duration::from_secs(30))
+        .await
+        .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].id, "h1");
     assert_eq!(again[0].receive_count, 2);
@@ -41,8 +63,18 @@ async fn hidden_until_visibility_ends(q: Q) {
 
 async fn queues_are_separate(q: Q) {
     q.send(QueueName::Reports, &msg("r1")).await.unwrap();
-    assert!(q.receive(QueueName::Events, 10, Duration::ZERO).await.unwrap().is_empty());
-    assert_eq!(q.receive(QueueName::Reports, 10, Duration::ZERO).await.unwrap().len(), 1);
+    assert!(q
+        .receive(QueueName::Events, 10, Duration::ZERO)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        q.receive(QueueName::Reports, 10, Duration::ZERO)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 async fn dead_letters_after_max_receives(q: Q) {
@@ -50,7 +82,11 @@ async fn dead_letters_after_max_receives(q: Q) {
     q.send(QueueName::Events, &msg("fine")).await.unwrap();
     let mut poison_deliveries = 0;
     for _ in 0..(MAX_RECEIVES + 3) {
-        for d in q.receive(QueueName::Events, 10, Duration::ZERO).await.unwrap() {
+        for d in q
+            .receive(QueueName::Events, 10, Duration::ZERO)
+            .await
+            .unwrap()
+        {
             if d.id == "poison" {
                 poison_deliveries += 1; // never acknowledged
             } else {
@@ -58,10 +94,20 @@ async fn dead_letters_after_max_receives(q: Q) {
             }
         }
     }
-    assert_eq!(poison_deliveries, MAX_RECEIVES, "delivered exactly max-receives times");
-    assert!(q.receive(QueueName::Events, 10, Duration::ZERO).await.unwrap().is_empty());
+    assert_eq!(
+        poison_deliveries, MAX_RECEIVES,
+        "delivered exactly max-receives times"
+    );
+    assert!(q
+        .receive(QueueName::Events, 10, Duration::ZERO)
+        .await
+        .unwrap()
+        .is_empty());
     let dead = q.dead_letters(QueueName::Events).await.unwrap();
-    assert_eq!(dead.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["poison"]);
+    assert_eq!(
+        dead.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        ["poison"]
+    );
 }
 
 macro_rules! contract {
@@ -75,4 +121,9 @@ macro_rules! contract {
     };
 }
 
-contract!(send_receive_ack, hidden_until_visibility_ends, queues_are_separate, dead_letters_after_max_receives);
+contract!(
+    send_receive_ack,
+    hidden_until_visibility_ends,
+    queues_are_separate,
+    dead_letters_after_max_receives
+);

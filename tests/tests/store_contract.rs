@@ -20,35 +20,68 @@ fn now() -> i64 {
 
 async fn create_once(s: Store) {
     let a = Item::new("P#1", "A", json!({"n": 1}));
-    s.write(vec![put(a.clone(), Condition::NotExists)]).await.unwrap();
+    s.write(vec![put(a.clone(), Condition::NotExists)])
+        .await
+        .unwrap();
     let again = Item::new("P#1", "A", json!({"n": 2}));
-    let err = s.write(vec![put(again, Condition::NotExists)]).await.unwrap_err();
+    let err = s
+        .write(vec![put(again, Condition::NotExists)])
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::ConditionFailed), "{err:?}");
     assert_eq!(s.get("P#1", "A").await.unwrap(), Some(a));
     assert_eq!(s.get("P#1", "B").await.unwrap(), None);
 }
 
 async fn optimistic_versions(s: Store) {
-    s.write(vec![put(Item::new("P#2", "A", json!({"v": 1})), Condition::NotExists)]).await.unwrap();
+    s.write(vec![put(
+        Item::new("P#2", "A", json!({"v": 1})),
+        Condition::NotExists,
+    )])
+    .await
+    .unwrap();
     let mut next = Item::new("P#2", "A", json!({"v": 2}));
     next.version = 2;
-    s.write(vec![put(next.clone(), Condition::Version(1))]).await.unwrap();
+    s.write(vec![put(next.clone(), Condition::Version(1))])
+        .await
+        .unwrap();
     // A writer that read version 1 loses.
     let mut stale = Item::new("P#2", "A", json!({"v": 99}));
     stale.version = 2;
-    let err = s.write(vec![put(stale, Condition::Version(1))]).await.unwrap_err();
+    let err = s
+        .write(vec![put(stale, Condition::Version(1))])
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::ConditionFailed));
-    assert_eq!(s.get("P#2", "A").await.unwrap().unwrap().data, json!({"v": 2}));
+    assert_eq!(
+        s.get("P#2", "A").await.unwrap().unwrap().data,
+        json!({"v": 2})
+    );
     // Versions also guard deletes, and a missing item has no version.
-    let del = |v| WriteOp::Delete { pk: "P#2".into(), sk: "A".into(), condition: Condition::Version(v) };
-    assert!(matches!(s.write(vec![del(1)]).await, Err(StoreError::ConditionFailed)));
+    let del = |v| WriteOp::Delete {
+        pk: "P#2".into(),
+        sk: "A".into(),
+        condition: Condition::Version(v),
+    };
+    assert!(matches!(
+        s.write(vec![del(1)]).await,
+        Err(StoreError::ConditionFailed)
+    ));
     s.write(vec![del(2)]).await.unwrap();
     assert_eq!(s.get("P#2", "A").await.unwrap(), None);
-    assert!(matches!(s.write(vec![put(next, Condition::Version(2))]).await, Err(StoreError::ConditionFailed)));
+    assert!(matches!(
+        s.write(vec![put(next, Condition::Version(2))]).await,
+        Err(StoreError::ConditionFailed)
+    ));
 }
 
 async fn batches_are_all_or_nothing(s: Store) {
-    s.write(vec![put(Item::new("P#3", "A", json!({})), Condition::NotExists)]).await.unwrap();
+    s.write(vec![put(
+        Item::new("P#3", "A", json!({})),
+        Condition::NotExists,
+    )])
+    .await
+    .unwrap();
     let err = s
         .write(vec![
             put(Item::new("P#3", "B", json!({})), Condition::NotExists),
@@ -57,11 +90,19 @@ async fn batches_are_all_or_nothing(s: Store) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::ConditionFailed));
-    assert_eq!(s.get("P#3", "B").await.unwrap(), None, "the first write of a failed batch must not land");
+    assert_eq!(
+        s.get("P#3", "B").await.unwrap(),
+        None,
+        "the first write of a failed batch must not land"
+    );
     s.write(vec![
         put(Item::new("P#3", "B", json!({})), Condition::NotExists),
         put(Item::new("P#3", "C", json!({})), Condition::None),
-        WriteOp::Delete { pk: "P#3".into(), sk: "A".into(), condition: Condition::None },
+        WriteOp::Delete {
+            pk: "P#3".into(),
+            sk: "A".into(),
+            condition: Condition::None,
+        },
     ])
     .await
     .unwrap();
@@ -76,19 +117,43 @@ async fn malformed_batches_are_refused(s: Store) {
         put(Item::new("P#4", "A", json!({})), Condition::None),
     ];
     assert!(matches!(s.write(twice).await, Err(StoreError::Invalid(_))));
-    let many = (0..26).map(|i| put(Item::new("P#4", format!("{i:02}"), json!({})), Condition::None)).collect();
+    let many = (0..26)
+        .map(|i| {
+            put(
+                Item::new("P#4", format!("{i:02}"), json!({})),
+                Condition::None,
+            )
+        })
+        .collect();
     assert!(matches!(s.write(many).await, Err(StoreError::Invalid(_))));
 }
 
 async fn table_ranges_order_and_pages(s: Store) {
     for i in 1..=7 {
-        s.write(vec![put(Item::new("P#5", format!("s{i:02}"), json!({ "i": i })), Condition::None)]).await.unwrap();
+        s.write(vec![put(
+            Item::new("P#5", format!("s{i:02}"), json!({ "i": i })),
+            Condition::None,
+        )])
+        .await
+        .unwrap();
     }
-    s.write(vec![put(Item::new("P#5x", "s01", json!({})), Condition::None)]).await.unwrap();
-    s.write(vec![put(Item::new("P#5", "t01", json!({})), Condition::None)]).await.unwrap();
+    s.write(vec![put(
+        Item::new("P#5x", "s01", json!({})),
+        Condition::None,
+    )])
+    .await
+    .unwrap();
+    s.write(vec![put(
+        Item::new("P#5", "t01", json!({})),
+        Condition::None,
+    )])
+    .await
+    .unwrap();
 
     let sks = |p: &shared::ports::Page| p.items.iter().map(|i| i.sk.clone()).collect::<Vec<_>>();
-    let q = Query::table("P#5").range(SkRange::Prefix("s".into())).limit(3);
+    let q = Query::table("P#5")
+        .range(SkRange::Prefix("s".into()))
+        .limit(3);
     let p1 = s.query(&q).await.unwrap();
     assert_eq!(sks(&p1), ["s01", "s02", "s03"]);
     let p2 = s.query(&q.clone().after(p1.next.clone())).await.unwrap();
@@ -97,13 +162,29 @@ async fn table_ranges_order_and_pages(s: Store) {
     assert_eq!(sks(&p3), ["s07"]);
     assert!(p3.next.is_none(), "the last page has no cursor");
 
-    let exact = s.query(&Query::table("P#5").range(SkRange::Prefix("s".into())).limit(7)).await.unwrap();
+    let exact = s
+        .query(
+            &Query::table("P#5")
+                .range(SkRange::Prefix("s".into()))
+                .limit(7),
+        )
+        .await
+        .unwrap();
     assert_eq!(exact.items.len(), 7);
-    assert!(exact.next.is_none(), "a page that ends the listing exactly has no cursor");
+    assert!(
+        exact.next.is_none(),
+        "a page that ends the listing exactly has no cursor"
+    );
 
-    let desc = s.query(&Query::table("P#5").descending().limit(2)).await.unwrap();
+    let desc = s
+        .query(&Query::table("P#5").descending().limit(2))
+        .await
+        .unwrap();
     assert_eq!(sks(&desc), ["t01", "s07"]);
-    let desc2 = s.query(&Query::table("P#5").descending().limit(2).after(desc.next)).await.unwrap();
+    let desc2 = s
+        .query(&Query::table("P#5").descending().limit(2).after(desc.next))
+        .await
+        .unwrap();
     assert_eq!(sks(&desc2), ["s06", "s05"]);
 
     let between = s
@@ -111,24 +192,41 @@ async fn table_ranges_order_and_pages(s: Store) {
         .await
         .unwrap();
     assert_eq!(sks(&between), ["s03", "s04", "s05"]);
-    assert!(s.query(&Query::table("P#none")).await.unwrap().items.is_empty());
+    assert!(s
+        .query(&Query::table("P#none"))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
 }
 
 async fn index_lists_newest_first(s: Store) {
     let part = format!("IDX#{}", ulid::Ulid::new());
-    for (i, at) in ["2026-01-03", "2026-01-01", "2026-01-02", "2026-01-02"].iter().enumerate() {
+    for (i, at) in ["2026-01-03", "2026-01-01", "2026-01-02", "2026-01-02"]
+        .iter()
+        .enumerate()
+    {
         let item = Item::new(format!("E#{i}"), "A", json!({ "i": i })).indexed(&part, *at);
         s.write(vec![put(item, Condition::None)]).await.unwrap();
     }
     // Not in the index: no index keys.
-    s.write(vec![put(Item::new("E#9", "A", json!({})), Condition::None)]).await.unwrap();
+    s.write(vec![put(Item::new("E#9", "A", json!({})), Condition::None)])
+        .await
+        .unwrap();
 
     let mut seen = Vec::new();
     let mut after: Option<Cursor> = None;
     loop {
-        let page = s.query(&Query::index(&part).descending().limit(3).after(after)).await.unwrap();
+        let page = s
+            .query(&Query::index(&part).descending().limit(3).after(after))
+            .await
+            .unwrap();
         assert!(page.items.len() <= 3);
-        seen.extend(page.items.iter().map(|i| (i.gsi1sk.clone().unwrap(), i.pk.clone())));
+        seen.extend(
+            page.items
+                .iter()
+                .map(|i| (i.gsi1sk.clone().unwrap(), i.pk.clone())),
+        );
         after = page.next;
         if after.is_none() {
             break;
@@ -141,29 +239,57 @@ async fn index_lists_newest_first(s: Store) {
     assert_eq!(pks.len(), 4, "no item twice across pages: {seen:?}");
 
     let jan2 = s
-        .query(&Query::index(&part).range(SkRange::Between("2026-01-02".into(), "2026-01-02~".into())))
+        .query(
+            &Query::index(&part).range(SkRange::Between("2026-01-02".into(), "2026-01-02~".into())),
+        )
         .await
         .unwrap();
     assert_eq!(jan2.items.len(), 2);
 }
 
 async fn expired_items_do_not_exist(s: Store) {
-    let gone = Item::new("P#6", "A", json!({"old": true})).expiring_at(now() - 10).indexed("IDX#6", "x");
+    let gone = Item::new("P#6", "A", json!({"old": true}))
+        .expiring_at(now() - 10)
+        .indexed("IDX#6", "x");
     let live = Item::new("P#6", "B", json!({})).expiring_at(now() + 3600);
-    s.write(vec![put(gone, Condition::None), put(live, Condition::None)]).await.unwrap();
+    s.write(vec![put(gone, Condition::None), put(live, Condition::None)])
+        .await
+        .unwrap();
     assert_eq!(s.get("P#6", "A").await.unwrap(), None);
     assert!(s.get("P#6", "B").await.unwrap().is_some());
     let page = s.query(&Query::table("P#6")).await.unwrap();
-    assert_eq!(page.items.iter().map(|i| i.sk.as_str()).collect::<Vec<_>>(), ["B"]);
-    assert!(s.query(&Query::index("IDX#6")).await.unwrap().items.is_empty());
+    assert_eq!(
+        page.items.iter().map(|i| i.sk.as_str()).collect::<Vec<_>>(),
+        ["B"]
+    );
+    assert!(s
+        .query(&Query::index("IDX#6"))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
     // An expired key may be created again.
-    s.write(vec![put(Item::new("P#6", "A", json!({"new": true})), Condition::NotExists)]).await.unwrap();
-    assert_eq!(s.get("P#6", "A").await.unwrap().unwrap().data, json!({"new": true}));
+    s.write(vec![put(
+        Item::new("P#6", "A", json!({"new": true})),
+        Condition::NotExists,
+    )])
+    .await
+    .unwrap();
+    assert_eq!(
+        s.get("P#6", "A").await.unwrap().unwrap().data,
+        json!({"new": true})
+    );
 }
 
 async fn data_round_trips(s: Store) {
-    let data = json!({"text": "<b>ü</b> \"quoted\" \n 😀", "n": 1.5, "list": [1, null, {"k": false}]});
-    s.write(vec![put(Item::new("P#7", "A", data.clone()), Condition::None)]).await.unwrap();
+    let data =
+        json!({"text": "<b>ü</b> \"quoted\" \n 😀", "n": 1.5, "list": [1, null, {"k": false}]});
+    s.write(vec![put(
+        Item::new("P#7", "A", data.clone()),
+        Condition::None,
+    )])
+    .await
+    .unwrap();
     assert_eq!(s.get("P#7", "A").await.unwrap().unwrap().data, data);
     s.ping().await.unwrap();
 }
@@ -195,6 +321,10 @@ fn cursors_refuse_anything_they_did_not_make() {
     for junk in ["", "not base64!", "e30", "AAAA"] {
         assert!(Cursor::decode(junk).is_none(), "{junk:?}");
     }
-    let c = Cursor { pk: "a".into(), sk: "b".into(), gsi1sk: Some("c".into()) };
+    let c = Cursor {
+        pk: "a".into(),
+        sk: "b".into(),
+        gsi1sk: Some("c".into()),
+    };
     assert_eq!(Cursor::decode(&c.encode()), Some(c));
 }

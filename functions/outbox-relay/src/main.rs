@@ -22,7 +22,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| {
         let relay = relay.clone();
         async move {
-            let sent = relay.run_once().await.map_err(lambda_runtime::Error::from)?;
+            let sent = relay
+                .run_once()
+                .await
+                .map_err(lambda_runtime::Error::from)?;
             Ok::<_, lambda_runtime::Error>(json!({ "sent": sent }))
         }
     }))

@@ -42,7 +42,9 @@ impl Config {
             other => anyhow::bail!("BACKEND must be embedded or aws, not {other:?}"),
         };
         Ok(Self {
-            bind: bind.parse().map_err(|e| anyhow::anyhow!("BIND_ADDR {bind:?}: {e}"))?,
+            bind: bind
+                .parse()
+                .map_err(|e| anyhow::anyhow!("BIND_ADDR {bind:?}: {e}"))?,
             data_dir: PathBuf::from(var("DATA_DIR", "./.data")),
             backend,
             relay_every: Duration::from_secs(2),
@@ -89,7 +91,11 @@ pub async fn start(cfg: Config) -> anyhow::Result<Server> {
 
 /// Starts on given adapters (or those the config names), e.g. with a faulty queue
 /// in a test.
-pub async fn start_with(cfg: Config, given: Option<Adapters>, clock: Arc<dyn Clock>) -> anyhow::Result<Server> {
+pub async fn start_with(
+    cfg: Config,
+    given: Option<Adapters>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Server> {
     let adapters = match given {
         Some(a) => a,
         None => adapters(&cfg).await?,
@@ -105,7 +111,10 @@ pub async fn start_with(cfg: Config, given: Option<Adapters>, clock: Arc<dyn Clo
         let shutdown = async move {
             let _ = on_stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
             tracing::error!(error = %e, "http server failed");
         }
     });
@@ -126,5 +135,9 @@ pub async fn start_with(cfg: Config, given: Option<Adapters>, clock: Arc<dyn Clo
     });
 
     tracing::info!(%addr, backend = ?cfg.backend, data_dir = %cfg.data_dir.display(), "dev server listening");
-    Ok(Server { addr, stop, tasks: vec![http, relay_task] })
+    Ok(Server {
+        addr,
+        stop,
+        tasks: vec![http, relay_task],
+    })
 }

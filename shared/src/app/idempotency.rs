@@ -61,14 +61,23 @@ pub async fn find(
 }
 
 /// The write that records an answer; goes in the same batch as the change itself.
-pub fn record(scope: &str, key: &IdempotencyKey, fingerprint: &str, answer: &Recorded, now_unix: i64) -> WriteOp {
+pub fn record(
+    scope: &str,
+    key: &IdempotencyKey,
+    fingerprint: &str,
+    answer: &Recorded,
+    now_unix: i64,
+) -> WriteOp {
     let item = Item::new(
         key.item_pk(scope),
         "IDEM",
         json!({"fingerprint": fingerprint, "status": answer.status, "body": answer.body}),
     )
     .expiring_at(now_unix + TTL_SECONDS);
-    WriteOp::Put { item, condition: Condition::NotExists }
+    WriteOp::Put {
+        item,
+        condition: Condition::NotExists,
+    }
 }
 
 #[cfg(test)]

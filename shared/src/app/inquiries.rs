@@ -28,8 +28,12 @@ const INQUIRY_SK: &str = "INQUIRY";
 const ALL_INQUIRIES: &str = "INQUIRIES";
 
 fn inquiry_item(inq: &Inquiry, version: u64) -> Item {
-    let mut item = Item::new(inquiry_pk(&inq.id), INQUIRY_SK, serde_json::to_value(inq).unwrap_or_default())
-        .indexed(ALL_INQUIRIES, format!("{}#{}", inq.created_at, inq.id));
+    let mut item = Item::new(
+        inquiry_pk(&inq.id),
+        INQUIRY_SK,
+        serde_json::to_value(inq).unwrap_or_default(),
+    )
+    .indexed(ALL_INQUIRIES, format!("{}#{}", inq.created_at, inq.id));
     item.version = version;
     item
 }
@@ -54,7 +58,11 @@ impl InquiryService {
         let fingerprint = idempotency::fingerprint(body);
         if let Some(key) = key {
             if let Some(r) = idempotency::find(store, IDEM_SCOPE, key, &fingerprint).await? {
-                return Ok(Submitted { status: r.status, body: r.body, replayed: true });
+                return Ok(Submitted {
+                    status: r.status,
+                    body: r.body,
+                    replayed: true,
+                });
             }
         }
         let new = NewInquiry::parse(body).map_err(AppError::Validation)?;
@@ -86,16 +94,26 @@ impl InquiryService {
         };
         let now_ms = now.unix_timestamp_nanos() / 1_000_000;
         // Reports are drafted from it, and notifications sent for it.
-        let entries = [QueueName::Reports, QueueName::Events].map(|q| Entry::for_event(q, &event, now_ms));
+        let entries =
+            [QueueName::Reports, QueueName::Events].map(|q| Entry::for_event(q, &event, now_ms));
         let answer = Recorded {
             status: 201,
             body: json!({"success": true, "data": inquiry, "message": "Inquiry created successfully"}),
         };
 
-        let mut ops = vec![WriteOp::Put { item: inquiry_item(&inquiry, 1), condition: Condition::NotExists }];
+        let mut ops = vec![WriteOp::Put {
+            item: inquiry_item(&inquiry, 1),
+            condition: Condition::NotExists,
+        }];
         ops.extend(entries.iter().map(Entry::put));
         if let Some(key) = key {
-            ops.push(idempotency::record(IDEM_SCOPE, key, &fingerprint, &answer, now.unix_timestamp()));
+            ops.push(idempotency::record(
+                IDEM_SCOPE,
+                key,
+                &fingerprint,
+                &answer,
+                now.unix_timestamp(),
+            ));
         }
         match store.write(ops).await {
             Ok(()) => {}
@@ -103,15 +121,25 @@ impl InquiryService {
             Err(StoreError::ConditionFailed) if key.is_some() => {
                 let key = key.expect("checked above");
                 return match idempotency::find(store, IDEM_SCOPE, key, &fingerprint).await? {
-                    Some(r) => Ok(Submitted { status: r.status, body: r.body, replayed: true }),
-                    None => Err(AppError::Conflict("a concurrent request changed the same data".into())),
+                    Some(r) => Ok(Submitted {
+                        status: r.status,
+                        body: r.body,
+                        replayed: true,
+                    }),
+                    None => Err(AppError::Conflict(
+                        "a concurrent request changed the same data".into(),
+                    )),
                 };
             }
             Err(e) => return Err(e.into()),
         }
         tracing::info!(inquiry_id = %inquiry.id, event_id = %event.id, priority = %inquiry.priority, "inquiry stored");
         outbox::flush(&self.deps, &entries).await;
-        Ok(Submitted { status: answer.status, body: answer.body, replayed: false })
+        Ok(Submitted {
+            status: answer.status,
+            body: answer.body,
+            replayed: false,
+        })
     }
 
     pub async fn get(&self, id: &InquiryId) -> Result<Inquiry, AppError> {
@@ -121,6 +149,7 @@ impl InquiryService {
             .get(&inquiry_pk(id), INQUIRY_SK)
             .await?
             .ok_or(AppError::NotFound)?;
-        serde_json::from_value(item.data).map_err(|e| AppError::Unavailable(format!("stored inquiry unreadable: {e}")))
+        serde_json::from_value(item.data)
+            .map_err(|e| AppError::Unavailable(format!("stored inquiry unreadable: {e}")))
     }
 }

@@ -28,7 +28,9 @@ pub enum AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::ConditionFailed => AppError::Conflict("the item changed concurrently".into()),
+            StoreError::ConditionFailed => {
+                AppError::Conflict("the item changed concurrently".into())
+            }
             other => AppError::Unavailable(other.to_string()),
         }
     }
@@ -50,7 +52,11 @@ pub struct Deps {
 
 impl Deps {
     pub fn new(adapters: crate::adapters::Adapters, clock: Arc<dyn Clock>) -> Self {
-        Self { store: adapters.store, queue: adapters.queue, clock }
+        Self {
+            store: adapters.store,
+            queue: adapters.queue,
+            clock,
+        }
     }
 
     /// A new ULID stamped with this clock's time, so ids sort by creation.

@@ -39,7 +39,10 @@ impl Entry {
             &self.sk,
             json!({"queue": self.queue.as_str(), "id": self.message.id, "body": self.message.body}),
         );
-        WriteOp::Put { item, condition: Condition::NotExists }
+        WriteOp::Put {
+            item,
+            condition: Condition::NotExists,
+        }
     }
 
     fn from_item(item: &Item) -> Option<Self> {
@@ -54,7 +57,11 @@ impl Entry {
     }
 
     fn created_ms(&self) -> i128 {
-        self.sk.split('#').next().and_then(|t| t.parse().ok()).unwrap_or(0)
+        self.sk
+            .split('#')
+            .next()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0)
     }
 }
 
@@ -66,7 +73,11 @@ pub async fn flush(deps: &Deps, entries: &[Entry]) -> usize {
         match deps.queue.send(e.queue, &e.message).await {
             Ok(()) => {
                 sent += 1;
-                let del = WriteOp::Delete { pk: PK.into(), sk: e.sk.clone(), condition: Condition::None };
+                let del = WriteOp::Delete {
+                    pk: PK.into(),
+                    sk: e.sk.clone(),
+                    condition: Condition::None,
+                };
                 if let Err(err) = deps.store.write(vec![del]).await {
                     // Harmless: the relay sends it again and consumers drop the duplicate.
                     tracing::warn!(error = %err, message_id = %e.message.id, "outbox entry sent but not cleared");
@@ -106,7 +117,10 @@ impl OutboxRelay {
                 .await?;
             let entries: Vec<Entry> = page.items.iter().filter_map(Entry::from_item).collect();
             let young = entries.iter().any(|e| e.created_ms() > cutoff);
-            let due: Vec<Entry> = entries.into_iter().filter(|e| e.created_ms() <= cutoff).collect();
+            let due: Vec<Entry> = entries
+                .into_iter()
+                .filter(|e| e.created_ms() <= cutoff)
+                .collect();
             sent += flush(&self.deps, &due).await;
             if young || page.next.is_none() {
                 break;

@@ -89,7 +89,13 @@ const INCIDENT: &[&str] = &[
     "data loss",
     "production incident",
 ];
-const RUSH: &[&str] = &["urgent", "urgently", "asap", "as soon as possible", "immediately"];
+const RUSH: &[&str] = &[
+    "urgent",
+    "urgently",
+    "asap",
+    "as soon as possible",
+    "immediately",
+];
 const SOON: &[&str] = &["today", "tonight", "tomorrow", "this week"];
 const LATER: &[&str] = &[
     "deadline",
@@ -241,7 +247,11 @@ fn nearest_date(ws: &[String], today: Date) -> Option<i64> {
         // ISO 8601: 2026-12-01
         let parts: Vec<&str> = w.split('-').collect();
         if parts.len() == 3 && parts[0].len() == 4 {
-            if let (Ok(y), Ok(m), Ok(d)) = (parts[0].parse::<i32>(), parts[1].parse::<u8>(), parts[2].parse::<u8>()) {
+            if let (Ok(y), Ok(m), Ok(d)) = (
+                parts[0].parse::<i32>(),
+                parts[1].parse::<u8>(),
+                parts[2].parse::<u8>(),
+            ) {
                 if let Ok(m) = Month::try_from(m) {
                     if let Ok(date) = Date::from_calendar_date(y, m, d) {
                         consider(date);
@@ -328,28 +338,84 @@ mod tests {
     fn priority_table() {
         let cases: &[(&str, &[ServiceType], Priority)] = &[
             // urgent: incidents and rush words
-            ("Our production site is down since this morning", &[Optimization], Priority::Urgent),
-            ("We had an outage last night", &[Assessment], Priority::Urgent),
-            ("Possible data breach, need help", &[General], Priority::Urgent),
+            (
+                "Our production site is down since this morning",
+                &[Optimization],
+                Priority::Urgent,
+            ),
+            (
+                "We had an outage last night",
+                &[Assessment],
+                Priority::Urgent,
+            ),
+            (
+                "Possible data breach, need help",
+                &[General],
+                Priority::Urgent,
+            ),
             ("Need this ASAP please", &[Migration], Priority::Urgent),
-            ("Please call me as soon as possible", &[General], Priority::Urgent),
+            (
+                "Please call me as soon as possible",
+                &[General],
+                Priority::Urgent,
+            ),
             ("Urgent: cost explosion", &[Optimization], Priority::Urgent),
             // urgent: deadlines within a week
-            ("Board meeting tomorrow, need numbers", &[Assessment], Priority::Urgent),
+            (
+                "Board meeting tomorrow, need numbers",
+                &[Assessment],
+                Priority::Urgent,
+            ),
             ("Can we talk this week?", &[General], Priority::Urgent),
-            ("We must decide within 5 days", &[Migration], Priority::Urgent),
+            (
+                "We must decide within 5 days",
+                &[Migration],
+                Priority::Urgent,
+            ),
             ("Go-live is 2026-11-30", &[Migration], Priority::Urgent),
-            ("Cut-over planned for November 28", &[Migration], Priority::Urgent),
+            (
+                "Cut-over planned for November 28",
+                &[Migration],
+                Priority::Urgent,
+            ),
             // high: other deadlines
-            ("Contract renewal deadline approaching", &[Assessment], Priority::High),
-            ("We want to migrate by end of quarter", &[Migration], Priority::High),
-            ("Within 3 weeks we need a plan", &[ArchitectureReview], Priority::High),
-            ("Launch on January 15th", &[ArchitectureReview], Priority::High),
+            (
+                "Contract renewal deadline approaching",
+                &[Assessment],
+                Priority::High,
+            ),
+            (
+                "We want to migrate by end of quarter",
+                &[Migration],
+                Priority::High,
+            ),
+            (
+                "Within 3 weeks we need a plan",
+                &[ArchitectureReview],
+                Priority::High,
+            ),
+            (
+                "Launch on January 15th",
+                &[ArchitectureReview],
+                Priority::High,
+            ),
             ("Target date 2027-01-20", &[Migration], Priority::High),
             // medium and low
-            ("We would like to understand our options", &[Migration], Priority::Medium),
-            ("Just a question about your rates", &[General], Priority::Low),
-            ("General question plus an assessment", &[General, Assessment], Priority::Medium),
+            (
+                "We would like to understand our options",
+                &[Migration],
+                Priority::Medium,
+            ),
+            (
+                "Just a question about your rates",
+                &[General],
+                Priority::Low,
+            ),
+            (
+                "General question plus an assessment",
+                &[General, Assessment],
+                Priority::Medium,
+            ),
         ];
         for (msg, services, want) in cases {
             let got = categorise(msg, services, NOW).priority;
@@ -362,14 +428,34 @@ mod tests {
         let cases: &[(&str, &[ServiceType], Priority)] = &[
             ("This is not urgent at all", &[General], Priority::Low),
             ("There is no deadline for this", &[General], Priority::Low),
-            ("We need zero downtime during the migration", &[Migration], Priority::Medium),
-            ("The download speed from S3 matters", &[Optimization], Priority::Medium),
-            ("Nothing is down, we plan ahead", &[Assessment], Priority::Medium),
-            ("Our last review was on 2025-01-10", &[ArchitectureReview], Priority::Medium),
+            (
+                "We need zero downtime during the migration",
+                &[Migration],
+                Priority::Medium,
+            ),
+            (
+                "The download speed from S3 matters",
+                &[Optimization],
+                Priority::Medium,
+            ),
+            (
+                "Nothing is down, we plan ahead",
+                &[Assessment],
+                Priority::Medium,
+            ),
+            (
+                "Our last review was on 2025-01-10",
+                &[ArchitectureReview],
+                Priority::Medium,
+            ),
             ("We may add more services later", &[General], Priority::Low),
             ("Next March we might revisit", &[General], Priority::Low),
             ("Target date 2027-06-20", &[Migration], Priority::Medium),
-            ("Invalid date 2026-13-45 in text", &[Migration], Priority::Medium),
+            (
+                "Invalid date 2026-13-45 in text",
+                &[Migration],
+                Priority::Medium,
+            ),
             ("Meet on February 30", &[Migration], Priority::Medium),
         ];
         for (msg, services, want) in cases {
@@ -387,7 +473,16 @@ mod tests {
         );
         assert_eq!(
             c.tags,
-            ["aws", "containers", "cost", "data", "incident", "migration", "on-premises", "optimization"]
+            [
+                "aws",
+                "containers",
+                "cost",
+                "data",
+                "incident",
+                "migration",
+                "on-premises",
+                "optimization"
+            ]
         );
         let plain = categorise("Hello", &[General], NOW);
         assert_eq!(plain.tags, ["general"]);

@@ -25,8 +25,11 @@ impl InquiryId {
     /// Accepts only what `new` produces, so a path segment can never smuggle a key.
     pub fn parse(s: &str) -> Option<Self> {
         let rest = s.strip_prefix("inq_")?;
-        (rest.len() == 26 && rest.chars().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()))
-            .then(|| Self(s.to_string()))
+        (rest.len() == 26
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()))
+        .then(|| Self(s.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -80,7 +83,9 @@ struct Rules<'a> {
 
 impl Rules<'_> {
     fn fail(&mut self, field: &str, msg: impl Into<String>) {
-        self.errors.entry(field.to_string()).or_insert_with(|| msg.into());
+        self.errors
+            .entry(field.to_string())
+            .or_insert_with(|| msg.into());
     }
 
     /// A string field, trimmed. `None` when absent or null; records an error for
@@ -125,7 +130,10 @@ impl NewInquiry {
             e.insert("body".into(), "must be a JSON object".into());
             return Err(e);
         };
-        let mut r = Rules { body, errors: FieldErrors::new() };
+        let mut r = Rules {
+            body,
+            errors: FieldErrors::new(),
+        };
 
         let name = r.text("name", 2, 100, false);
         let email_raw = r.text("email", 1, 254, false);
@@ -145,13 +153,24 @@ impl NewInquiry {
                 }
             }
         };
-        if !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
+        if !phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-()".contains(c))
+        {
             r.fail("phone", "may contain only digits, spaces and + - ( )");
         }
         let services = parse_services(body.get("services"), &mut r);
 
         match (r.errors.is_empty(), email) {
-            (true, Some(email)) => Ok(NewInquiry { name, email, company, phone, services, message, source }),
+            (true, Some(email)) => Ok(NewInquiry {
+                name,
+                email,
+                company,
+                phone,
+                services,
+                message,
+                source,
+            }),
             _ => Err(r.errors),
         }
     }
@@ -176,7 +195,10 @@ fn parse_services(v: Option<&Value>, r: &mut Rules<'_>) -> Vec<ServiceType> {
             Some(s) if !out.contains(&s) => out.push(s),
             Some(_) => {}
             None => {
-                r.fail("services", format!("unknown service; known services are {}", known()));
+                r.fail(
+                    "services",
+                    format!("unknown service; known services are {}", known()),
+                );
             }
         }
     }
@@ -202,8 +224,14 @@ mod tests {
     fn parses_a_valid_body_and_defaults_optional_fields() {
         let n = NewInquiry::parse(&valid()).unwrap();
         assert_eq!(n.name, "Jane Doe");
-        assert_eq!(n.services, [ServiceType::Migration, ServiceType::Assessment]);
-        assert_eq!((n.company.as_str(), n.phone.as_str(), n.source.as_str()), ("", "", ""));
+        assert_eq!(
+            n.services,
+            [ServiceType::Migration, ServiceType::Assessment]
+        );
+        assert_eq!(
+            (n.company.as_str(), n.phone.as_str(), n.source.as_str()),
+            ("", "", "")
+        );
         assert!(n.message.contains('\n'));
     }
 
@@ -227,7 +255,10 @@ mod tests {
         });
         let e = NewInquiry::parse(&body).unwrap_err();
         let fields: Vec<&str> = e.keys().map(String::as_str).collect();
-        assert_eq!(fields, ["company", "email", "message", "name", "phone", "services", "source"]);
+        assert_eq!(
+            fields,
+            ["company", "email", "message", "name", "phone", "services", "source"]
+        );
         assert_eq!(e["email"], "must be a valid e-mail address");
     }
 
@@ -266,7 +297,9 @@ mod tests {
 
     #[test]
     fn non_object_bodies_and_empty_services_are_refused() {
-        assert!(NewInquiry::parse(&json!([1, 2])).unwrap_err().contains_key("body"));
+        assert!(NewInquiry::parse(&json!([1, 2]))
+            .unwrap_err()
+            .contains_key("body"));
         let mut b = valid();
         b["services"] = json!([]);
         assert!(NewInquiry::parse(&b).unwrap_err().contains_key("services"));
@@ -276,7 +309,13 @@ mod tests {
     fn inquiry_ids_are_strict() {
         let id = InquiryId::new(ulid::Ulid::new());
         assert_eq!(InquiryId::parse(id.as_str()), Some(id));
-        for bad in ["", "inq_", "inq_../../etc", "INQ_01ARZ3NDEKTSV4RRFFQ69G5FAV", "inq_01ARZ3NDEKTSV4RRFFQ69G5FA#"] {
+        for bad in [
+            "",
+            "inq_",
+            "inq_../../etc",
+            "INQ_01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            "inq_01ARZ3NDEKTSV4RRFFQ69G5FA#",
+        ] {
             assert!(InquiryId::parse(bad).is_none(), "{bad}");
         }
     }

@@ -86,7 +86,8 @@ impl serde::Serialize for ServiceType {
 impl<'de> serde::Deserialize<'de> for ServiceType {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        ServiceType::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown service {s:?}")))
+        ServiceType::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown service {s:?}")))
     }
 }
 
@@ -100,7 +101,10 @@ mod tests {
             assert_eq!(ServiceType::parse(s.id()), Some(s));
         }
         assert_eq!(ServiceType::parse("Migration"), None);
-        assert_eq!(ServiceType::ArchitectureReview.report_type(), "architecture");
+        assert_eq!(
+            ServiceType::ArchitectureReview.report_type(),
+            "architecture"
+        );
         assert_eq!(ServiceType::General.report_type(), "general");
     }
 }

@@ -24,13 +24,16 @@ fn usable_id(v: Option<&HeaderValue>) -> Option<String> {
     let s = v?.to_str().ok()?;
     let ok = !s.is_empty()
         && s.len() <= 128
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
     ok.then(|| s.to_string())
 }
 
 pub async fn request_context(mut req: Request, next: Next) -> Response {
-    let request_id = usable_id(req.headers().get(REQUEST_ID)).unwrap_or_else(|| ulid::Ulid::new().to_string());
-    let correlation_id = usable_id(req.headers().get(CORRELATION_ID)).unwrap_or_else(|| request_id.clone());
+    let request_id =
+        usable_id(req.headers().get(REQUEST_ID)).unwrap_or_else(|| ulid::Ulid::new().to_string());
+    let correlation_id =
+        usable_id(req.headers().get(CORRELATION_ID)).unwrap_or_else(|| request_id.clone());
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
@@ -46,7 +49,11 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
     let mut resp = next.run(req).instrument(span.clone()).await;
     let status = resp.status().as_u16();
     span.in_scope(|| {
-        tracing::info!(status, latency_us = started.elapsed().as_micros() as u64, "request finished")
+        tracing::info!(
+            status,
+            latency_us = started.elapsed().as_micros() as u64,
+            "request finished"
+        )
     });
     let h = resp.headers_mut();
     for (name, value) in [(REQUEST_ID, request_id), (CORRELATION_ID, correlation_id)] {

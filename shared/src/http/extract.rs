@@ -22,7 +22,12 @@ fn too_large() -> ApiError {
 }
 
 fn is_json(ct: &str) -> bool {
-    let mime = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
@@ -30,7 +35,10 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
-        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
         if !ct.is_some_and(is_json) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -49,8 +57,18 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         let limited = http_body_util::Limited::new(req.into_body(), MAX_BODY);
         let bytes = match limited.collect().await {
             Ok(c) => c.to_bytes(),
-            Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Err(too_large()),
-            Err(_) => return Err(ApiError::bad_request("INVALID_JSON", "The request body could not be read")),
+            Err(e)
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                return Err(too_large())
+            }
+            Err(_) => {
+                return Err(ApiError::bad_request(
+                    "INVALID_JSON",
+                    "The request body could not be read",
+                ))
+            }
         };
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
             ApiError::bad_request("INVALID_JSON", "The request body is not valid JSON")
@@ -65,10 +83,21 @@ mod tests {
 
     #[test]
     fn json_media_types() {
-        for ok in ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/merge-patch+json"] {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "application/merge-patch+json",
+        ] {
             assert!(is_json(ok), "{ok}");
         }
-        for bad in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "", "json"] {
+        for bad in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+            "",
+            "json",
+        ] {
             assert!(!is_json(bad), "{bad}");
         }
     }

@@ -23,7 +23,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(deps: Deps) -> Arc<Self> {
-        Arc::new(Self { inquiries: InquiryService::new(deps.clone()), deps })
+        Arc::new(Self {
+            inquiries: InquiryService::new(deps.clone()),
+            deps,
+        })
     }
 }
 
@@ -34,6 +37,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(error::panic_response))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            error::panic_response,
+        ))
         .layer(axum::middleware::from_fn(context::request_context))
 }

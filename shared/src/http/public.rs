@@ -28,7 +28,10 @@ async fn health(State(s): State<Arc<AppState>>) -> Response {
     let (store, queue) = tokio::join!(s.deps.store.ping(), s.deps.queue.ping());
     let mut checks = Map::new();
     let mut healthy = true;
-    for (name, result) in [("store", store.map_err(|e| e.to_string())), ("queue", queue.map_err(|e| e.to_string()))] {
+    for (name, result) in [
+        ("store", store.map_err(|e| e.to_string())),
+        ("queue", queue.map_err(|e| e.to_string())),
+    ] {
         let v = match result {
             Ok(()) => "ok".to_string(),
             Err(e) => {
@@ -47,7 +50,11 @@ async fn health(State(s): State<Arc<AppState>>) -> Response {
         "time": rfc3339(s.deps.clock.now()),
         "checks": checks,
     });
-    let code = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (code, Json(body)).into_response()
 }
 
@@ -79,11 +86,15 @@ async fn submit_inquiry(
                 })?,
         ),
     };
-    let out = s.inquiries.submit(&body, key.as_ref(), &ctx.correlation_id).await?;
+    let out = s
+        .inquiries
+        .submit(&body, key.as_ref(), &ctx.correlation_id)
+        .await?;
     let status = StatusCode::from_u16(out.status).unwrap_or(StatusCode::CREATED);
     let mut resp = (status, Json(out.body)).into_response();
     if out.replayed {
-        resp.headers_mut().insert("idempotency-replayed", HeaderValue::from_static("true"));
+        resp.headers_mut()
+            .insert("idempotency-replayed", HeaderValue::from_static("true"));
     }
     Ok(resp)
 }

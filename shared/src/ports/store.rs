@@ -65,8 +65,15 @@ pub enum Condition {
 
 #[derive(Debug, Clone)]
 pub enum WriteOp {
-    Put { item: Item, condition: Condition },
-    Delete { pk: String, sk: String, condition: Condition },
+    Put {
+        item: Item,
+        condition: Condition,
+    },
+    Delete {
+        pk: String,
+        sk: String,
+        condition: Condition,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +120,10 @@ impl Query {
     }
 
     pub fn index(gsi1pk: impl Into<String>) -> Self {
-        Self { index: true, ..Self::table(gsi1pk) }
+        Self {
+            index: true,
+            ..Self::table(gsi1pk)
+        }
     }
 
     pub fn range(mut self, r: SkRange) -> Self {
@@ -162,7 +172,9 @@ impl Cursor {
 
     /// `None` for anything `encode` did not produce.
     pub fn decode(s: &str) -> Option<Self> {
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok()?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 }

@@ -46,7 +46,11 @@ fn to_attrs(item: &Item) -> Attrs {
 
 fn from_attrs(m: &Attrs) -> Result<Item, StoreError> {
     let get_s = |k: &str| m.get(k).and_then(|v| v.as_s().ok()).cloned();
-    let get_n = |k: &str| m.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok());
+    let get_n = |k: &str| {
+        m.get(k)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+    };
     let bad = |what: &str| StoreError::Invalid(format!("stored item lacks {what}"));
     Ok(Item {
         pk: get_s("pk").ok_or_else(|| bad("pk"))?,
@@ -80,7 +84,9 @@ fn condition(c: Condition, now: i64) -> Cond {
         Condition::NotExists => {
             names.insert("#ttl".into(), "ttl".into());
             values.insert(":now".into(), n(now));
-            Some("attribute_not_exists(pk) OR (attribute_exists(#ttl) AND #ttl <= :now)".to_string())
+            Some(
+                "attribute_not_exists(pk) OR (attribute_exists(#ttl) AND #ttl <= :now)".to_string(),
+            )
         }
         Condition::Version(v) => {
             names.insert("#v".into(), "version".into());
@@ -90,7 +96,11 @@ fn condition(c: Condition, now: i64) -> Cond {
             Some("#v = :v AND (attribute_not_exists(#ttl) OR #ttl > :now)".to_string())
         }
     };
-    Cond { expr, names, values }
+    Cond {
+        expr,
+        names,
+        values,
+    }
 }
 
 fn non_empty<K, V>(m: HashMap<K, V>) -> Option<HashMap<K, V>> {
@@ -103,7 +113,10 @@ fn unavailable<E: std::error::Error>(e: E) -> StoreError {
 
 impl DynamoStore {
     pub fn new(client: Client, table: &str) -> Self {
-        Self { client, table: table.to_string() }
+        Self {
+            client,
+            table: table.to_string(),
+        }
     }
 
     async fn write_one(&self, op: WriteOp, now: i64) -> Result<(), StoreError> {
@@ -121,11 +134,17 @@ impl DynamoStore {
                     .await
                     .map(|_| ())
                     .map_err(|e| match e.into_service_error() {
-                        e if e.is_conditional_check_failed_exception() => StoreError::ConditionFailed,
+                        e if e.is_conditional_check_failed_exception() => {
+                            StoreError::ConditionFailed
+                        }
                         e => unavailable(e),
                     })
             }
-            WriteOp::Delete { pk, sk, condition: c } => {
+            WriteOp::Delete {
+                pk,
+                sk,
+                condition: c,
+            } => {
                 let c = condition(c, now);
                 self.client
                     .delete_item()
@@ -138,7 +157,9 @@ impl DynamoStore {
                     .await
                     .map(|_| ())
                     .map_err(|e| match e.into_service_error() {
-                        e if e.is_conditional_check_failed_exception() => StoreError::ConditionFailed,
+                        e if e.is_conditional_check_failed_exception() => {
+                            StoreError::ConditionFailed
+                        }
                         e => unavailable(e),
                     })
             }
@@ -161,7 +182,11 @@ impl DynamoStore {
                     .map_err(invalid)?;
                 TransactWriteItem::builder().put(put).build()
             }
-            WriteOp::Delete { pk, sk, condition: c } => {
+            WriteOp::Delete {
+                pk,
+                sk,
+                condition: c,
+            } => {
                 let c = condition(c, now);
                 let del = Delete::builder()
                     .table_name(&self.table)
@@ -226,7 +251,11 @@ impl ItemStore for DynamoStore {
     }
 
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
-        let (part, sort) = if q.index { ("gsi1pk", "gsi1sk") } else { ("pk", "sk") };
+        let (part, sort) = if q.index {
+            ("gsi1pk", "gsi1sk")
+        } else {
+            ("pk", "sk")
+        };
         let mut names = HashMap::from([
             ("#p".to_string(), part.to_string()),
             ("#ttl".to_string(), "ttl".to_string()),

@@ -23,7 +23,13 @@ pub async fn connect(res: &AwsResources) -> Adapters {
 
 pub fn connect_with(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters {
     Adapters {
-        store: Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &res.table_name)),
-        queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(sdk), res.queues.clone())),
+        store: Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            &res.table_name,
+        )),
+        queue: Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(sdk),
+            res.queues.clone(),
+        )),
     }
 }

@@ -18,12 +18,21 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> anyh
             .attribute_type(ScalarAttributeType::S)
             .build()
     };
-    let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build();
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+    };
     let gsi = GlobalSecondaryIndex::builder()
         .index_name(INDEX_NAME)
         .key_schema(key("gsi1pk", KeyType::Hash)?)
         .key_schema(key("gsi1sk", KeyType::Range)?)
-        .projection(Projection::builder().projection_type(ProjectionType::All).build())
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
         .build()?;
     client
         .create_table()
@@ -43,7 +52,10 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> anyh
         .update_time_to_live()
         .table_name(name)
         .time_to_live_specification(
-            TimeToLiveSpecification::builder().attribute_name("ttl").enabled(true).build()?,
+            TimeToLiveSpecification::builder()
+                .attribute_name("ttl")
+                .enabled(true)
+                .build()?,
         )
         .send()
         .await
@@ -88,5 +100,8 @@ pub async fn create_queues(
             .context("creating queue")?;
         urls.push(q.queue_url().context("no queue URL")?.to_string());
     }
-    Ok(QueueUrls { reports: urls[0].clone(), events: urls[1].clone() })
+    Ok(QueueUrls {
+        reports: urls[0].clone(),
+        events: urls[1].clone(),
+    })
 }

@@ -53,13 +53,21 @@ impl SqsQueue {
         let policy = attrs
             .attributes()
             .and_then(|a| a.get(&QueueAttributeName::RedrivePolicy))
-            .ok_or_else(|| QueueError::Unavailable(format!("queue {} has no redrive policy", queue.as_str())))?;
+            .ok_or_else(|| {
+                QueueError::Unavailable(format!("queue {} has no redrive policy", queue.as_str()))
+            })?;
         let arn = serde_json::from_str::<serde_json::Value>(policy)
             .ok()
             .and_then(|v| v["deadLetterTargetArn"].as_str().map(str::to_string))
             .ok_or_else(|| QueueError::Unavailable("unreadable redrive policy".into()))?;
         let name = arn.rsplit(':').next().unwrap_or_default();
-        let out = self.client.get_queue_url().queue_name(name).send().await.map_err(unavailable)?;
+        let out = self
+            .client
+            .get_queue_url()
+            .queue_name(name)
+            .send()
+            .await
+            .map_err(unavailable)?;
         out.queue_url()
             .map(str::to_string)
             .ok_or_else(|| QueueError::Unavailable("dead-letter queue not found".into()))
@@ -135,7 +143,10 @@ impl Queue for SqsQueue {
             .iter()
             .map(|m| {
                 let d = delivery(m);
-                Message { id: d.id, body: d.body }
+                Message {
+                    id: d.id,
+                    body: d.body,
+                }
             })
             .collect())
     }

@@ -132,7 +132,11 @@ impl Queue for SqliteQueue {
 
     async fn ping(&self) -> Result<(), QueueError> {
         self.db
-            .call(|c| c.query_row("SELECT count(*) FROM queue_messages WHERE 0", [], |r| r.get::<_, i64>(0)))
+            .call(|c| {
+                c.query_row("SELECT count(*) FROM queue_messages WHERE 0", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
             .await
             .map(|_| ())
             .map_err(unavailable)

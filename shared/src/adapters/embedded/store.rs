@@ -33,7 +33,12 @@ fn row_item(r: &Row<'_>) -> rusqlite::Result<Item> {
 
 const COLS: &str = "pk, sk, gsi1pk, gsi1sk, version, expires_at, data";
 
-fn live_version(tx: &rusqlite::Transaction<'_>, pk: &str, sk: &str, now: i64) -> rusqlite::Result<Option<u64>> {
+fn live_version(
+    tx: &rusqlite::Transaction<'_>,
+    pk: &str,
+    sk: &str,
+    now: i64,
+) -> rusqlite::Result<Option<u64>> {
     tx.query_row(
         "SELECT version FROM items WHERE pk = ?1 AND sk = ?2 AND (expires_at IS NULL OR expires_at > ?3)",
         params![pk, sk, now],
@@ -120,7 +125,11 @@ impl ItemStore for SqliteStore {
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
         let q = q.clone();
         let now = now_unix();
-        let (part_col, sort_col) = if q.index { ("gsi1pk", "gsi1sk") } else { ("pk", "sk") };
+        let (part_col, sort_col) = if q.index {
+            ("gsi1pk", "gsi1sk")
+        } else {
+            ("pk", "sk")
+        };
         // Ties on the index sort key are broken by the table key, as a stable order.
         let order_cols = if q.index { "gsi1sk, pk, sk" } else { "sk" };
         let dir = if q.newest_first { "DESC" } else { "ASC" };
