@@ -1,0 +1,103 @@
+"""Cold start of each function binary under the Lambda Runtime Interface Emulator,
+measured side by side with the minimal lambda_http baseline (hello-baseline).
+
+Each sample is a fresh RIE process running the binary once; the figure is the
+emulator's own `INIT REPORT(durationMs: ...)` for that first init. Binaries are
+interleaved run by run so drift on the machine hits all of them alike.
+
+usage: bench_coldstart.py RUNS TARGET_DIR
+"""
+
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+INIT = re.compile(r"INIT REPORT\(durationMs: ([0-9.]+)\)")
+
+# binary -> event it is invoked with
+FUNCTIONS = {
+    "hello-baseline": "events/public-api/health.json",
+    "public-api": "events/public-api/health.json",
+    "outbox-relay": "events/outbox-relay/schedule.json",
+}
+
+# Configuration as in Lambda; the endpoint is a closed loopback port, since only
+# the init is measured and an init must not call AWS.
+ENV = {
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    "TABLE_NAME": "bench",
+    "REPORTS_QUEUE_URL": "http://127.0.0.1:9/000000000000/reports",
+    "EVENTS_QUEUE_URL": "http://127.0.0.1:9/000000000000/events",
+    "LOG_LEVEL": "error",
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cold_start_ms(rie, binary, event_path):
+    api, rapi = free_port(), free_port()
+    with tempfile.TemporaryFile() as log:
+        env = dict(ENV, PATH=os.environ.get("PATH", ""), AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256")
+        proc = subprocess.Popen(
+            [rie, "--runtime-interface-emulator-address", f"127.0.0.1:{api}",
+             "--runtime-api-address", f"127.0.0.1:{rapi}", binary],
+            stdout=log, stderr=subprocess.STDOUT, env=env)
+        try:
+            with open(event_path, "rb") as f:
+                body = f.read()
+            url = f"http://127.0.0.1:{api}/2015-03-31/functions/function/invocations"
+            deadline = time.time() + 20
+            while True:
+                try:
+                    urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST"), timeout=30).read()
+                    break
+                except urllib.error.HTTPError:
+                    break  # the function answered (an error is fine: only the init counts)
+                except (ConnectionError, urllib.error.URLError):
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(0.02)
+        finally:
+            proc.terminate()
+            proc.wait()
+        log.seek(0)
+        text = log.read().decode(errors="replace")
+    m = INIT.search(text)
+    if not m:
+        raise SystemExit(f"no INIT REPORT for {binary}:\n{text}")
+    return float(m.group(1))
+
+
+def main():
+    runs, target = int(sys.argv[1]), sys.argv[2]
+    rie = os.environ["RIE_BIN"]
+    samples = {name: [] for name in FUNCTIONS}
+    for _ in range(runs):
+        for name, event in FUNCTIONS.items():
+            samples[name].append(cold_start_ms(rie, os.path.join(target, name), os.path.join(ROOT, event)))
+    base = statistics.median(samples["hello-baseline"])
+    print(f"| binary | median init (ms) | min | max | ratio to baseline median | size (bytes) |")
+    print(f"| --- | --- | --- | --- | --- | --- |")
+    for name, xs in samples.items():
+        med = statistics.median(xs)
+        size = os.path.getsize(os.path.join(target, name))
+        print(f"| {name} | {med:.2f} | {min(xs):.2f} | {max(xs):.2f} | {med / base:.2f}x | {size} |")
+    print(f"\n{runs} cold starts each, interleaved.")
+
+
+if __name__ == "__main__":
+    main()

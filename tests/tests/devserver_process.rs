@@ -1,0 +1,88 @@
+//! The dev server as a person runs it: the built binary, a POST with an
+//! Idempotency-Key, SIGTERM, a clean exit, a restart on the same data, and the same
+//! inquiry for the replayed key.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use system_tests::{built_binary, inquiry_body, json_of};
+
+fn start(data_dir: &std::path::Path, port: u16) -> Child {
+    Command::new(built_binary("devserver"))
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("DATA_DIR", data_dir)
+        .env("LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("devserver starts")
+}
+
+async fn wait_healthy(client: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(r) = client.get(format!("{base}/health")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("dev server did not become healthy at {base}");
+}
+
+fn terminate(mut child: Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("dev server ignored SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn sigterm_stops_cleanly_and_data_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let post = || {
+        client
+            .post(format!("{base}/api/v1/inquiries"))
+            .header("idempotency-key", "restart-proof")
+            .json(&inquiry_body())
+            .send()
+    };
+
+    let server = start(dir.path(), port);
+    wait_healthy(&client, &base).await;
+    let (status, first) = json_of(post().await.unwrap()).await;
+    assert_eq!(status, 201);
+    let exit = terminate(server);
+    assert!(
+        exit.success(),
+        "SIGTERM ends the server with success, not {exit:?}"
+    );
+
+    let server = start(dir.path(), port);
+    wait_healthy(&client, &base).await;
+    let resp = post().await.unwrap();
+    assert_eq!(resp.headers()["idempotency-replayed"], "true");
+    let (status, again) = json_of(resp).await;
+    assert_eq!((status, &again["data"]), (201, &first["data"]));
+    assert!(terminate(server).success());
+}
