@@ -47,7 +47,7 @@ pub async fn spawn_app_in(
     adapters: Option<Adapters>,
     keep: Option<Arc<tempfile::TempDir>>,
 ) -> TestApp {
-    let cfg = devserver::Config::for_tests(data_dir.clone());
+    let cfg = devserver::Config::for_tests(data_dir.clone(), auth_config());
     let server = devserver::start_with(cfg, adapters, Arc::new(SystemClock))
         .await
         .expect("dev server starts");
@@ -117,6 +117,60 @@ pub fn inquiry_body() -> Value {
         "message": "We want to move two data centres to AWS next year.",
         "source": "contact_form"
     })
+}
+
+// ---- admin sign-in -----------------------------------------------------------------
+
+pub const ADMIN_USER: &str = "consultant";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+/// The signing secret of test servers, for forging tokens in auth tests.
+pub const JWT_SECRET: &str = "test-signing-secret-that-is-at-least-32-bytes";
+
+/// Hashing is slow by design: hash the test password once per test binary.
+fn admin_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| shared::app::auth::hash_password(ADMIN_PASSWORD))
+}
+
+pub fn auth_config() -> shared::app::auth::AuthConfig {
+    let users = json!([{"username": ADMIN_USER, "password_hash": admin_hash()}]).to_string();
+    let env = [
+        ("JWT_SECRET", JWT_SECRET.to_string()),
+        ("ADMIN_USERS", users),
+    ];
+    shared::app::auth::AuthConfig::from_lookup(|k| {
+        env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    })
+    .expect("test auth configuration is valid")
+}
+
+impl TestApp {
+    /// Signs in as the test admin and returns the bearer token.
+    pub async fn token(&self) -> String {
+        let body = json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD});
+        let (status, v) = json_of(self.post_json("/api/v1/auth/login", &body).await).await;
+        assert_eq!(status, 200, "login failed: {v}");
+        v["token"].as_str().expect("token").to_string()
+    }
+
+    pub async fn admin_get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn admin_put(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .put(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
 }
 
 // ---- the AWS emulator -------------------------------------------------------

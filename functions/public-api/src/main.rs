@@ -4,7 +4,7 @@
 use shared::adapters::aws;
 use shared::app::Deps;
 use shared::config::AwsResources;
-use shared::http::{lambda, router, AppState};
+use shared::http::{lambda, public_router, AppState};
 use shared::ports::SystemClock;
 use std::sync::Arc;
 
@@ -13,5 +13,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let resources = AwsResources::from_env()?;
     let deps = Deps::new(aws::connect(&resources).await, Arc::new(SystemClock));
-    lambda::serve(router(AppState::new(deps))).await
+    lambda::serve(public_router(AppState::new(deps, None))).await
 }

@@ -4,6 +4,7 @@
 //! which is what the black-box tests build on.
 
 use shared::adapters::{aws, embedded, Adapters};
+use shared::app::auth::{hash_password, AdminAccount, AuthConfig, Authenticator, Secret};
 use shared::app::{Deps, OutboxRelay};
 use shared::config::AwsResources;
 use shared::http::{router, AppState};
@@ -30,6 +31,8 @@ pub struct Config {
     pub backend: Backend,
     /// How often the outbox relay looks for unsent messages.
     pub relay_every: Duration,
+    /// Admin sign-in; `None` makes a random admin password, printed once at start.
+    pub auth: Option<AuthConfig>,
 }
 
 impl Config {
@@ -41,6 +44,8 @@ impl Config {
             "aws" => Backend::Aws,
             other => anyhow::bail!("BACKEND must be embedded or aws, not {other:?}"),
         };
+        let configured =
+            std::env::var_os("JWT_SECRET").is_some() || std::env::var_os("ADMIN_USERS").is_some();
         Ok(Self {
             bind: bind
                 .parse()
@@ -48,16 +53,22 @@ impl Config {
             data_dir: PathBuf::from(var("DATA_DIR", "./.data")),
             backend,
             relay_every: Duration::from_secs(2),
+            auth: if configured {
+                Some(AuthConfig::from_env()?)
+            } else {
+                None
+            },
         })
     }
 
     /// Embedded, on a random loopback port: what the tests start.
-    pub fn for_tests(data_dir: PathBuf) -> Self {
+    pub fn for_tests(data_dir: PathBuf, auth: AuthConfig) -> Self {
         Self {
             bind: "127.0.0.1:0".parse().expect("literal address"),
             data_dir,
             backend: Backend::Embedded,
             relay_every: Duration::from_millis(200),
+            auth: Some(auth),
         }
     }
 }
@@ -105,7 +116,14 @@ pub async fn start_with(
     let addr = listener.local_addr()?;
     let (stop, stopped) = watch::channel(false);
 
-    let app = router(AppState::new(deps.clone()));
+    let auth = match cfg.auth.clone() {
+        Some(a) => a,
+        None => generated_auth(&cfg.data_dir)?,
+    };
+    let app = router(AppState::new(
+        deps.clone(),
+        Some(Authenticator::new(auth, deps.clone())),
+    ));
     let mut on_stop = stopped.clone();
     let http = tokio::spawn(async move {
         let shutdown = async move {
@@ -139,5 +157,41 @@ pub async fn start_with(
         addr,
         stop,
         tasks: vec![http, relay_task],
+    })
+}
+
+/// Sign-in for a dev server with none configured: a signing secret kept in the data
+/// directory (so tokens survive a restart) and a fresh random `admin` password,
+/// printed once.
+fn generated_auth(data_dir: &std::path::Path) -> anyhow::Result<AuthConfig> {
+    use rand::distr::{Alphanumeric, SampleString};
+    std::fs::create_dir_all(data_dir)?;
+    let path = data_dir.join("dev-jwt-secret");
+    let secret = match std::fs::read(&path) {
+        Ok(s) if s.len() >= 32 => s,
+        _ => {
+            let s = Alphanumeric
+                .sample_string(&mut rand::rng(), 48)
+                .into_bytes();
+            std::fs::write(&path, &s)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            }
+            s
+        }
+    };
+    let password = Alphanumeric.sample_string(&mut rand::rng(), 20);
+    println!("dev server admin sign-in for this run: username `admin`, password `{password}`");
+    Ok(AuthConfig {
+        secret: Secret::new(secret)?,
+        issuer: shared::app::auth::DEFAULT_ISSUER.into(),
+        audience: shared::app::auth::DEFAULT_AUDIENCE.into(),
+        ttl: Duration::from_secs(8 * 3600),
+        admins: vec![AdminAccount {
+            username: "admin".into(),
+            password_hash: hash_password(&password),
+        }],
     })
 }

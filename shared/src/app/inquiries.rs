@@ -5,8 +5,9 @@ use super::outbox::{self, Entry};
 use super::{AppError, Deps};
 use crate::domain::{
     categorise, rfc3339, DomainEvent, EventType, Inquiry, InquiryId, InquiryStatus, NewInquiry,
+    Priority, ServiceType,
 };
-use crate::ports::{Condition, Item, QueueName, StoreError, WriteOp};
+use crate::ports::{Condition, Cursor, Item, Query, QueueName, SkRange, StoreError, WriteOp};
 use serde_json::{json, Value};
 
 const IDEM_SCOPE: &str = "POST /api/v1/inquiries";
@@ -143,13 +144,176 @@ impl InquiryService {
     }
 
     pub async fn get(&self, id: &InquiryId) -> Result<Inquiry, AppError> {
+        Ok(self.get_versioned(id).await?.0)
+    }
+
+    async fn get_versioned(&self, id: &InquiryId) -> Result<(Inquiry, u64), AppError> {
         let item = self
             .deps
             .store
             .get(&inquiry_pk(id), INQUIRY_SK)
             .await?
             .ok_or(AppError::NotFound)?;
-        serde_json::from_value(item.data)
-            .map_err(|e| AppError::Unavailable(format!("stored inquiry unreadable: {e}")))
+        Ok((decode(&item)?, item.version))
+    }
+
+    /// Newest first, `limit` at a time, continuing after `cursor`.
+    pub async fn list(
+        &self,
+        f: &InquiryFilter,
+        limit: usize,
+        cursor: Option<Cursor>,
+    ) -> Result<Listing, AppError> {
+        let mut out: Vec<(Inquiry, Item)> = Vec::new();
+        let mut after = cursor;
+        // Filters other than the date run on each item, so read pages until enough match.
+        loop {
+            let page = self
+                .deps
+                .store
+                .query(&f.query().limit(100).after(after))
+                .await?;
+            for item in page.items {
+                let inq = decode(&item)?;
+                if f.matches(&inq) {
+                    out.push((inq, item));
+                    if out.len() > limit {
+                        break;
+                    }
+                }
+            }
+            if out.len() > limit || page.next.is_none() {
+                break;
+            }
+            after = page.next;
+        }
+        let next = if out.len() > limit {
+            out.truncate(limit);
+            out.last().map(|(_, item)| Cursor::of(item, true).encode())
+        } else {
+            None
+        };
+        Ok(Listing {
+            inquiries: out.into_iter().map(|(i, _)| i).collect(),
+            next_cursor: next,
+        })
+    }
+
+    /// Every inquiry that matches, newest first: for offset paging with a total, and
+    /// for figures. Reads the whole date range.
+    pub async fn matching(&self, f: &InquiryFilter) -> Result<Vec<Inquiry>, AppError> {
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .deps
+                .store
+                .query(&f.query().limit(500).after(after))
+                .await?;
+            for item in &page.items {
+                let inq = decode(item)?;
+                if f.matches(&inq) {
+                    out.push(inq);
+                }
+            }
+            if page.next.is_none() {
+                return Ok(out);
+            }
+            after = page.next;
+        }
+    }
+
+    /// Moves an inquiry along the transition table and emits `status_changed`.
+    pub async fn change_status(
+        &self,
+        id: &InquiryId,
+        to: InquiryStatus,
+        note: Option<String>,
+        actor: &str,
+        correlation_id: &str,
+    ) -> Result<Inquiry, AppError> {
+        let (mut inquiry, version) = self.get_versioned(id).await?;
+        let from = inquiry.status;
+        if !from.can_move_to(to) {
+            return Err(AppError::InvalidTransition { from, to });
+        }
+        let now = self.deps.clock.now();
+        inquiry.status = to;
+        inquiry.updated_at = rfc3339(now);
+        let event = DomainEvent {
+            id: DomainEvent::new_id(self.deps.ulid()),
+            event_type: EventType::StatusChanged,
+            inquiry_id: id.to_string(),
+            occurred_at: inquiry.updated_at.clone(),
+            correlation_id: correlation_id.to_string(),
+            payload: json!({"from": from, "to": to, "note": note, "actor": actor}),
+        };
+        let entry = Entry::for_event(
+            QueueName::Events,
+            &event,
+            now.unix_timestamp_nanos() / 1_000_000,
+        );
+        let ops = vec![
+            WriteOp::Put {
+                item: inquiry_item(&inquiry, version + 1),
+                condition: Condition::Version(version),
+            },
+            entry.put(),
+        ];
+        match self.deps.store.write(ops).await {
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed) => {
+                return Err(AppError::Conflict(
+                    "The inquiry was changed by someone else; reload and retry".into(),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(inquiry_id = %id, %from, %to, "status changed");
+        outbox::flush(&self.deps, std::slice::from_ref(&entry)).await;
+        Ok(inquiry)
+    }
+}
+
+fn decode(item: &Item) -> Result<Inquiry, AppError> {
+    serde_json::from_value(item.data.clone())
+        .map_err(|e| AppError::Unavailable(format!("stored inquiry unreadable: {e}")))
+}
+
+/// A page of inquiries and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub inquiries: Vec<Inquiry>,
+    pub next_cursor: Option<String>,
+}
+
+/// Listing filters; the bounds apply to `created_at` (inclusive, UTC).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InquiryFilter {
+    pub status: Option<InquiryStatus>,
+    pub service: Option<ServiceType>,
+    pub priority: Option<Priority>,
+    /// RFC 3339 bounds, compared as text: every stored timestamp is UTC, `Z`-suffixed.
+    pub created_from: Option<String>,
+    pub created_to: Option<String>,
+}
+
+impl InquiryFilter {
+    fn query(&self) -> Query {
+        let from = self.created_from.clone().unwrap_or_default();
+        // '~' sorts after every character of an id, so the bound includes its whole second.
+        let to = self
+            .created_to
+            .as_ref()
+            .map_or_else(|| "~".to_string(), |t| format!("{t}~"));
+        Query::index(ALL_INQUIRIES)
+            .range(SkRange::Between(from, to))
+            .descending()
+    }
+
+    fn matches(&self, i: &Inquiry) -> bool {
+        self.status.is_none_or(|s| i.status == s)
+            && self.priority.is_none_or(|p| i.priority == p)
+            && self.service.is_none_or(|s| i.services.contains(&s))
     }
 }

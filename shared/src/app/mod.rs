@@ -1,6 +1,7 @@
 //! Use cases over the ports. Nothing here knows HTTP, Lambda or AWS: the routers
 //! and workers translate their inputs into these calls and the results back.
 
+pub mod auth;
 pub mod idempotency;
 pub mod inquiries;
 pub mod outbox;
@@ -9,7 +10,7 @@ use crate::domain::FieldErrors;
 use crate::ports::{Clock, ItemStore, Queue, QueueError, StoreError};
 use std::sync::Arc;
 
-pub use inquiries::{InquiryService, Submitted};
+pub use inquiries::{InquiryFilter, InquiryService, Listing, Submitted};
 pub use outbox::OutboxRelay;
 
 /// What a use case can fail with, in terms a caller can act on.
@@ -21,6 +22,11 @@ pub enum AppError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    #[error("cannot move an inquiry from {from} to {to}")]
+    InvalidTransition {
+        from: crate::domain::InquiryStatus,
+        to: crate::domain::InquiryStatus,
+    },
     #[error("a dependency is unavailable: {0}")]
     Unavailable(String),
 }

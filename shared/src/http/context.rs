@@ -13,6 +13,10 @@ use tracing::Instrument;
 pub const REQUEST_ID: &str = "x-request-id";
 pub const CORRELATION_ID: &str = "x-correlation-id";
 
+/// The caller's address: the dev server's peer, or API Gateway's `sourceIp`.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     pub request_id: String,
@@ -41,6 +45,20 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
         method = %req.method(),
         path = %req.uri().path(),
     );
+    if req.extensions().get::<ClientIp>().is_none() {
+        let peer = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        if let Some(ip) = peer {
+            req.extensions_mut().insert(ClientIp(ip));
+        }
+    }
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = req.method().to_string();
     req.extensions_mut().insert(RequestContext {
         request_id: request_id.clone(),
         correlation_id: correlation_id.clone(),
@@ -48,6 +66,7 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let mut resp = next.run(req).instrument(span.clone()).await;
     let status = resp.status().as_u16();
+    super::metrics::observe(&route, &method, status, started.elapsed().as_secs_f64());
     span.in_scope(|| {
         tracing::info!(
             status,

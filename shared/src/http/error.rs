@@ -67,6 +67,16 @@ impl From<AppError> for ApiError {
             AppError::Validation(fields) => Self::validation(&fields),
             AppError::NotFound => Self::not_found("Resource"),
             AppError::Conflict(msg) => Self::new(StatusCode::CONFLICT, "CONFLICT", msg),
+            AppError::InvalidTransition { from, to } => Self::new(
+                StatusCode::CONFLICT,
+                "INVALID_TRANSITION",
+                format!("An inquiry cannot move from {from} to {to}"),
+            )
+            .with_details(json!({
+                "from": from,
+                "to": to,
+                "allowed": from.allowed_next(),
+            })),
             AppError::Unavailable(detail) => {
                 tracing::error!(error = %detail, "dependency unavailable");
                 Self::new(

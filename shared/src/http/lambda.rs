@@ -2,6 +2,7 @@
 //! `lambda_http`, with the invocation's request id as the request id.
 
 use axum::Router;
+use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 
 pub async fn serve(router: Router) -> Result<(), lambda_http::Error> {
@@ -10,6 +11,14 @@ pub async fn serve(router: Router) -> Result<(), lambda_http::Error> {
             let id = req.lambda_context_ref().map(|c| c.request_id.clone());
             if let Some(v) = id.and_then(|id| http::HeaderValue::from_str(&id).ok()) {
                 req.headers_mut().insert(super::context::REQUEST_ID, v);
+            }
+            let source_ip = match req.request_context_ref() {
+                Some(RequestContext::ApiGatewayV2(c)) => c.http.source_ip.clone(),
+                Some(RequestContext::ApiGatewayV1(c)) => c.identity.source_ip.clone(),
+                _ => None,
+            };
+            if let Some(ip) = source_ip {
+                req.extensions_mut().insert(super::context::ClientIp(ip));
             }
             req
         })

@@ -2,12 +2,15 @@
 //! extractor. Lambda (through `lambda_http`) and the dev server serve these same
 //! routers, so the local and the deployed paths are one code path.
 
+pub mod admin;
 pub mod context;
 pub mod error;
 pub mod extract;
 pub mod lambda;
+pub mod metrics;
 pub mod public;
 
+use crate::app::auth::Authenticator;
 use crate::app::{Deps, InquiryService};
 use axum::Router;
 use std::sync::Arc;
@@ -19,21 +22,39 @@ pub use error::ApiError;
 pub struct AppState {
     pub deps: Deps,
     pub inquiries: InquiryService,
+    /// Absent where a function serves no admin route.
+    pub auth: Option<Arc<Authenticator>>,
 }
 
 impl AppState {
-    pub fn new(deps: Deps) -> Arc<Self> {
+    pub fn new(deps: Deps, auth: Option<Authenticator>) -> Arc<Self> {
         Arc::new(Self {
             inquiries: InquiryService::new(deps.clone()),
             deps,
+            auth: auth.map(Arc::new),
         })
     }
 }
 
-/// The full router with the layers every route shares: request ids, logs, panics
-/// turned into the envelope, and envelope answers for unknown routes.
+/// The web form's routes alone (the public-api function).
+pub fn public_router(state: Arc<AppState>) -> Router {
+    finish(public::routes(), state)
+}
+
+/// The admin routes alone (the admin-api function).
+pub fn admin_router(state: Arc<AppState>) -> Router {
+    finish(admin::routes(state.clone()), state)
+}
+
+/// Every route (the dev server).
 pub fn router(state: Arc<AppState>) -> Router {
-    public::routes()
+    finish(public::routes().merge(admin::routes(state.clone())), state)
+}
+
+/// The layers every route shares: request ids, logs, metrics, panics turned into
+/// the envelope, and envelope answers for unknown routes and methods.
+fn finish(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
+    routes
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

@@ -1,0 +1,149 @@
+//! Operational metrics: a Prometheus registry fed by the request middleware and read
+//! at `/api/v1/metrics`, plus CloudWatch Embedded Metric Format lines when running in
+//! Lambda (where a scrape would only see one instance).
+
+use super::AppState;
+use crate::app::InquiryFilter;
+use crate::domain::{InquiryStatus, ServiceType};
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+use std::sync::{Arc, LazyLock};
+
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    inquiries: IntGaugeVec,
+}
+
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let registry = Registry::new();
+    let requests = IntCounterVec::new(
+        Opts::new(
+            "http_requests_total",
+            "HTTP requests by route, method and status",
+        ),
+        &["route", "method", "status"],
+    )
+    .expect("valid metric");
+    let latency = HistogramVec::new(
+        HistogramOpts::new(
+            "http_request_duration_seconds",
+            "HTTP request latency by route and method",
+        )
+        .buckets(vec![
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+        ]),
+        &["route", "method"],
+    )
+    .expect("valid metric");
+    let inquiries = IntGaugeVec::new(
+        Opts::new("inquiries", "Stored inquiries by service and status"),
+        &["service", "status"],
+    )
+    .expect("valid metric");
+    for c in [
+        Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+        Box::new(latency.clone()),
+        Box::new(inquiries.clone()),
+    ] {
+        registry.register(c).expect("metric registered once");
+    }
+    Metrics {
+        registry,
+        requests,
+        latency,
+        inquiries,
+    }
+});
+
+/// Whether this process runs in Lambda, where EMF lines are the metrics channel.
+static IN_LAMBDA: LazyLock<bool> =
+    LazyLock::new(|| std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some());
+
+pub fn observe(route: &str, method: &str, status: u16, seconds: f64) {
+    let m = &*METRICS;
+    m.requests
+        .with_label_values(&[route, method, &status.to_string()])
+        .inc();
+    m.latency
+        .with_label_values(&[route, method])
+        .observe(seconds);
+    if *IN_LAMBDA {
+        println!(
+            "{}",
+            emf_line(
+                route,
+                method,
+                status,
+                seconds,
+                time::OffsetDateTime::now_utc().unix_timestamp() * 1000
+            )
+        );
+    }
+}
+
+/// One CloudWatch Embedded Metric Format record: latency and error count by route.
+pub fn emf_line(route: &str, method: &str, status: u16, seconds: f64, now_ms: i64) -> String {
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": now_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": "CloudConsulting",
+                "Dimensions": [["Route"]],
+                "Metrics": [
+                    {"Name": "Latency", "Unit": "Milliseconds"},
+                    {"Name": "Errors", "Unit": "Count"},
+                    {"Name": "ClientErrors", "Unit": "Count"}
+                ]
+            }]
+        },
+        "Route": format!("{method} {route}"),
+        "Latency": seconds * 1000.0,
+        "Errors": u8::from(status >= 500),
+        "ClientErrors": u8::from((400..500).contains(&status)),
+    })
+    .to_string()
+}
+
+pub async fn prometheus(State(s): State<Arc<AppState>>) -> Response {
+    let m = &*METRICS;
+    // Business figures are read from the store at scrape time, so every instance
+    // reports the same truth.
+    match s.inquiries.matching(&InquiryFilter::default()).await {
+        Ok(all) => {
+            m.inquiries.reset();
+            for svc in ServiceType::ALL {
+                for st in InquiryStatus::ALL {
+                    let n = all
+                        .iter()
+                        .filter(|i| i.status == st && i.services.contains(&svc))
+                        .count();
+                    m.inquiries
+                        .with_label_values(&[svc.id(), st.as_str()])
+                        .set(n as i64);
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "inquiry figures unavailable for the scrape"),
+    }
+    let mut buf = Vec::new();
+    if TextEncoder::new()
+        .encode(&m.registry.gather(), &mut buf)
+        .is_err()
+    {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        buf,
+    )
+        .into_response()
+}
