@@ -132,12 +132,14 @@ fn admin_hash() -> &'static str {
     HASH.get_or_init(|| shared::app::auth::hash_password(ADMIN_PASSWORD))
 }
 
-pub fn auth_config() -> shared::app::auth::AuthConfig {
+/// The variables that configure admin sign-in for the test admin.
+pub fn auth_env() -> Vec<(&'static str, String)> {
     let users = json!([{"username": ADMIN_USER, "password_hash": admin_hash()}]).to_string();
-    let env = [
-        ("JWT_SECRET", JWT_SECRET.to_string()),
-        ("ADMIN_USERS", users),
-    ];
+    vec![("JWT_SECRET", JWT_SECRET.to_string()), ("ADMIN_USERS", users)]
+}
+
+pub fn auth_config() -> shared::app::auth::AuthConfig {
+    let env = auth_env();
     shared::app::auth::AuthConfig::from_lookup(|k| {
         env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
     })
@@ -414,7 +416,12 @@ pub fn aws_env(res: &AwsResources) -> Vec<(&'static str, String)> {
 
 /// Reads one event file from `events/`.
 pub fn event(path: &str) -> Value {
+    event_with_token(path, "")
+}
+
+/// Reads an event file, putting `token` where it says `{{ADMIN_TOKEN}}`.
+pub fn event_with_token(path: &str, token: &str) -> Value {
     let p = workspace_root().join("events").join(path);
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    serde_json::from_str(&text.replace("{{ADMIN_TOKEN}}", token)).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }

@@ -281,6 +281,18 @@ async fn expired_items_do_not_exist(s: Store) {
     );
 }
 
+async fn queries_with_empty_keys_are_refused(s: Store) {
+    let bad = [
+        Query::table(""),
+        Query::table("P").range(SkRange::Prefix(String::new())),
+        Query::index("I").range(SkRange::Between(String::new(), "z".into())),
+        Query::table("P").limit(0),
+    ];
+    for q in bad {
+        assert!(matches!(s.query(&q).await, Err(StoreError::Invalid(_))), "{q:?}");
+    }
+}
+
 async fn data_round_trips(s: Store) {
     let data =
         json!({"text": "<b>ü</b> \"quoted\" \n 😀", "n": 1.5, "list": [1, null, {"k": false}]});
@@ -313,6 +325,7 @@ contract!(
     table_ranges_order_and_pages,
     index_lists_newest_first,
     expired_items_do_not_exist,
+    queries_with_empty_keys_are_refused,
     data_round_trips,
 );
 

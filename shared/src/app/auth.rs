@@ -65,6 +65,7 @@ impl AuthConfig {
     /// `JWT_TTL_SECONDS` (at most 86400, default 3600).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let [secret, users] = crate::config::require(&get, ["JWT_SECRET", "ADMIN_USERS"])?;
+        let secret = Secret::new(secret.into_bytes())?;
         let admins: Vec<AdminAccount> =
             serde_json::from_str(&users).map_err(|e| ConfigError::Invalid {
                 var: "ADMIN_USERS".into(),
@@ -101,7 +102,7 @@ impl AuthConfig {
                 })?,
         };
         Ok(Self {
-            secret: Secret::new(secret.into_bytes())?,
+            secret,
             issuer: get("JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.into()),
             audience: get("JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into()),
             ttl: Duration::from_secs(ttl),

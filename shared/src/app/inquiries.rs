@@ -300,7 +300,9 @@ pub struct InquiryFilter {
 
 impl InquiryFilter {
     fn query(&self) -> Query {
-        let from = self.created_from.clone().unwrap_or_default();
+        // Timestamps start with a digit, so "0" is below all of them (a key
+        // condition may not hold an empty string in DynamoDB).
+        let from = self.created_from.clone().unwrap_or_else(|| "0".to_string());
         // '~' sorts after every character of an id, so the bound includes its whole second.
         let to = self
             .created_to

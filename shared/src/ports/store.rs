@@ -220,6 +220,19 @@ pub(crate) fn check_batch(ops: &[WriteOp]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// DynamoDB refuses empty strings in key conditions; refuse them in every adapter.
+pub(crate) fn check_query(q: &Query) -> Result<(), StoreError> {
+    let empty = match &q.range {
+        SkRange::All => false,
+        SkRange::Prefix(p) => p.is_empty(),
+        SkRange::Between(a, b) => a.is_empty() || b.is_empty(),
+    };
+    if q.partition.is_empty() || empty || q.limit == 0 {
+        return Err(StoreError::Invalid("empty key value or zero limit in a query".into()));
+    }
+    Ok(())
+}
+
 pub(crate) fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }

@@ -2,7 +2,7 @@
 //! `gsi1pk`/`gsi1sk`, a numeric `version`, TTL on `ttl`, and the item's fields as a
 //! JSON string in `data` so both adapters store exactly the same document.
 
-use crate::ports::store::{check_batch, now_unix};
+use crate::ports::store::{check_batch, check_query, now_unix};
 use crate::ports::{Condition, Cursor, Item, ItemStore, Page, Query, SkRange, StoreError, WriteOp};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -251,6 +251,7 @@ impl ItemStore for DynamoStore {
     }
 
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
+        check_query(q)?;
         let (part, sort) = if q.index {
             ("gsi1pk", "gsi1sk")
         } else {

@@ -2,7 +2,7 @@
 //! transaction, ordered key ranges, cursors, and TTL that hides expired items.
 
 use super::db::Db;
-use crate::ports::store::{check_batch, now_unix};
+use crate::ports::store::{check_batch, check_query, now_unix};
 use crate::ports::{Condition, Cursor, Item, ItemStore, Page, Query, SkRange, StoreError, WriteOp};
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension, Row};
@@ -123,6 +123,7 @@ impl ItemStore for SqliteStore {
     }
 
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
+        check_query(q)?;
         let q = q.clone();
         let now = now_unix();
         let (part_col, sort_col) = if q.index {
