@@ -21,6 +21,25 @@ impl std::fmt::Debug for ConfigError {
     }
 }
 
+/// `CORS_ALLOWED_ORIGINS`: a comma-separated list of exact origins
+/// (`https://app.example.com`); empty or unset allows none.
+pub fn cors_origins(get: impl Fn(&str) -> Option<String>) -> Result<Vec<String>, ConfigError> {
+    let raw = get("CORS_ALLOWED_ORIGINS").unwrap_or_default();
+    let mut out = Vec::new();
+    for o in raw.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let scheme_ok = o.starts_with("https://") || o.starts_with("http://");
+        let host = o.split_once("://").map(|x| x.1).unwrap_or_default();
+        if !scheme_ok || host.is_empty() || host.contains('/') || o.contains('*') || o.contains(' ') {
+            return Err(ConfigError::Invalid {
+                var: "CORS_ALLOWED_ORIGINS".into(),
+                reason: format!("{o:?} is not an exact origin like https://app.example.com"),
+            });
+        }
+        out.push(o.to_string());
+    }
+    Ok(out)
+}
+
 /// The AWS resources a function uses, as `template.yaml` passes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsResources {
@@ -76,6 +95,19 @@ impl AwsResources {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn cors_origins_are_exact() {
+        let get = |v: &'static str| move |_: &str| Some(v.to_string());
+        assert_eq!(
+            cors_origins(get("https://a.example.com, http://localhost:5173")).unwrap(),
+            ["https://a.example.com", "http://localhost:5173"]
+        );
+        assert!(cors_origins(|_| None).unwrap().is_empty());
+        for bad in ["*", "https://*.example.com", "example.com", "https://a.example.com/", "ftp://x.io"] {
+            assert!(cors_origins(get(bad)).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn names_every_missing_variable() {

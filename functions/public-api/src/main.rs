@@ -3,7 +3,7 @@
 
 use shared::adapters::aws;
 use shared::app::Deps;
-use shared::config::AwsResources;
+use shared::config::{self, AwsResources};
 use shared::http::{lambda, public_router, AppState};
 use shared::ports::SystemClock;
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let resources = AwsResources::from_env()?;
+    let cors = config::cors_origins(|k| std::env::var(k).ok())?;
     let deps = Deps::new(aws::connect(&resources).await, Arc::new(SystemClock));
-    lambda::serve(public_router(AppState::new(deps, None))).await
+    lambda::serve(public_router(AppState::new(deps, None, cors))).await
 }

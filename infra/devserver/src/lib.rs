@@ -33,6 +33,8 @@ pub struct Config {
     pub relay_every: Duration,
     /// Admin sign-in; `None` makes a random admin password, printed once at start.
     pub auth: Option<AuthConfig>,
+    /// `CORS_ALLOWED_ORIGINS`, as the functions read it.
+    pub cors_origins: Vec<String>,
 }
 
 impl Config {
@@ -58,6 +60,7 @@ impl Config {
             } else {
                 None
             },
+            cors_origins: shared::config::cors_origins(|k| std::env::var(k).ok())?,
         })
     }
 
@@ -69,6 +72,7 @@ impl Config {
             backend: Backend::Embedded,
             relay_every: Duration::from_millis(200),
             auth: Some(auth),
+            cors_origins: vec!["http://localhost:5173".into()],
         }
     }
 }
@@ -123,6 +127,7 @@ pub async fn start_with(
     let app = router(AppState::new(
         deps.clone(),
         Some(Authenticator::new(auth, deps.clone())),
+        cfg.cors_origins.clone(),
     ));
     let mut on_stop = stopped.clone();
     let http = tokio::spawn(async move {

@@ -24,16 +24,42 @@ pub struct AppState {
     pub inquiries: InquiryService,
     /// Absent where a function serves no admin route.
     pub auth: Option<Arc<Authenticator>>,
+    /// Exact origins a browser may call from (credentials included).
+    pub cors_origins: Vec<String>,
 }
 
 impl AppState {
-    pub fn new(deps: Deps, auth: Option<Authenticator>) -> Arc<Self> {
+    pub fn new(deps: Deps, auth: Option<Authenticator>, cors_origins: Vec<String>) -> Arc<Self> {
         Arc::new(Self {
             inquiries: InquiryService::new(deps.clone()),
             deps,
             auth: auth.map(Arc::new),
+            cors_origins,
         })
     }
+}
+
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{header, HeaderName, HeaderValue, Method};
+    let list: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(list)
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static(context::CORRELATION_ID),
+            HeaderName::from_static(context::REQUEST_ID),
+        ])
+        .expose_headers([
+            header::RETRY_AFTER,
+            HeaderName::from_static("idempotency-replayed"),
+            HeaderName::from_static(context::CORRELATION_ID),
+            HeaderName::from_static(context::REQUEST_ID),
+        ])
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 /// The web form's routes alone (the public-api function).
@@ -54,6 +80,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// The layers every route shares: request ids, logs, metrics, panics turned into
 /// the envelope, and envelope answers for unknown routes and methods.
 fn finish(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
+    let cors = cors(&state.cors_origins);
     routes
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
@@ -61,5 +88,7 @@ fn finish(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             error::panic_response,
         ))
+        // Outside the routes, so a preflight is answered before routing.
+        .layer(cors)
         .layer(axum::middleware::from_fn(context::request_context))
 }
