@@ -29,7 +29,8 @@ pub fn cors_origins(get: impl Fn(&str) -> Option<String>) -> Result<Vec<String>,
     for o in raw.split(',').map(str::trim).filter(|o| !o.is_empty()) {
         let scheme_ok = o.starts_with("https://") || o.starts_with("http://");
         let host = o.split_once("://").map(|x| x.1).unwrap_or_default();
-        if !scheme_ok || host.is_empty() || host.contains('/') || o.contains('*') || o.contains(' ') {
+        if !scheme_ok || host.is_empty() || host.contains('/') || o.contains('*') || o.contains(' ')
+        {
             return Err(ConfigError::Invalid {
                 var: "CORS_ALLOWED_ORIGINS".into(),
                 reason: format!("{o:?} is not an exact origin like https://app.example.com"),
@@ -104,7 +105,13 @@ mod tests {
             ["https://a.example.com", "http://localhost:5173"]
         );
         assert!(cors_origins(|_| None).unwrap().is_empty());
-        for bad in ["*", "https://*.example.com", "example.com", "https://a.example.com/", "ftp://x.io"] {
+        for bad in [
+            "*",
+            "https://*.example.com",
+            "example.com",
+            "https://a.example.com/",
+            "ftp://x.io",
+        ] {
             assert!(cors_origins(get(bad)).is_err(), "{bad}");
         }
     }

@@ -135,7 +135,10 @@ fn admin_hash() -> &'static str {
 /// The variables that configure admin sign-in for the test admin.
 pub fn auth_env() -> Vec<(&'static str, String)> {
     let users = json!([{"username": ADMIN_USER, "password_hash": admin_hash()}]).to_string();
-    vec![("JWT_SECRET", JWT_SECRET.to_string()), ("ADMIN_USERS", users)]
+    vec![
+        ("JWT_SECRET", JWT_SECRET.to_string()),
+        ("ADMIN_USERS", users),
+    ]
 }
 
 pub fn auth_config() -> shared::app::auth::AuthConfig {
@@ -423,5 +426,6 @@ pub fn event(path: &str) -> Value {
 pub fn event_with_token(path: &str, token: &str) -> Value {
     let p = workspace_root().join("events").join(path);
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_json::from_str(&text.replace("{{ADMIN_TOKEN}}", token)).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    serde_json::from_str(&text.replace("{{ADMIN_TOKEN}}", token))
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }

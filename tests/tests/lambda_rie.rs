@@ -6,8 +6,8 @@ use shared::ports::QueueName;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use system_tests::{
-    auth_env, aws_env, aws_resources, built_binary, event, event_with_token, json, workspace_root, Rie, Value,
-    ADMIN_PASSWORD,
+    auth_env, aws_env, aws_resources, built_binary, event, event_with_token, json, workspace_root,
+    Rie, Value, ADMIN_PASSWORD,
 };
 
 /// Every public-api event and the status it must answer. A file in
@@ -15,6 +15,7 @@ use system_tests::{
 const PUBLIC_API: &[(&str, u16, Option<&str>)] = &[
     ("health.json", 200, None),
     ("services.json", 200, None),
+    ("openapi.json", 200, None),
     ("create-inquiry.json", 201, None),
     ("create-inquiry-invalid.json", 400, Some("VALIDATION_ERROR")),
     (
@@ -42,12 +43,24 @@ const ADMIN_API: &[(&str, u16, Option<&str>)] = &[
     ("login-wrong-password.json", 401, Some("UNAUTHORIZED")),
     ("list-inquiries.json", 200, None),
     ("list-inquiries-no-token.json", 401, Some("UNAUTHORIZED")),
-    ("list-inquiries-expired-token.json", 401, Some("UNAUTHORIZED")),
+    (
+        "list-inquiries-expired-token.json",
+        401,
+        Some("UNAUTHORIZED"),
+    ),
     ("get-inquiry-unknown.json", 404, Some("NOT_FOUND")),
-    ("change-status-invalid-body.json", 400, Some("VALIDATION_ERROR")),
+    (
+        "change-status-invalid-body.json",
+        400,
+        Some("VALIDATION_ERROR"),
+    ),
     ("admin-inquiries.json", 200, None),
     ("admin-metrics.json", 200, None),
-    ("admin-metrics-bad-range.json", 400, Some("INVALID_TIME_RANGE")),
+    (
+        "admin-metrics-bad-range.json",
+        400,
+        Some("INVALID_TIME_RANGE"),
+    ),
     ("prometheus-metrics.json", 200, None),
 ];
 
@@ -209,7 +222,11 @@ fn every_event_directory_has_a_test() {
 async fn admin_api_answers_every_event() {
     let mut listed: Vec<String> = ADMIN_API.iter().map(|c| c.0.to_string()).collect();
     listed.sort();
-    assert_eq!(event_files("admin-api"), listed, "events/admin-api and this table must match");
+    assert_eq!(
+        event_files("admin-api"),
+        listed,
+        "events/admin-api and this table must match"
+    );
 
     let res = aws_resources().await;
     let mut env = aws_env(&res);
@@ -217,13 +234,25 @@ async fn admin_api_answers_every_event() {
     let rie = Rie::start(&built_binary("admin-api"), &env);
     let login = rie.invoke(&event("admin-api/login.json")).await;
     let login_body: Value = serde_json::from_str(login["body"].as_str().unwrap_or("null")).unwrap();
-    let token = login_body["token"].as_str().unwrap_or_else(|| panic!("{login}\n{}", rie.log_text())).to_string();
+    let token = login_body["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{login}\n{}", rie.log_text()))
+        .to_string();
 
     for (file, want, code) in ADMIN_API {
-        let out = rie.invoke(&event_with_token(&format!("admin-api/{file}"), &token)).await;
-        let status = out["statusCode"].as_u64().unwrap_or_else(|| panic!("{file}: {out}\n{}", rie.log_text()));
+        let out = rie
+            .invoke(&event_with_token(&format!("admin-api/{file}"), &token))
+            .await;
+        let status = out["statusCode"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{file}: {out}\n{}", rie.log_text()));
         let text = out["body"].as_str().unwrap_or_default();
-        assert_eq!(status, u64::from(*want), "{file}: {text}\n{}", rie.log_text());
+        assert_eq!(
+            status,
+            u64::from(*want),
+            "{file}: {text}\n{}",
+            rie.log_text()
+        );
         if let Some(code) = code {
             let body: Value = serde_json::from_str(text).unwrap();
             assert_eq!(body["code"], *code, "{file}");
@@ -233,9 +262,20 @@ async fn admin_api_answers_every_event() {
         }
     }
     let log = rie.log_text();
-    assert!(log.contains("\"audit\":true") && log.contains("auth.login"), "sign-ins are audited:\n{log}");
-    assert!(log.contains("\"_aws\"") && log.contains("CloudWatchMetrics"), "EMF lines are written in Lambda");
-    assert!(!log.contains(ADMIN_PASSWORD) && !log.contains(system_tests::JWT_SECRET) && !log.contains(&token), "no secret in any log line");
+    assert!(
+        log.contains("\"audit\":true") && log.contains("auth.login"),
+        "sign-ins are audited:\n{log}"
+    );
+    assert!(
+        log.contains("\"_aws\"") && log.contains("CloudWatchMetrics"),
+        "EMF lines are written in Lambda"
+    );
+    assert!(
+        !log.contains(ADMIN_PASSWORD)
+            && !log.contains(system_tests::JWT_SECRET)
+            && !log.contains(&token),
+        "no secret in any log line"
+    );
 }
 
 #[tokio::test]
@@ -247,7 +287,12 @@ async fn admin_api_refuses_to_start_without_a_signing_secret_and_an_admin() {
     let rie = Rie::start(&built_binary("admin-api"), &env);
     let (status, _) = rie.invoke_raw(&event("admin-api/login.json")).await;
     assert_eq!(status, 502);
-    assert!(rie.log_text().contains("JWT_SECRET is invalid: must be at least 32 bytes"), "{}", rie.log_text());
+    assert!(
+        rie.log_text()
+            .contains("JWT_SECRET is invalid: must be at least 32 bytes"),
+        "{}",
+        rie.log_text()
+    );
     drop(rie);
 
     let mut env = aws_env(&res);
@@ -255,5 +300,10 @@ async fn admin_api_refuses_to_start_without_a_signing_secret_and_an_admin() {
     env.push(("ADMIN_USERS", "[]".into()));
     let rie = Rie::start(&built_binary("admin-api"), &env);
     assert_eq!(rie.invoke_raw(&event("admin-api/login.json")).await.0, 502);
-    assert!(rie.log_text().contains("ADMIN_USERS is invalid: names no admin"), "{}", rie.log_text());
+    assert!(
+        rie.log_text()
+            .contains("ADMIN_USERS is invalid: names no admin"),
+        "{}",
+        rie.log_text()
+    );
 }

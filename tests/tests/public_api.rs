@@ -312,21 +312,48 @@ async fn cors_allows_only_the_configured_origins() {
             .request(reqwest::Method::OPTIONS, app.url("/api/v1/inquiries"))
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "content-type,idempotency-key")
+            .header(
+                "access-control-request-headers",
+                "content-type,idempotency-key",
+            )
             .send()
     };
     let ok = preflight("http://localhost:5173").await.unwrap();
     assert!(ok.status().is_success(), "{}", ok.status());
-    assert_eq!(ok.headers()["access-control-allow-origin"], "http://localhost:5173");
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
     assert_eq!(ok.headers()["access-control-allow-credentials"], "true");
-    let methods = ok.headers()["access-control-allow-methods"].to_str().unwrap().to_string();
-    assert!(methods.contains("POST") && methods.contains("PUT"), "{methods}");
+    let methods = ok.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        methods.contains("POST") && methods.contains("PUT"),
+        "{methods}"
+    );
 
     let other = preflight("https://evil.example").await.unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
 
-    let get = app.client.get(app.url("/health")).header("origin", "http://localhost:5173").send().await.unwrap();
-    assert_eq!(get.headers()["access-control-allow-origin"], "http://localhost:5173");
-    let get = app.client.get(app.url("/health")).header("origin", "http://localhost:5174").send().await.unwrap();
+    let get = app
+        .client
+        .get(app.url("/health"))
+        .header("origin", "http://localhost:5173")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        get.headers()["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
+    let get = app
+        .client
+        .get(app.url("/health"))
+        .header("origin", "http://localhost:5174")
+        .send()
+        .await
+        .unwrap();
     assert!(get.headers().get("access-control-allow-origin").is_none());
 }

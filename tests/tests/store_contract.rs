@@ -289,7 +289,10 @@ async fn queries_with_empty_keys_are_refused(s: Store) {
         Query::table("P").limit(0),
     ];
     for q in bad {
-        assert!(matches!(s.query(&q).await, Err(StoreError::Invalid(_))), "{q:?}");
+        assert!(
+            matches!(s.query(&q).await, Err(StoreError::Invalid(_))),
+            "{q:?}"
+        );
     }
 }
 

@@ -6,6 +6,7 @@
 use super::context::{ClientIp, RequestContext};
 use super::error::ApiError;
 use super::extract::JsonBody;
+use super::routes::Route;
 use super::AppState;
 use crate::app::auth::{AuthError, Claims};
 use crate::app::{InquiryFilter, Listing};
@@ -16,44 +17,78 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put, MethodRouter};
-use axum::{Extension, Json, Router};
+use axum::routing::{get, post, put};
+use axum::{Extension, Json};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 
-/// Every route that needs an admin token: (method, path as registered).
-pub const PROTECTED: &[(Method, &str)] = &[
-    (Method::GET, "/api/v1/inquiries"),
-    (Method::GET, "/api/v1/inquiries/{id}"),
-    (Method::PUT, "/api/v1/inquiries/{id}/status"),
-    (Method::GET, "/api/v1/admin/inquiries"),
-    (Method::GET, "/api/v1/admin/metrics"),
-    (Method::GET, "/api/v1/metrics"),
-];
-
-pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
-    let protected = |m: MethodRouter<Arc<AppState>>| {
-        m.route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            require_admin,
-        ))
-    };
-    Router::new()
-        .route("/api/v1/auth/login", post(login))
-        .route("/api/v1/inquiries", protected(get(list_inquiries)))
-        .route("/api/v1/inquiries/{id}", protected(get(get_inquiry)))
-        .route(
+pub fn table() -> Vec<Route> {
+    vec![
+        Route::new(Method::POST, "/api/v1/auth/login", post(login))
+            .doc("auth", "Sign in; answers a JWT for the admin routes")
+            .body("Login")
+            .ok(200, Some("Token")),
+        Route::new(Method::GET, "/api/v1/inquiries", get(list_inquiries))
+            .admin()
+            .doc(
+                "inquiries",
+                "Inquiries, newest first, with filters and cursor paging",
+            )
+            .query(&[
+                "status",
+                "service",
+                "priority",
+                "date_from",
+                "date_to",
+                "limit",
+                "cursor",
+            ])
+            .ok(200, Some("InquiryPage")),
+        Route::new(Method::GET, "/api/v1/inquiries/{id}", get(get_inquiry))
+            .admin()
+            .doc("inquiries", "One inquiry")
+            .ok(200, Some("InquiryEnvelope")),
+        Route::new(
+            Method::PUT,
             "/api/v1/inquiries/{id}/status",
-            protected(put(change_status)),
+            put(change_status),
         )
-        .route("/api/v1/admin/inquiries", protected(get(admin_inquiries)))
-        .route("/api/v1/admin/metrics", protected(get(admin_metrics)))
-        .route(
+        .admin()
+        .doc(
+            "inquiries",
+            "Move an inquiry along the status transition table",
+        )
+        .body("StatusChange")
+        .ok(200, Some("InquiryEnvelope")),
+        Route::new(Method::GET, "/api/v1/admin/inquiries", get(admin_inquiries))
+            .admin()
+            .doc("inquiries", "Inquiries with offset paging and totals")
+            .query(&[
+                "status",
+                "service",
+                "priority",
+                "date_from",
+                "date_to",
+                "limit",
+                "offset",
+            ])
+            .ok(200, Some("InquiryOffsetPage")),
+        Route::new(Method::GET, "/api/v1/admin/metrics", get(admin_metrics))
+            .admin()
+            .doc("metrics", "Business figures over a time range")
+            .query(&["time_range"])
+            .ok(200, Some("AdminMetrics")),
+        Route::new(
+            Method::GET,
             "/api/v1/metrics",
-            protected(get(super::metrics::prometheus)),
+            get(super::metrics::prometheus),
         )
+        .admin()
+        .doc("metrics", "Prometheus text exposition")
+        .ok(200, None),
+    ]
 }
 
 fn auth_error(e: AuthError) -> ApiError {
@@ -79,7 +114,7 @@ fn unconfigured() -> ApiError {
     )
 }
 
-async fn require_admin(
+pub(super) async fn require_admin(
     State(s): State<Arc<AppState>>,
     mut req: Request,
     next: Next,

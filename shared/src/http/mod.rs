@@ -8,7 +8,9 @@ pub mod error;
 pub mod extract;
 pub mod lambda;
 pub mod metrics;
+pub mod openapi;
 pub mod public;
+pub mod routes;
 
 use crate::app::auth::Authenticator;
 use crate::app::{Deps, InquiryService};
@@ -41,11 +43,20 @@ impl AppState {
 
 fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
     use axum::http::{header, HeaderName, HeaderValue, Method};
-    let list: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
     tower_http::cors::CorsLayer::new()
         .allow_origin(list)
         .allow_credentials(true)
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
@@ -64,17 +75,17 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
 
 /// The web form's routes alone (the public-api function).
 pub fn public_router(state: Arc<AppState>) -> Router {
-    finish(public::routes(), state)
+    finish(routes::build(public::table(), &state), state)
 }
 
 /// The admin routes alone (the admin-api function).
 pub fn admin_router(state: Arc<AppState>) -> Router {
-    finish(admin::routes(state.clone()), state)
+    finish(routes::build(admin::table(), &state), state)
 }
 
 /// Every route (the dev server).
 pub fn router(state: Arc<AppState>) -> Router {
-    finish(public::routes().merge(admin::routes(state.clone())), state)
+    finish(routes::build(routes::all(), &state), state)
 }
 
 /// The layers every route shares: request ids, logs, metrics, panics turned into

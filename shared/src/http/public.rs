@@ -4,24 +4,46 @@
 use super::context::RequestContext;
 use super::error::ApiError;
 use super::extract::JsonBody;
+use super::routes::Route;
 use super::AppState;
 use crate::app::idempotency::IdempotencyKey;
 use crate::domain::{rfc3339, ServiceType};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
 pub const SERVICE_NAME: &str = "cloud-consulting-backend";
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/api/v1/config/services", get(services))
-        .route("/api/v1/inquiries", post(submit_inquiry))
+pub fn table() -> Vec<Route> {
+    vec![
+        Route::new(Method::GET, "/health", get(health))
+            .doc("public", "Service health with a check of each dependency")
+            .ok(200, Some("Health")),
+        Route::new(Method::GET, "/api/v1/config/services", get(services))
+            .doc(
+                "public",
+                "The services a prospect can ask for, in form order",
+            )
+            .ok(200, Some("ServicesEnvelope")),
+        Route::new(Method::POST, "/api/v1/inquiries", post(submit_inquiry))
+            .doc(
+                "public",
+                "Submit an inquiry (Idempotency-Key header supported)",
+            )
+            .body("NewInquiry")
+            .ok(201, Some("InquiryCreated")),
+        Route::new(
+            Method::GET,
+            "/api/v1/openapi.json",
+            get(super::openapi::serve),
+        )
+        .doc("public", "This OpenAPI 3.1 document")
+        .ok(200, Some("OpenApiDocument")),
+    ]
 }
 
 async fn health(State(s): State<Arc<AppState>>) -> Response {

@@ -228,7 +228,9 @@ pub(crate) fn check_query(q: &Query) -> Result<(), StoreError> {
         SkRange::Between(a, b) => a.is_empty() || b.is_empty(),
     };
     if q.partition.is_empty() || empty || q.limit == 0 {
-        return Err(StoreError::Invalid("empty key value or zero limit in a query".into()));
+        return Err(StoreError::Invalid(
+            "empty key value or zero limit in a query".into(),
+        ));
     }
     Ok(())
 }

@@ -1,0 +1,193 @@
+//! The OpenAPI 3.1 document, built from the route table at request time so it
+//! lists exactly the routes the routers register, with the envelope schemas of
+//! API.md.
+
+use super::routes::{self, Access, Route};
+use crate::domain::{InquiryStatus, Priority, ServiceType};
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+pub async fn serve() -> Json<Value> {
+    Json(document(&routes::all()))
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn operation(r: &Route) -> Value {
+    let mut params: Vec<Value> = r
+        .path
+        .split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .collect();
+    params.extend(r.query.iter().map(
+        |q| json!({"name": q, "in": "query", "required": false, "schema": {"type": "string"}}),
+    ));
+    if r.body == Some("NewInquiry") {
+        params.push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 255}}));
+    }
+    let (status, ok_schema) = r.ok;
+    let ok_content = match ok_schema {
+        Some(s) => json!({"application/json": {"schema": schema_ref(s)}}),
+        None => json!({"text/plain": {"schema": {"type": "string"}}}),
+    };
+    let mut responses = Map::new();
+    responses.insert(
+        status.to_string(),
+        json!({"description": "Success", "content": ok_content}),
+    );
+    let error = json!({"description": "Error envelope", "content": {"application/json": {"schema": schema_ref("Error")}}});
+    let mut errors = vec!["404", "429", "500", "503"];
+    if r.body.is_some() {
+        errors.extend(["400", "413", "415"]);
+    }
+    if !r.query.is_empty() {
+        errors.push("400");
+    }
+    if r.access == Access::Admin {
+        errors.extend(["401", "403"]);
+    }
+    if r.method == axum::http::Method::PUT {
+        errors.push("409");
+    }
+    for code in errors {
+        responses.insert(code.into(), error.clone());
+    }
+    let mut op = json!({
+        "operationId": format!("{}_{}", r.method.as_str().to_lowercase(), r.path.trim_matches('/').replace(['/', '{', '}', '.'], "_")),
+        "summary": r.summary,
+        "tags": [r.tag],
+        "parameters": params,
+        "responses": responses,
+    });
+    if let Some(b) = r.body {
+        op["requestBody"] =
+            json!({"required": true, "content": {"application/json": {"schema": schema_ref(b)}}});
+    }
+    op["security"] = match r.access {
+        Access::Admin => json!([{"bearerAuth": []}]),
+        Access::Public => json!([]),
+    };
+    op
+}
+
+pub fn document(table: &[Route]) -> Value {
+    let mut paths = Map::new();
+    for r in table {
+        let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
+        entry[r.method.as_str().to_lowercase()] = operation(r);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Cloud-consulting backend",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Web-form intake and the consultants' admin API. Every error uses the envelope {success: false, error, code, details?}."
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": schemas(),
+        },
+    })
+}
+
+fn schemas() -> Value {
+    let services: Vec<&str> = ServiceType::ALL.iter().map(|s| s.id()).collect();
+    let statuses: Vec<&str> = InquiryStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let priorities: Vec<&str> = Priority::ALL.iter().map(|s| s.as_str()).collect();
+    let envelope = |data: Value| json!({"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": data}});
+    json!({
+        "Error": {
+            "type": "object",
+            "required": ["success", "error", "code"],
+            "properties": {
+                "success": {"const": false},
+                "error": {"type": "string"},
+                "code": {"type": "string"},
+                "details": {"type": "object", "properties": {"fields": {"type": "object", "additionalProperties": {"type": "string"}}}}
+            }
+        },
+        "NewInquiry": {
+            "type": "object",
+            "required": ["name", "email", "services", "message"],
+            "properties": {
+                "name": {"type": "string", "minLength": 2, "maxLength": 100},
+                "email": {"type": "string", "format": "email", "maxLength": 254},
+                "company": {"type": "string", "maxLength": 200},
+                "phone": {"type": "string", "maxLength": 32, "pattern": "^[0-9 +()-]*$"},
+                "services": {"type": "array", "minItems": 1, "items": {"enum": services}},
+                "message": {"type": "string", "minLength": 1, "maxLength": 5000},
+                "source": {"type": "string", "maxLength": 50}
+            }
+        },
+        "Inquiry": {
+            "type": "object",
+            "required": ["id", "name", "email", "company", "phone", "services", "message", "source", "status", "priority", "tags", "created_at", "updated_at"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^inq_[0-9a-z]{26}$"},
+                "name": {"type": "string"}, "email": {"type": "string"}, "company": {"type": "string"},
+                "phone": {"type": "string"}, "message": {"type": "string"}, "source": {"type": "string"},
+                "services": {"type": "array", "items": {"enum": services}},
+                "status": {"enum": statuses},
+                "priority": {"enum": priorities},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "created_at": {"type": "string", "format": "date-time"},
+                "updated_at": {"type": "string", "format": "date-time"}
+            }
+        },
+        "InquiryEnvelope": envelope(schema_ref("Inquiry")),
+        "InquiryCreated": {
+            "allOf": [envelope(schema_ref("Inquiry")), {"type": "object", "properties": {"message": {"type": "string"}}}]
+        },
+        "InquiryPage": {
+            "allOf": [envelope(json!({"type": "array", "items": schema_ref("Inquiry")})),
+                      {"type": "object", "properties": {"count": {"type": "integer"}, "next_cursor": {"type": ["string", "null"]}}}]
+        },
+        "InquiryOffsetPage": {
+            "allOf": [envelope(json!({"type": "array", "items": schema_ref("Inquiry")})),
+                      {"type": "object", "properties": {"count": {"type": "integer"}, "total": {"type": "integer"}, "page": {"type": "integer"}, "pages": {"type": "integer"}}}]
+        },
+        "StatusChange": {
+            "type": "object", "required": ["status"],
+            "properties": {"status": {"enum": statuses}, "note": {"type": "string", "maxLength": 2000}}
+        },
+        "Login": {
+            "type": "object", "required": ["username", "password"],
+            "properties": {"username": {"type": "string"}, "password": {"type": "string", "format": "password"}}
+        },
+        "Token": {
+            "type": "object", "required": ["success", "token", "expires_at"],
+            "properties": {"success": {"const": true}, "token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}}
+        },
+        "Health": {
+            "type": "object", "required": ["status", "service", "version", "time", "checks"],
+            "properties": {
+                "status": {"enum": ["healthy", "unhealthy"]}, "service": {"type": "string"}, "version": {"type": "string"},
+                "time": {"type": "string", "format": "date-time"}, "checks": {"type": "object", "additionalProperties": {"type": "string"}}
+            }
+        },
+        "ServicesEnvelope": envelope(json!({
+            "type": "object",
+            "properties": {"services": {"type": "array", "items": {"type": "object", "required": ["id", "name", "description"],
+                "properties": {"id": {"enum": services}, "name": {"type": "string"}, "description": {"type": "string"}}}}}
+        })),
+        "AdminMetrics": {
+            "type": "object",
+            "properties": {
+                "success": {"const": true},
+                "data": {"type": "object", "properties": {
+                    "total_inquiries": {"type": "integer"}, "reports_generated": {"type": "integer"},
+                    "emails_sent": {"type": "integer"}, "email_delivery_rate": {"type": "number"},
+                    "avg_report_gen_time_ms": {"type": "number"},
+                    "inquiries_by_service": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "inquiries_by_status": {"type": "object", "additionalProperties": {"type": "integer"}}
+                }},
+                "meta": {"type": "object", "properties": {"time_range": {"enum": ["1h", "24h", "7d", "30d", "90d"]}}}
+            }
+        },
+        "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"]}
+    })
+}

@@ -1,0 +1,95 @@
+//! The route table. Every route is declared once here, with what the OpenAPI
+//! document says of it and who may call it; the routers and the document are both
+//! built from these tables, so they cannot disagree.
+
+use super::AppState;
+use axum::http::Method;
+use axum::routing::MethodRouter;
+use axum::Router;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    /// A valid admin JWT is checked before the handler runs.
+    Admin,
+}
+
+pub struct Route {
+    pub method: Method,
+    /// As axum registers it: `{id}` for a path parameter.
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub tag: &'static str,
+    pub access: Access,
+    /// Component schema of the JSON request body, if any.
+    pub body: Option<&'static str>,
+    /// Success status, and the component schema of its body (`None`: not JSON).
+    pub ok: (u16, Option<&'static str>),
+    /// Query parameters, by name.
+    pub query: &'static [&'static str],
+    pub handler: MethodRouter<Arc<AppState>>,
+}
+
+impl Route {
+    pub fn new(method: Method, path: &'static str, handler: MethodRouter<Arc<AppState>>) -> Self {
+        Self {
+            method,
+            path,
+            summary: "",
+            tag: "public",
+            access: Access::Public,
+            body: None,
+            ok: (200, None),
+            query: &[],
+            handler,
+        }
+    }
+
+    pub fn doc(mut self, tag: &'static str, summary: &'static str) -> Self {
+        self.tag = tag;
+        self.summary = summary;
+        self
+    }
+
+    pub fn admin(mut self) -> Self {
+        self.access = Access::Admin;
+        self
+    }
+
+    pub fn body(mut self, schema: &'static str) -> Self {
+        self.body = Some(schema);
+        self
+    }
+
+    pub fn ok(mut self, status: u16, schema: Option<&'static str>) -> Self {
+        self.ok = (status, schema);
+        self
+    }
+
+    pub fn query(mut self, names: &'static [&'static str]) -> Self {
+        self.query = names;
+        self
+    }
+}
+
+/// Registers a table's routes, putting the admin check in front of admin ones.
+pub fn build(table: Vec<Route>, state: &Arc<AppState>) -> Router<Arc<AppState>> {
+    table.into_iter().fold(Router::new(), |router, r| {
+        let handler = match r.access {
+            Access::Public => r.handler,
+            Access::Admin => r.handler.route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                super::admin::require_admin,
+            )),
+        };
+        router.route(r.path, handler)
+    })
+}
+
+/// Every route of the API, public and admin.
+pub fn all() -> Vec<Route> {
+    let mut t = super::public::table();
+    t.extend(super::admin::table());
+    t
+}
