@@ -11,10 +11,28 @@ fn start(data_dir: &std::path::Path, port: u16) -> Child {
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .env("DATA_DIR", data_dir)
         .env("LOG_LEVEL", "warn")
-        .stdout(Stdio::null())
+        .env_remove("JWT_SECRET")
+        .env_remove("ADMIN_USERS")
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("devserver starts")
+}
+
+/// The admin password the dev server prints once at start when none is configured.
+fn printed_password(child: &mut Child) -> String {
+    use std::io::BufRead;
+    let out = child.stdout.take().expect("piped stdout");
+    let mut lines = std::io::BufReader::new(out).lines();
+    let line = lines
+        .find_map(|l| l.ok().filter(|l| l.contains("password")))
+        .expect("the dev server prints the admin password");
+    // Keep draining so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    line.rsplit('`')
+        .nth(1)
+        .expect("password between backticks")
+        .to_string()
 }
 
 async fn wait_healthy(client: &reqwest::Client, base: &str) {
@@ -68,8 +86,16 @@ async fn sigterm_stops_cleanly_and_data_survives_a_restart() {
             .send()
     };
 
-    let server = start(dir.path(), port);
+    let mut server = start(dir.path(), port);
+    let password = printed_password(&mut server);
     wait_healthy(&client, &base).await;
+    let login = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200, "the printed password signs in");
     let (status, first) = json_of(post().await.unwrap()).await;
     assert_eq!(status, 201);
     let exit = terminate(server);
@@ -78,7 +104,9 @@ async fn sigterm_stops_cleanly_and_data_survives_a_restart() {
         "SIGTERM ends the server with success, not {exit:?}"
     );
 
-    let server = start(dir.path(), port);
+    let mut server = start(dir.path(), port);
+    let second_password = printed_password(&mut server);
+    assert_ne!(second_password, password, "a fresh password each start");
     wait_healthy(&client, &base).await;
     let resp = post().await.unwrap();
     assert_eq!(resp.headers()["idempotency-replayed"], "true");

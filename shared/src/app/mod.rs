@@ -2,6 +2,7 @@
 //! and workers translate their inputs into these calls and the results back.
 
 pub mod auth;
+pub mod figures;
 pub mod idempotency;
 pub mod inquiries;
 pub mod outbox;

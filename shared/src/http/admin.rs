@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 
@@ -413,34 +413,8 @@ async fn admin_metrics(State(s): State<Arc<AppState>>, p: Params) -> Result<Json
         }
     };
     let since = s.deps.clock.now() - time::Duration::hours(hours);
-    let f = InquiryFilter {
-        created_from: Some(rfc3339(since)),
-        ..Default::default()
-    };
-    let inquiries = s.inquiries.matching(&f).await?;
-    let mut by_service: BTreeMap<&str, u64> =
-        ServiceType::ALL.iter().map(|s| (s.id(), 0)).collect();
-    let mut by_status: BTreeMap<&str, u64> =
-        InquiryStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
-    for i in &inquiries {
-        for svc in &i.services {
-            *by_service.entry(svc.id()).or_default() += 1;
-        }
-        *by_status.entry(i.status.as_str()).or_default() += 1;
-    }
-    // Reports and e-mails are counted from their own records once those exist;
-    // until then the measured figure is zero.
-    Ok(Json(json!({
-        "success": true,
-        "data": {
-            "total_inquiries": inquiries.len(),
-            "reports_generated": 0,
-            "emails_sent": 0,
-            "email_delivery_rate": 0.0,
-            "avg_report_gen_time_ms": 0.0,
-            "inquiries_by_service": by_service,
-            "inquiries_by_status": by_status,
-        },
-        "meta": {"time_range": range},
-    })))
+    let data = crate::app::figures::figures(&s.deps, &s.inquiries, since).await?;
+    Ok(Json(
+        json!({"success": true, "data": data, "meta": {"time_range": range}}),
+    ))
 }
