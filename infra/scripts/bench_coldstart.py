@@ -38,7 +38,8 @@ ENV = {
     "TABLE_NAME": "bench",
     "REPORTS_QUEUE_URL": "http://127.0.0.1:9/000000000000/reports",
     "EVENTS_QUEUE_URL": "http://127.0.0.1:9/000000000000/events",
-    "LOG_LEVEL": "error",
+    # As template.yaml sets it: one CA bundle file, not a scan of a certificate folder.
+    "SSL_CERT_FILE": os.environ.get("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"),
 }
 
 
@@ -53,7 +54,7 @@ def cold_start_ms(rie, binary, event_path):
     with tempfile.TemporaryFile() as log:
         env = dict(ENV, PATH=os.environ.get("PATH", ""), AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256")
         proc = subprocess.Popen(
-            [rie, "--runtime-interface-emulator-address", f"127.0.0.1:{api}",
+            [rie, "--log-level", "info", "--runtime-interface-emulator-address", f"127.0.0.1:{api}",
              "--runtime-api-address", f"127.0.0.1:{rapi}", binary],
             stdout=log, stderr=subprocess.STDOUT, env=env)
         try:

@@ -46,6 +46,8 @@ pub fn cors_origins(get: impl Fn(&str) -> Option<String>) -> Result<Vec<String>,
 pub struct AwsResources {
     pub table_name: String,
     pub queues: QueueUrls,
+    /// `REPORTS_BUCKET`, for the functions that read or write report files.
+    pub bucket: Option<String>,
 }
 
 /// Reads the named variables, collecting every missing or blank one.
@@ -72,8 +74,10 @@ impl AwsResources {
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let [table_name, reports, events] =
-            require(get, ["TABLE_NAME", "REPORTS_QUEUE_URL", "EVENTS_QUEUE_URL"])?;
+        let [table_name, reports, events] = require(
+            &get,
+            ["TABLE_NAME", "REPORTS_QUEUE_URL", "EVENTS_QUEUE_URL"],
+        )?;
         for (var, url) in [
             ("REPORTS_QUEUE_URL", &reports),
             ("EVENTS_QUEUE_URL", &events),
@@ -88,6 +92,7 @@ impl AwsResources {
         Ok(Self {
             table_name,
             queues: QueueUrls { reports, events },
+            bucket: get("REPORTS_BUCKET").filter(|b| !b.trim().is_empty()),
         })
     }
 }

@@ -212,9 +212,18 @@ pub async fn aws_resources() -> AwsResources {
     )
     .await
     .expect("queues created in moto");
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    aws::provision::create_bucket(&s3, &name)
+        .await
+        .expect("bucket created in moto");
     AwsResources {
-        table_name: name,
+        table_name: name.clone(),
         queues,
+        bucket: Some(name),
     }
 }
 
@@ -222,8 +231,11 @@ pub async fn aws_adapters() -> Adapters {
     aws::connect_with(&sdk_config().await, &aws_resources().await)
 }
 
+/// Embedded adapters on an in-memory database, blobs in a fresh temporary folder
+/// (left for the OS to clean, as the adapters may outlive any guard here).
 pub fn embedded_adapters() -> Adapters {
-    embedded::in_memory().expect("in-memory database")
+    let dir = tempfile::tempdir().expect("temp dir").keep();
+    embedded::in_memory(&dir).expect("in-memory database")
 }
 
 // ---- test doubles -------------------------------------------------------------
@@ -413,6 +425,7 @@ pub fn aws_env(res: &AwsResources) -> Vec<(&'static str, String)> {
         ("TABLE_NAME", res.table_name.clone()),
         ("REPORTS_QUEUE_URL", res.queues.reports.clone()),
         ("EVENTS_QUEUE_URL", res.queues.events.clone()),
+        ("REPORTS_BUCKET", res.bucket.clone().unwrap_or_default()),
         ("LOG_LEVEL", "info".into()),
     ]
 }

@@ -166,6 +166,7 @@ async fn outbox_relay_sends_what_the_api_could_not() {
         shared::adapters::Adapters {
             store: adapters.store.clone(),
             queue: flaky,
+            blobs: adapters.blobs.clone(),
         },
         std::sync::Arc::new(shared::ports::SystemClock),
     );

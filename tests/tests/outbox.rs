@@ -15,6 +15,7 @@ async fn send_failure_after_write_is_recovered(adapters: Adapters) {
         Adapters {
             store: adapters.store.clone(),
             queue: flaky.clone(),
+            blobs: adapters.blobs.clone(),
         },
         Arc::new(SystemClock),
     );
@@ -89,6 +90,7 @@ async fn young_entries_are_left_to_the_request_that_wrote_them() {
         Adapters {
             store: adapters.store.clone(),
             queue: flaky.clone(),
+            blobs: adapters.blobs.clone(),
         },
         Arc::new(SystemClock),
     );
@@ -114,6 +116,7 @@ async fn dev_server_delivers_after_restart() {
         Some(Adapters {
             store: real.store.clone(),
             queue: flaky,
+            blobs: real.blobs.clone(),
         }),
         Some(dir.clone()),
     )

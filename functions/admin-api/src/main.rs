@@ -3,6 +3,8 @@
 
 use shared::adapters::aws;
 use shared::app::auth::{AuthConfig, Authenticator};
+use shared::app::drafting::Drafter;
+use shared::app::reports::ReportService;
 use shared::app::Deps;
 use shared::config::{self, AwsResources};
 use shared::http::{admin_router, lambda, AppState};
@@ -15,7 +17,17 @@ async fn main() -> Result<(), lambda_http::Error> {
     let resources = AwsResources::from_env()?;
     let auth = AuthConfig::from_env()?;
     let cors = config::cors_origins(|k| std::env::var(k).ok())?;
-    let deps = Deps::new(aws::connect(&resources).await, Arc::new(SystemClock));
-    let state = AppState::new(deps.clone(), Some(Authenticator::new(auth, deps)), cors);
+    let adapters = aws::connect(&resources).await;
+    let blobs = adapters.blobs.clone();
+    let deps = Deps::new(adapters, Arc::new(SystemClock));
+    // Reading reports needs no model: the drafter here never runs.
+    let reports =
+        blobs.map(|b| ReportService::new(deps.clone(), b, Arc::new(Drafter::template_only())));
+    let state = AppState::new(
+        deps.clone(),
+        Some(Authenticator::new(auth, deps)),
+        cors,
+        reports,
+    );
     lambda::serve(admin_router(state)).await
 }

@@ -5,9 +5,13 @@
 
 use shared::adapters::{aws, embedded, Adapters};
 use shared::app::auth::{hash_password, AdminAccount, AuthConfig, Authenticator, Secret};
+use shared::app::drafting::Drafter;
+use shared::app::reports::ReportService;
+use shared::app::worker::Consumer;
 use shared::app::{Deps, OutboxRelay};
 use shared::config::AwsResources;
 use shared::http::{router, AppState};
+use shared::ports::QueueName;
 use shared::ports::{Clock, SystemClock};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -115,7 +119,10 @@ pub async fn start_with(
         Some(a) => a,
         None => adapters(&cfg).await?,
     };
+    let blobs = adapters.blobs.clone();
     let deps = Deps::new(adapters, clock);
+    let reports =
+        blobs.map(|b| ReportService::new(deps.clone(), b, Arc::new(Drafter::template_only())));
     let listener = tokio::net::TcpListener::bind(cfg.bind).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = watch::channel(false);
@@ -128,6 +135,7 @@ pub async fn start_with(
         deps.clone(),
         Some(Authenticator::new(auth, deps.clone())),
         cfg.cors_origins.clone(),
+        reports.clone(),
     ));
     let mut on_stop = stopped.clone();
     let http = tokio::spawn(async move {
@@ -142,6 +150,7 @@ pub async fn start_with(
         }
     });
 
+    let deps_queue = deps.queue.clone();
     let relay = OutboxRelay::new(deps, cfg.relay_every);
     let every = cfg.relay_every;
     let mut on_stop = stopped;
@@ -157,12 +166,27 @@ pub async fn start_with(
         }
     });
 
+    let mut tasks = vec![http, relay_task];
+    if let Some(reports) = reports {
+        let consumer = Consumer {
+            queue: deps_queue,
+            name: QueueName::Reports,
+            visibility: Duration::from_secs(60),
+            idle: cfg.relay_every.min(Duration::from_millis(500)),
+        };
+        let stopped = stop.subscribe();
+        tasks.push(tokio::spawn(async move {
+            consumer
+                .run(stopped, |body| {
+                    let reports = reports.clone();
+                    async move { reports.handle(&body).await }
+                })
+                .await
+        }));
+    }
+
     tracing::info!(%addr, backend = ?cfg.backend, data_dir = %cfg.data_dir.display(), "dev server listening");
-    Ok(Server {
-        addr,
-        stop,
-        tasks: vec![http, relay_task],
-    })
+    Ok(Server { addr, stop, tasks })
 }
 
 /// Sign-in for a dev server with none configured: a signing secret kept in the data

@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod embedded;
 
+use crate::ports::blob::BlobStore;
 use crate::ports::{ItemStore, Queue};
 use std::sync::Arc;
 
@@ -12,4 +13,6 @@ use std::sync::Arc;
 pub struct Adapters {
     pub store: Arc<dyn ItemStore>,
     pub queue: Arc<dyn Queue>,
+    /// Report files; absent for a function that handles none (no bucket configured).
+    pub blobs: Option<Arc<dyn BlobStore>>,
 }

@@ -2,10 +2,14 @@
 //! and workers translate their inputs into these calls and the results back.
 
 pub mod auth;
+pub mod drafting;
 pub mod figures;
 pub mod idempotency;
 pub mod inquiries;
 pub mod outbox;
+pub mod render;
+pub mod reports;
+pub mod worker;
 
 use crate::domain::FieldErrors;
 use crate::ports::{Clock, ItemStore, Queue, QueueError, StoreError};

@@ -5,6 +5,7 @@ pub mod categorise;
 pub mod email;
 pub mod event;
 pub mod inquiry;
+pub mod report;
 pub mod service;
 pub mod status;
 

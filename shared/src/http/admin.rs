@@ -308,7 +308,15 @@ async fn get_inquiry(
         crate::app::AppError::NotFound => ApiError::not_found("Inquiry"),
         e => e.into(),
     })?;
-    Ok(Json(json!({"success": true, "data": inquiry})))
+    let mut data = serde_json::to_value(&inquiry).unwrap_or_default();
+    // `reports` is omitted when there are none, as API.md says.
+    if let Some(svc) = &s.reports {
+        let reports = svc.for_inquiry(&id).await?;
+        if !reports.is_empty() {
+            data["reports"] = serde_json::to_value(reports).unwrap_or_default();
+        }
+    }
+    Ok(Json(json!({"success": true, "data": data})))
 }
 
 async fn change_status(

@@ -10,6 +10,7 @@ pub mod lambda;
 pub mod metrics;
 pub mod openapi;
 pub mod public;
+pub mod reports;
 pub mod routes;
 
 use crate::app::auth::Authenticator;
@@ -28,15 +29,23 @@ pub struct AppState {
     pub auth: Option<Arc<Authenticator>>,
     /// Exact origins a browser may call from (credentials included).
     pub cors_origins: Vec<String>,
+    /// Absent where no report store is configured.
+    pub reports: Option<crate::app::reports::ReportService>,
 }
 
 impl AppState {
-    pub fn new(deps: Deps, auth: Option<Authenticator>, cors_origins: Vec<String>) -> Arc<Self> {
+    pub fn new(
+        deps: Deps,
+        auth: Option<Authenticator>,
+        cors_origins: Vec<String>,
+        reports: Option<crate::app::reports::ReportService>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             inquiries: InquiryService::new(deps.clone()),
             deps,
             auth: auth.map(Arc::new),
             cors_origins,
+            reports,
         })
     }
 }
@@ -80,7 +89,7 @@ pub fn public_router(state: Arc<AppState>) -> Router {
 
 /// The admin routes alone (the admin-api function).
 pub fn admin_router(state: Arc<AppState>) -> Router {
-    finish(routes::build(admin::table(), &state), state)
+    finish(routes::build(routes::admin(), &state), state)
 }
 
 /// Every route (the dev server).

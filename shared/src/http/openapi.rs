@@ -188,6 +188,24 @@ fn schemas() -> Value {
                 "meta": {"type": "object", "properties": {"time_range": {"enum": ["1h", "24h", "7d", "30d", "90d"]}}}
             }
         },
+        "Report": {
+            "type": "object",
+            "required": ["id", "inquiry_id", "type", "title", "content", "status", "generated_by", "reviewed_by", "s3_key", "created_at", "updated_at"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^rep_[0-9a-z]{26}$"}, "inquiry_id": {"type": "string"},
+                "type": {"enum": ["assessment", "migration", "optimization", "architecture", "general"]},
+                "title": {"type": "string"}, "content": {"type": "string", "description": "Markdown"},
+                "status": {"enum": ["draft", "reviewed", "final"]}, "generated_by": {"type": "string"},
+                "reviewed_by": {"type": ["string", "null"]}, "s3_key": {"type": "string"},
+                "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
+                "inquiry": schema_ref("Inquiry")
+            }
+        },
+        "ReportEnvelope": envelope(schema_ref("Report")),
+        "ReportOffsetPage": {
+            "allOf": [envelope(json!({"type": "array", "items": schema_ref("Report")})),
+                      {"type": "object", "properties": {"count": {"type": "integer"}, "total": {"type": "integer"}, "page": {"type": "integer"}, "pages": {"type": "integer"}}}]
+        },
         "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"]}
     })
 }

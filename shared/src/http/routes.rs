@@ -87,9 +87,16 @@ pub fn build(table: Vec<Route>, state: &Arc<AppState>) -> Router<Arc<AppState>> 
     })
 }
 
+/// The admin-api function's routes: sign-in and everything behind the token.
+pub fn admin() -> Vec<Route> {
+    let mut t = super::admin::table();
+    t.extend(super::reports::table());
+    t
+}
+
 /// Every route of the API, public and admin.
 pub fn all() -> Vec<Route> {
     let mut t = super::public::table();
-    t.extend(super::admin::table());
+    t.extend(admin());
     t
 }

@@ -1,7 +1,9 @@
 //! The narrow traits the use cases need from the world. Each has one contract
 //! suite (`tests/` of this crate) that every adapter must pass unchanged.
 
+pub mod blob;
 pub mod clock;
+pub mod llm;
 pub mod queue;
 pub mod store;
 

@@ -4,9 +4,11 @@
 
 mod dynamodb;
 pub mod provision;
+mod s3;
 mod sqs;
 
 pub use dynamodb::DynamoStore;
+pub use s3::S3Blobs;
 pub use sqs::{QueueUrls, SqsQueue};
 
 use super::Adapters;
@@ -31,5 +33,14 @@ pub fn connect_with(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters
             aws_sdk_sqs::Client::new(sdk),
             res.queues.clone(),
         )),
+        blobs: res.bucket.as_ref().map(|b| {
+            // Path-style addressing works with every S3-compatible endpoint,
+            // including the emulator; virtual-host style needs DNS per bucket.
+            let s3 = aws_sdk_s3::config::Builder::from(sdk)
+                .force_path_style(true)
+                .build();
+            Arc::new(S3Blobs::new(aws_sdk_s3::Client::from_conf(s3), b))
+                as Arc<dyn crate::ports::blob::BlobStore>
+        }),
     }
 }

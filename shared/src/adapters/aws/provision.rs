@@ -105,3 +105,14 @@ pub async fn create_queues(
         events: urls[1].clone(),
     })
 }
+
+/// Creates a bucket (in the emulator's default region, which needs no location).
+pub async fn create_bucket(client: &aws_sdk_s3::Client, name: &str) -> anyhow::Result<()> {
+    client
+        .create_bucket()
+        .bucket(name)
+        .send()
+        .await
+        .with_context(|| format!("creating bucket {name}"))?;
+    Ok(())
+}

@@ -2,10 +2,12 @@
 //! durable queues, so a restart (or a SIGKILL) loses nothing that was acknowledged.
 
 mod db;
+mod folder;
 mod queue;
 mod store;
 
 pub use db::Db;
+pub use folder::FolderBlobs;
 pub use queue::SqliteQueue;
 pub use store::SqliteStore;
 
@@ -17,12 +19,13 @@ use std::sync::Arc;
 /// redrive policy in `template.yaml` does.
 pub const MAX_RECEIVES: u32 = 5;
 
-/// Adapters on a private in-memory database, gone when dropped.
-pub fn in_memory() -> anyhow::Result<Adapters> {
+/// Adapters on a private in-memory database (gone when dropped), blobs under `blob_root`.
+pub fn in_memory(blob_root: &Path) -> anyhow::Result<Adapters> {
     let db = Db::in_memory()?;
     Ok(Adapters {
         store: Arc::new(SqliteStore::new(db.clone())),
         queue: Arc::new(SqliteQueue::new(db, MAX_RECEIVES)),
+        blobs: Some(Arc::new(FolderBlobs::new(blob_root.to_path_buf()))),
     })
 }
 
@@ -33,5 +36,6 @@ pub fn open(data_dir: &Path) -> anyhow::Result<Adapters> {
     Ok(Adapters {
         store: Arc::new(SqliteStore::new(db.clone())),
         queue: Arc::new(SqliteQueue::new(db, MAX_RECEIVES)),
+        blobs: Some(Arc::new(FolderBlobs::new(data_dir.join("blobs")))),
     })
 }

@@ -57,7 +57,10 @@ impl Queue for SqliteQueue {
         let hide_ms = visibility.as_millis() as i64;
         self.db
             .call(move |c| {
-                let tx = c.transaction()?;
+                // IMMEDIATE takes the write lock up front: a deferred transaction that reads
+                // and then writes fails at once with "database is locked" when another
+                // connection (a second process on the same file) wrote in between.
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let now = now_ms();
                 let mut out = Vec::new();
                 // Each pass starts after the last message seen, so a zero visibility

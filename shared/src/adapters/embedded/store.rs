@@ -79,7 +79,10 @@ impl ItemStore for SqliteStore {
         let applied = self
             .db
             .call(move |c| {
-                let tx = c.transaction()?;
+                // IMMEDIATE takes the write lock up front: a deferred transaction that reads
+                // and then writes fails at once with "database is locked" when another
+                // connection (a second process on the same file) wrote in between.
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 for op in &ops {
                     let (pk, sk, cond) = match op {
                         WriteOp::Put { item, condition } => (&item.pk, &item.sk, *condition),

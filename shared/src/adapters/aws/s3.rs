@@ -1,0 +1,79 @@
+//! Blobs in an S3 bucket (server-side encryption is the bucket's default, set in
+//! `template.yaml`).
+
+use crate::ports::blob::{check_key, Blob, BlobError, BlobStore};
+use async_trait::async_trait;
+use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::Client;
+
+#[derive(Clone)]
+pub struct S3Blobs {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Blobs {
+    pub fn new(client: Client, bucket: &str) -> Self {
+        Self {
+            client,
+            bucket: bucket.to_string(),
+        }
+    }
+}
+
+fn unavailable<E: std::error::Error>(e: E) -> BlobError {
+    BlobError::Unavailable(DisplayErrorContext(e).to_string())
+}
+
+#[async_trait]
+impl BlobStore for S3Blobs {
+    async fn put(&self, key: &str, blob: Blob) -> Result<(), BlobError> {
+        check_key(key)?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(&blob.content_type)
+            .body(ByteStream::from(blob.bytes))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError> {
+        check_key(key)?;
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) => {
+                return match e.into_service_error() {
+                    e if e.is_no_such_key() => Ok(None),
+                    e => Err(unavailable(e)),
+                }
+            }
+        };
+        let content_type = out
+            .content_type()
+            .unwrap_or("application/octet-stream")
+            .to_string();
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(unavailable)?
+            .into_bytes()
+            .to_vec();
+        Ok(Some(Blob {
+            bytes,
+            content_type,
+        }))
+    }
+}

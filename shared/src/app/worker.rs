@@ -1,0 +1,74 @@
+//! An in-process queue consumer, as the dev server runs its workers: receive a
+//! batch, handle each message, acknowledge the ones that succeeded. A failed
+//! message is left alone, becomes visible again after the visibility timeout, and
+//! after the queue's receive limit lands in its dead-letter queue, as with SQS and
+//! a Lambda event source mapping.
+
+use super::AppError;
+use crate::ports::{Queue, QueueName};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+pub struct Consumer {
+    pub queue: Arc<dyn Queue>,
+    pub name: QueueName,
+    pub visibility: Duration,
+    /// Pause after an empty receive.
+    pub idle: Duration,
+}
+
+impl Consumer {
+    /// Handles one received batch; returns how many messages succeeded.
+    pub async fn once<F, Fut, T>(&self, handle: &F) -> Result<usize, AppError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<T, AppError>>,
+    {
+        let batch = self.queue.receive(self.name, 10, self.visibility).await?;
+        let mut done = 0;
+        for d in batch {
+            match handle(d.body).await {
+                Ok(_) => {
+                    self.queue.ack(self.name, &d.receipt).await?;
+                    done += 1;
+                }
+                Err(e) => tracing::warn!(
+                    queue = self.name.as_str(),
+                    message_id = %d.id,
+                    receive_count = d.receive_count,
+                    error = %e,
+                    "message failed; it will be retried"
+                ),
+            }
+        }
+        Ok(done)
+    }
+
+    /// Runs until `stop` turns true.
+    pub async fn run<F, Fut, T>(&self, mut stop: watch::Receiver<bool>, handle: F)
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<T, AppError>>,
+    {
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let busy = match self.once(&handle).await {
+                Ok(n) => n > 0,
+                Err(e) => {
+                    tracing::warn!(queue = self.name.as_str(), error = %e, "receive failed");
+                    false
+                }
+            };
+            if !busy {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.idle) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! Report routes (admin): the newest report of an inquiry as JSON or its HTML page,
+//! downloads, and the admin report listing and view.
+
+use super::error::ApiError;
+use super::routes::Route;
+use super::AppState;
+use crate::app::reports::ReportService;
+use crate::app::AppError;
+use crate::domain::report::{Report, ReportId, ReportStatus};
+use crate::domain::{Inquiry, InquiryId};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Json;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub fn table() -> Vec<Route> {
+    vec![
+        Route::new(Method::GET, "/api/v1/inquiries/{id}/report", get(latest))
+            .admin()
+            .doc("reports", "The newest report of an inquiry")
+            .ok(200, Some("ReportEnvelope")),
+        Route::new(
+            Method::GET,
+            "/api/v1/inquiries/{id}/report/html",
+            get(latest_html),
+        )
+        .admin()
+        .doc("reports", "The newest report as an HTML page")
+        .ok(200, None),
+        Route::new(
+            Method::GET,
+            "/api/v1/inquiries/{id}/report/download",
+            get(download),
+        )
+        .admin()
+        .doc(
+            "reports",
+            "The newest report as an attachment (format=html)",
+        )
+        .query(&["format"])
+        .ok(200, None),
+        Route::new(Method::GET, "/api/v1/admin/reports", get(list))
+            .admin()
+            .doc(
+                "reports",
+                "Every report with its inquiry, newest first, offset paging",
+            )
+            .query(&["status", "type", "limit", "offset"])
+            .ok(200, Some("ReportOffsetPage")),
+        Route::new(
+            Method::GET,
+            "/api/v1/admin/reports/view/{report_id}",
+            get(view),
+        )
+        .admin()
+        .doc("reports", "One report with its inquiry")
+        .ok(200, Some("ReportEnvelope")),
+        Route::new(
+            Method::GET,
+            "/api/v1/admin/reports/download/{inquiry_id}/{format}",
+            get(admin_download),
+        )
+        .admin()
+        .doc(
+            "reports",
+            "The newest report of an inquiry as an attachment (html)",
+        )
+        .ok(200, None),
+    ]
+}
+
+fn service(s: &AppState) -> Result<&ReportService, ApiError> {
+    s.reports.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "UNAVAILABLE",
+            "Reports are not configured here",
+        )
+    })
+}
+
+fn not_found(what: &'static str) -> impl Fn(AppError) -> ApiError {
+    move |e| match e {
+        AppError::NotFound => ApiError::not_found(what),
+        e => e.into(),
+    }
+}
+
+async fn newest<'a>(
+    s: &'a AppState,
+    raw_id: &str,
+) -> Result<(Report, &'a ReportService), ApiError> {
+    let svc = service(s)?;
+    let id = InquiryId::parse(raw_id).ok_or_else(|| ApiError::not_found("Inquiry"))?;
+    svc.inquiry(&id).await.map_err(not_found("Inquiry"))?;
+    let report = svc
+        .for_inquiry(&id)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::not_found("Report"))?;
+    Ok((report, svc))
+}
+
+async fn latest(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let (report, _) = newest(&s, &id).await?;
+    Ok(Json(json!({"success": true, "data": report})))
+}
+
+fn html_response(page: String, attachment: Option<String>) -> Response {
+    let mut resp = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();
+    resp.headers_mut().insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    // The page is static: no script may run in it even if something slipped through.
+    resp.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src https:"),
+    );
+    if let Some(name) = attachment {
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+            resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    resp
+}
+
+async fn latest_html(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (report, svc) = newest(&s, &id).await?;
+    Ok(html_response(
+        svc.html(&report).await.map_err(not_found("Report"))?,
+        None,
+    ))
+}
+
+/// A file-name-safe form of a company name.
+fn slug(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(50)
+        .collect();
+    let trimmed = cleaned.trim_matches('_');
+    if trimmed.is_empty() {
+        "report".into()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+fn format_of(raw: Option<&str>) -> Result<&'static str, ApiError> {
+    match raw.unwrap_or("html") {
+        "html" => Ok("html"),
+        other => Err(ApiError::validation(
+            &[(
+                "format".to_string(),
+                format!("{other:?} is not offered; use html"),
+            )]
+            .into(),
+        )),
+    }
+}
+
+async fn download(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = q.map(|Query(m)| m).unwrap_or_default();
+    format_of(q.get("format").map(String::as_str))?;
+    let (report, svc) = newest(&s, &id).await?;
+    let inquiry = svc.inquiry(&report.inquiry_id).await?;
+    let name = format!(
+        "{}_{}_report.html",
+        slug(&inquiry.company),
+        report.report_type
+    );
+    Ok(html_response(
+        svc.html(&report).await.map_err(not_found("Report"))?,
+        Some(name),
+    ))
+}
+
+async fn admin_download(
+    State(s): State<Arc<AppState>>,
+    Path((id, format)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    format_of(Some(&format))?;
+    let (report, svc) = newest(&s, &id).await?;
+    let inquiry = svc.inquiry(&report.inquiry_id).await?;
+    let day: String = report
+        .created_at
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(8)
+        .collect();
+    let name = format!(
+        "admin_{}_{}_{day}.html",
+        slug(&inquiry.company),
+        report.report_type
+    );
+    Ok(html_response(
+        svc.html(&report).await.map_err(not_found("Report"))?,
+        Some(name),
+    ))
+}
+
+fn with_inquiry(report: &Report, inquiry: Option<&Inquiry>) -> Value {
+    let mut v = serde_json::to_value(report).unwrap_or_default();
+    v["inquiry"] = serde_json::to_value(inquiry).unwrap_or(Value::Null);
+    v
+}
+
+async fn list(
+    State(s): State<Arc<AppState>>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let svc = service(&s)?;
+    let q = q.map(|Query(m)| m).map_err(|_| {
+        ApiError::bad_request("VALIDATION_ERROR", "The query string could not be read")
+    })?;
+    let mut fields = crate::domain::FieldErrors::new();
+    let status = match q.get("status").filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => {
+            let parsed = ReportStatus::parse(v);
+            if parsed.is_none() {
+                fields.insert(
+                    "status".into(),
+                    "must be one of draft, reviewed, final".into(),
+                );
+            }
+            parsed
+        }
+    };
+    let report_type = q.get("type").filter(|v| !v.is_empty()).cloned();
+    let num = |k: &str,
+               d: usize,
+               min: usize,
+               max: usize,
+               fields: &mut crate::domain::FieldErrors| match q.get(k) {
+        None => d,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .unwrap_or_else(|| {
+                fields.insert(
+                    k.into(),
+                    format!("must be a whole number from {min} to {max}"),
+                );
+                d
+            }),
+    };
+    let limit = num("limit", 10, 1, 100, &mut fields);
+    let offset = num("offset", 0, 0, usize::MAX, &mut fields);
+    if !fields.is_empty() {
+        return Err(ApiError::validation(&fields));
+    }
+    let all: Vec<Report> = svc
+        .all()
+        .await?
+        .into_iter()
+        .filter(|r| status.is_none_or(|st| r.status == st))
+        .filter(|r| report_type.as_ref().is_none_or(|t| &r.report_type == t))
+        .collect();
+    let total = all.len();
+    let mut data = Vec::new();
+    for r in all.iter().skip(offset).take(limit) {
+        let inquiry = svc.inquiry(&r.inquiry_id).await.ok();
+        data.push(with_inquiry(r, inquiry.as_ref()));
+    }
+    Ok(Json(json!({
+        "success": true, "count": data.len(), "data": data, "total": total,
+        "page": offset / limit + 1, "pages": total.div_ceil(limit),
+    })))
+}
+
+async fn view(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let svc = service(&s)?;
+    let id = ReportId::parse(&id).ok_or_else(|| ApiError::not_found("Report"))?;
+    let report = svc.by_id(&id).await.map_err(not_found("Report"))?;
+    let inquiry = svc.inquiry(&report.inquiry_id).await.ok();
+    Ok(Json(
+        json!({"success": true, "data": with_inquiry(&report, inquiry.as_ref())}),
+    ))
+}

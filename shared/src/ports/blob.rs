@@ -1,0 +1,44 @@
+//! The blob store: report files by key. Writes overwrite, so a retried write of the
+//! same report is harmless.
+
+use async_trait::async_trait;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blob {
+    pub bytes: Vec<u8>,
+    pub content_type: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("the blob store is unavailable: {0}")]
+    Unavailable(String),
+    #[error("invalid blob key {0:?}")]
+    InvalidKey(String),
+}
+
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    async fn put(&self, key: &str, blob: Blob) -> Result<(), BlobError>;
+    async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError>;
+}
+
+/// Keys are relative paths of `[A-Za-z0-9._-]` segments: no `..`, no leading `/`,
+/// so the folder adapter can never write outside its root.
+pub fn check_key(key: &str) -> Result<(), BlobError> {
+    let ok = !key.is_empty()
+        && key.len() <= 512
+        && key.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(BlobError::InvalidKey(key.to_string()))
+    }
+}

@@ -1,0 +1,403 @@
+//! The report pipeline on the dev server and its use case: every inquiry gets a
+//! report without the prospect waiting, exactly once, and the report routes serve
+//! it as JSON and HTML.
+
+use shared::app::drafting::{CircuitBreaker, Drafter, RetryPolicy};
+use shared::app::reports::{Outcome, ReportService};
+use shared::app::worker::Consumer;
+use shared::app::{Deps, InquiryService};
+use shared::ports::llm::{Completion, Llm, LlmError, Prompt};
+use shared::ports::{Message, QueueName, SystemClock};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use system_tests::{inquiry_body, json, json_of, spawn_app, TestApp, Value};
+
+async fn wait_for_report(app: &TestApp, token: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, v) = json_of(
+            app.admin_get(&format!("/api/v1/inquiries/{id}/report"), token)
+                .await,
+        )
+        .await;
+        if status == 200 {
+            return v["data"].clone();
+        }
+        assert_eq!(status, 404, "{v}");
+        assert!(Instant::now() < deadline, "no report within 15 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_posted_inquiry_gets_a_readable_report() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let mut body = inquiry_body();
+    body["company"] = json!("Acme & <Sons>");
+    body["message"] =
+        json!("Move our Postgres to AWS <script>alert(1)</script> [x](javascript:alert(2))");
+    let started = Instant::now();
+    let (status, created) = json_of(app.post_json("/api/v1/inquiries", &body).await).await;
+    assert_eq!(status, 201);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the prospect never waits for the report"
+    );
+    let id = created["data"]["id"].as_str().unwrap();
+
+    let report = wait_for_report(&app, &token, id).await;
+    assert_eq!(report["inquiry_id"], id);
+    assert_eq!(report["type"], "migration");
+    assert_eq!(report["status"], "draft");
+    assert_eq!(report["generated_by"], "template");
+    assert!(report["reviewed_by"].is_null());
+    let content = report["content"].as_str().unwrap();
+    for section in [
+        "## Executive summary",
+        "## Migration strategy",
+        "## Wave plan",
+        "## Next steps",
+    ] {
+        assert!(content.contains(section), "{section} in {content}");
+    }
+    assert!(content.contains("not written by AI"));
+    assert!(report["s3_key"].as_str().unwrap().ends_with(".md"));
+
+    let resp = app
+        .admin_get(&format!("/api/v1/inquiries/{id}/report/html"), &token)
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains("Acme &amp; &lt;Sons&gt;"),
+        "inquiry text is escaped"
+    );
+    assert!(
+        !html.contains("<script>alert"),
+        "no script from the message survives"
+    );
+    assert!(
+        !html.contains("href=\"javascript:"),
+        "no script link survives"
+    );
+    assert!(
+        html.contains("&lt;script&gt;"),
+        "the prospect's markup shows as text"
+    );
+    assert!(html.contains("Template draft (not AI-written)"));
+
+    let resp = app
+        .admin_get(
+            &format!("/api/v1/inquiries/{id}/report/download?format=html"),
+            &token,
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        "attachment; filename=\"Acme____Sons_migration_report.html\""
+    );
+    let (s, v) = json_of(
+        app.admin_get(
+            &format!("/api/v1/inquiries/{id}/report/download?format=docx"),
+            &token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("VALIDATION_ERROR")));
+
+    // The inquiry carries its reports; the admin views list and show it.
+    let (_, inq) = json_of(
+        app.admin_get(&format!("/api/v1/inquiries/{id}"), &token)
+            .await,
+    )
+    .await;
+    assert_eq!(inq["data"]["reports"][0]["id"], report["id"]);
+    let (s, list) = json_of(app.admin_get("/api/v1/admin/reports?limit=5", &token).await).await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(
+        (list["total"].as_u64(), list["count"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(list["data"][0]["inquiry"]["id"], id);
+    let (_, empty) = json_of(
+        app.admin_get("/api/v1/admin/reports?status=final", &token)
+            .await,
+    )
+    .await;
+    assert_eq!(empty["data"], json!([]));
+    let rid = report["id"].as_str().unwrap();
+    let (s, view) = json_of(
+        app.admin_get(&format!("/api/v1/admin/reports/view/{rid}"), &token)
+            .await,
+    )
+    .await;
+    assert_eq!((s, &view["data"]["id"]), (200, &report["id"]));
+    assert_eq!(view["data"]["inquiry"]["company"], "Acme & <Sons>");
+    let (s, _) = json_of(
+        app.admin_get(
+            "/api/v1/admin/reports/view/rep_01aaaaaaaaaaaaaaaaaaaaaaaa",
+            &token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 404);
+    let resp = app
+        .admin_get(&format!("/api/v1/admin/reports/download/{id}/html"), &token)
+        .await;
+    assert_eq!(resp.status(), 200);
+    let cd = resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cd.starts_with("attachment; filename=\"admin_Acme____Sons_migration_2")
+            && cd.ends_with(".html\""),
+        "{cd}"
+    );
+
+    let (_, m) = json_of(
+        app.admin_get("/api/v1/admin/metrics?time_range=1h", &token)
+            .await,
+    )
+    .await;
+    assert_eq!(m["data"]["reports_generated"], 1);
+}
+
+#[tokio::test]
+async fn no_report_yet_is_a_404_and_unknown_inquiries_too() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    for path in [
+        "/api/v1/inquiries/inq_01aaaaaaaaaaaaaaaaaaaaaaaa/report",
+        "/api/v1/inquiries/bad/report/html",
+    ] {
+        let (s, v) = json_of(app.admin_get(path, &token).await).await;
+        assert_eq!((s, v["code"].as_str()), (404, Some("NOT_FOUND")), "{path}");
+    }
+}
+
+fn service(
+    adapters: &shared::adapters::Adapters,
+    drafter: Drafter,
+) -> (ReportService, InquiryService) {
+    let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
+    (
+        ReportService::new(
+            deps.clone(),
+            adapters.blobs.clone().unwrap(),
+            Arc::new(drafter),
+        ),
+        InquiryService::new(deps),
+    )
+}
+
+async fn created_event(
+    adapters: &shared::adapters::Adapters,
+    inquiries: &InquiryService,
+) -> String {
+    inquiries.submit(&inquiry_body(), None, "c").await.unwrap();
+    let got = adapters
+        .queue
+        .receive(QueueName::Reports, 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    got[0].body.clone()
+}
+
+#[tokio::test]
+async fn a_redelivered_event_yields_one_report_and_one_event() {
+    let adapters = system_tests::embedded_adapters();
+    let (reports, inquiries) = service(&adapters, Drafter::template_only());
+    let body = created_event(&adapters, &inquiries).await;
+    let first = reports.handle(&body).await.unwrap();
+    let Outcome::Generated(id) = first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(
+        reports.handle(&body).await.unwrap(),
+        Outcome::AlreadyDone(id.clone())
+    );
+    assert_eq!(
+        reports.handle(&body).await.unwrap(),
+        Outcome::AlreadyDone(id)
+    );
+    let events = adapters
+        .queue
+        .receive(QueueName::Events, 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let generated = events
+        .iter()
+        .filter(|d| d.body.contains("\"report_generated\""))
+        .count();
+    assert_eq!(generated, 1);
+    assert_eq!(reports.all().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_poison_message_goes_to_the_dead_letter_queue_without_blocking_its_batch() {
+    let adapters = system_tests::embedded_adapters();
+    let (reports, inquiries) = service(&adapters, Drafter::template_only());
+    let good = created_event(&adapters, &inquiries).await;
+    adapters
+        .queue
+        .send(
+            QueueName::Reports,
+            &Message {
+                id: "poison".into(),
+                body: "{not json".into(),
+            },
+        )
+        .await
+        .unwrap();
+    adapters
+        .queue
+        .send(
+            QueueName::Reports,
+            &Message {
+                id: "good".into(),
+                body: good,
+            },
+        )
+        .await
+        .unwrap();
+    let consumer = Consumer {
+        queue: adapters.queue.clone(),
+        name: QueueName::Reports,
+        visibility: Duration::ZERO,
+        idle: Duration::ZERO,
+    };
+    let handle = |body: String| {
+        let reports = reports.clone();
+        async move { reports.handle(&body).await }
+    };
+    assert_eq!(
+        consumer.once(&handle).await.unwrap(),
+        1,
+        "the good message of the batch is done"
+    );
+    for _ in 0..10 {
+        consumer.once(&handle).await.unwrap();
+    }
+    let dead = adapters
+        .queue
+        .dead_letters(QueueName::Reports)
+        .await
+        .unwrap();
+    assert_eq!(
+        dead.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        ["poison"]
+    );
+    assert_eq!(reports.all().await.unwrap().len(), 1);
+}
+
+/// A model that fails the first `fail` calls with the given error, then answers.
+struct FakeModel {
+    calls: AtomicU32,
+    fail: u32,
+    error: LlmError,
+}
+
+#[async_trait::async_trait]
+impl Llm for FakeModel {
+    async fn complete(&self, p: &Prompt) -> Result<Completion, LlmError> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        assert!(p.system.contains("## Executive summary") && p.user.contains("<inquiry>"));
+        if n < self.fail {
+            return Err(self.error.clone());
+        }
+        Ok(Completion {
+            text: "## Executive summary\nFrom the model.".into(),
+            model: "fake-model-v1".into(),
+        })
+    }
+}
+
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        attempts: 3,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+    }
+}
+
+#[tokio::test]
+async fn transient_model_failures_are_retried_and_outages_fall_back_to_the_template() {
+    let adapters = system_tests::embedded_adapters();
+    let inquiry = {
+        let (_, inquiries) = service(&adapters, Drafter::template_only());
+        let out = inquiries.submit(&inquiry_body(), None, "c").await.unwrap();
+        serde_json::from_value(out.body["data"].clone()).unwrap()
+    };
+
+    let flaky = Arc::new(FakeModel {
+        calls: AtomicU32::new(0),
+        fail: 2,
+        error: LlmError::Transient("throttled".into()),
+    });
+    let d = Drafter::new(
+        Some(flaky.clone()),
+        fast_retry(),
+        CircuitBreaker::new(3, Duration::from_secs(60)),
+    );
+    let drafted = d.draft(&inquiry).await;
+    assert_eq!(
+        (
+            drafted.generated_by.as_str(),
+            flaky.calls.load(Ordering::SeqCst)
+        ),
+        ("fake-model-v1", 3)
+    );
+
+    let refused = Arc::new(FakeModel {
+        calls: AtomicU32::new(0),
+        fail: u32::MAX,
+        error: LlmError::Permanent("bad request".into()),
+    });
+    let d = Drafter::new(
+        Some(refused.clone()),
+        fast_retry(),
+        CircuitBreaker::new(3, Duration::from_secs(60)),
+    );
+    assert_eq!(d.draft(&inquiry).await.generated_by, "template");
+    assert_eq!(
+        refused.calls.load(Ordering::SeqCst),
+        1,
+        "a permanent failure is not retried"
+    );
+
+    let down = Arc::new(FakeModel {
+        calls: AtomicU32::new(0),
+        fail: u32::MAX,
+        error: LlmError::Transient("503".into()),
+    });
+    let d = Drafter::new(
+        Some(down.clone()),
+        fast_retry(),
+        CircuitBreaker::new(2, Duration::from_secs(60)),
+    );
+    for _ in 0..2 {
+        assert_eq!(d.draft(&inquiry).await.generated_by, "template");
+    }
+    let calls = down.calls.load(Ordering::SeqCst);
+    assert_eq!(calls, 6, "two drafts, three attempts each");
+    assert!(d.breaker().is_open());
+    for _ in 0..5 {
+        assert_eq!(d.draft(&inquiry).await.generated_by, "template");
+    }
+    assert_eq!(
+        down.calls.load(Ordering::SeqCst),
+        calls,
+        "an open circuit does not call the model"
+    );
+}
