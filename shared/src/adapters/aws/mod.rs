@@ -2,11 +2,13 @@
 //! configuration (`AWS_ENDPOINT_URL`, `AWS_REGION`, credentials chain), which is how
 //! the tests aim them at a local emulator.
 
+mod bedrock;
 mod dynamodb;
 pub mod provision;
 mod s3;
 mod sqs;
 
+pub use bedrock::BedrockLlm;
 pub use dynamodb::DynamoStore;
 pub use s3::S3Blobs;
 pub use sqs::{QueueUrls, SqsQueue};
