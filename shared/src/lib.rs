@@ -10,5 +10,6 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod lambda;
 pub mod ports;
 pub mod telemetry;

@@ -215,7 +215,7 @@ fn every_event_directory_has_a_test() {
         .collect();
     assert_eq!(
         dirs.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["admin-api", "outbox-relay", "public-api"]
+        ["admin-api", "outbox-relay", "public-api", "report-worker"]
     );
 }
 
@@ -306,5 +306,85 @@ async fn admin_api_refuses_to_start_without_a_signing_secret_and_an_admin() {
             .contains("ADMIN_USERS is invalid: names no admin"),
         "{}",
         rie.log_text()
+    );
+}
+
+/// The report worker as built: a real `inquiry_created` event (its body put into
+/// the event file) yields a report in S3 and DynamoDB; a poison record in the same
+/// batch is the only failure reported back; a redelivery makes no second report.
+#[tokio::test]
+async fn report_worker_handles_batches_with_partial_failures() {
+    let res = aws_resources().await;
+    let sdk = system_tests::sdk_config().await;
+    let adapters = shared::adapters::aws::connect_with(&sdk, &res);
+    let deps = shared::app::Deps::new(
+        adapters.clone(),
+        std::sync::Arc::new(shared::ports::SystemClock),
+    );
+    let out = shared::app::InquiryService::new(deps)
+        .submit(&system_tests::inquiry_body(), None, "c")
+        .await
+        .unwrap();
+    let inquiry_id = out.body["data"]["id"].as_str().unwrap().to_string();
+    let got = adapters
+        .queue
+        .receive(QueueName::Reports, 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let body = got[0].body.clone();
+
+    let rie = Rie::start(&built_binary("report-worker"), &aws_env(&res));
+    for file in event_files("report-worker") {
+        let mut ev = event(&format!("report-worker/{file}"));
+        ev["Records"][0]["body"] = Value::String(body.clone());
+        let answer = rie.invoke(&ev).await;
+        let failures: Vec<&str> = answer["batchItemFailures"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{file}: {answer}\n{}", rie.log_text()))
+            .iter()
+            .map(|f| f["itemIdentifier"].as_str().unwrap())
+            .collect();
+        let want: Vec<&str> = if file == "batch-with-poison.json" {
+            vec!["poison-1"]
+        } else {
+            vec![]
+        };
+        assert_eq!(failures, want, "{file}\n{}", rie.log_text());
+    }
+    let deps = shared::app::Deps::new(
+        adapters.clone(),
+        std::sync::Arc::new(shared::ports::SystemClock),
+    );
+    let reports = shared::app::reports::ReportService::new(
+        deps,
+        adapters.blobs.clone().unwrap(),
+        std::sync::Arc::new(shared::app::drafting::Drafter::template_only()),
+    );
+    let id = shared::domain::InquiryId::parse(&inquiry_id).unwrap();
+    let stored = reports.for_inquiry(&id).await.unwrap();
+    assert_eq!(stored.len(), 1, "one report although the event came twice");
+    assert_eq!(stored[0].generated_by, "template");
+    let html = reports.html(&stored[0]).await.unwrap();
+    assert!(html.contains("<h1>"), "the HTML page is in S3");
+    let md = adapters
+        .blobs
+        .as_ref()
+        .unwrap()
+        .get(&stored[0].s3_key)
+        .await
+        .unwrap()
+        .expect("Markdown in S3");
+    assert_eq!(md.content_type, "text/markdown; charset=utf-8");
+    let events = adapters
+        .queue
+        .receive(QueueName::Events, 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|d| d.body.contains("report_generated"))
+            .count(),
+        1
     );
 }
