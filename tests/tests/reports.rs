@@ -113,6 +113,23 @@ async fn a_posted_inquiry_gets_a_readable_report() {
     .await;
     assert_eq!((s, v["code"].as_str()), (400, Some("VALIDATION_ERROR")));
 
+    // The PDF is real: its text reads back.
+    let resp = app.admin_get(&format!("/api/v1/inquiries/{id}/report/pdf"), &token).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    assert_eq!(resp.headers()["content-disposition"], "inline; filename=\"Acme____Sons_migration_report.pdf\"");
+    let bytes = resp.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let text = pdf_extract::extract_text_from_mem(&bytes).expect("a readable PDF");
+    for expected in ["Cloud Migration for Acme & <Sons>", "Executive summary", "Migration strategy", "not written by AI"] {
+        assert!(text.contains(expected), "{expected:?} in the PDF text:\n{text}");
+    }
+    let resp = app.admin_get(&format!("/api/v1/inquiries/{id}/report/download"), &token).await;
+    assert_eq!(resp.headers()["content-disposition"], "attachment; filename=\"Acme____Sons_migration_report.pdf\"");
+    let resp = app.admin_get(&format!("/api/v1/admin/reports/download/{id}/pdf"), &token).await;
+    let cd = resp.headers()["content-disposition"].to_str().unwrap().to_string();
+    assert!(cd.starts_with("attachment; filename=\"admin_Acme____Sons_migration_2") && cd.ends_with(".pdf\""), "{cd}");
+
     // The inquiry carries its reports; the admin views list and show it.
     let (_, inq) = json_of(
         app.admin_get(&format!("/api/v1/inquiries/{id}"), &token)

@@ -148,3 +148,102 @@ mod tests {
         }
     }
 }
+
+/// The report as a PDF (A4, Helvetica): title, the inquiry's particulars, then the
+/// Markdown's text with headings, paragraphs and list items, wrapped and paginated.
+/// The standard PDF fonts cover Latin-1; other characters print as `?`.
+pub fn report_pdf(report: &Report, inquiry: &Inquiry) -> Result<Vec<u8>, String> {
+    use printpdf::{BuiltinFont, Mm, PdfDocument};
+    const WIDTH: f32 = 210.0;
+    const HEIGHT: f32 = 297.0;
+    const MARGIN: f32 = 20.0;
+
+    let latin1 = |s: &str| -> String { s.chars().map(|c| if (c as u32) < 256 && !c.is_control() { c } else { '?' }).collect() };
+    let (doc, page, layer) = PdfDocument::new(latin1(&report.title), Mm(WIDTH), Mm(HEIGHT), "text");
+    let regular = doc.add_builtin_font(BuiltinFont::Helvetica).map_err(|e| e.to_string())?;
+    let bold = doc.add_builtin_font(BuiltinFont::HelveticaBold).map_err(|e| e.to_string())?;
+    let mut current = doc.get_page(page).get_layer(layer);
+    let mut y = HEIGHT - MARGIN;
+
+    // (text, size in pt, bold)
+    let mut lines: Vec<(String, f32, bool)> = vec![
+        (report.title.clone(), 16.0, true),
+        (String::new(), 6.0, false),
+        (format!("Inquiry {} - {}", inquiry.id, inquiry.company), 9.0, false),
+        (format!("Services: {}", inquiry.services.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")), 9.0, false),
+        (format!("Priority: {}   Status: {}   Created: {}", inquiry.priority, report.status.as_str(), report.created_at), 9.0, false),
+        (
+            if report.generated_by == crate::domain::report::TEMPLATE_AUTHOR {
+                "Template draft (not AI-written)".to_string()
+            } else {
+                format!("Drafted by {}", report.generated_by)
+            },
+            9.0,
+            false,
+        ),
+        (String::new(), 8.0, false),
+    ];
+    let mut text = String::new();
+    let mut heading: Option<f32> = None;
+    let flush = |text: &mut String, size: f32, bold: bool, lines: &mut Vec<(String, f32, bool)>| {
+        let t = text.trim().to_string();
+        text.clear();
+        if t.is_empty() {
+            return;
+        }
+        // Helvetica averages about half an em per character.
+        let per_line = ((WIDTH - 2.0 * MARGIN) / (size * 0.5 * 0.3528)) as usize;
+        let mut line = String::new();
+        for word in t.split_whitespace() {
+            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > per_line {
+                lines.push((std::mem::take(&mut line), size, bold));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        if !line.is_empty() {
+            lines.push((line, size, bold));
+        }
+        lines.push((String::new(), size * 0.5, false));
+    };
+    for event in Parser::new_ext(&report.content, Options::ENABLE_TABLES) {
+        match event {
+            Event::Start(Tag::Heading { level, .. }) => {
+                heading = Some(match level {
+                    pulldown_cmark::HeadingLevel::H1 => 15.0,
+                    pulldown_cmark::HeadingLevel::H2 => 13.0,
+                    _ => 11.5,
+                });
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                flush(&mut text, heading.unwrap_or(12.0), true, &mut lines);
+                heading = None;
+            }
+            Event::Start(Tag::Item) => text.push_str("- "),
+            Event::End(TagEnd::Paragraph) | Event::End(TagEnd::Item) | Event::End(TagEnd::CodeBlock) | Event::End(TagEnd::TableRow) => {
+                flush(&mut text, 10.5, false, &mut lines)
+            }
+            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => text.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => text.push(' '),
+            Event::End(TagEnd::TableCell) => text.push_str("  "),
+            _ => {}
+        }
+    }
+    flush(&mut text, 10.5, false, &mut lines);
+
+    for (line, size, is_bold) in lines {
+        let step = size * 0.3528 * 1.35;
+        if y - step < MARGIN {
+            let (p, l) = doc.add_page(Mm(WIDTH), Mm(HEIGHT), "text");
+            current = doc.get_page(p).get_layer(l);
+            y = HEIGHT - MARGIN;
+        }
+        y -= step;
+        if !line.is_empty() {
+            current.use_text(latin1(&line), size, Mm(MARGIN), Mm(y), if is_bold { &bold } else { &regular });
+        }
+    }
+    doc.save_to_bytes().map_err(|e| e.to_string())
+}

@@ -32,6 +32,10 @@ pub fn table() -> Vec<Route> {
         .admin()
         .doc("reports", "The newest report as an HTML page")
         .ok(200, None),
+        Route::new(Method::GET, "/api/v1/inquiries/{id}/report/pdf", get(latest_pdf))
+            .admin()
+            .doc("reports", "The newest report as a PDF, inline")
+            .ok(200, None),
         Route::new(
             Method::GET,
             "/api/v1/inquiries/{id}/report/download",
@@ -40,7 +44,7 @@ pub fn table() -> Vec<Route> {
         .admin()
         .doc(
             "reports",
-            "The newest report as an attachment (format=html)",
+            "The newest report as an attachment (format=pdf or html)",
         )
         .query(&["format"])
         .ok(200, None),
@@ -68,7 +72,7 @@ pub fn table() -> Vec<Route> {
         .admin()
         .doc(
             "reports",
-            "The newest report of an inquiry as an attachment (html)",
+            "The newest report of an inquiry as an attachment (pdf or html)",
         )
         .ok(200, None),
     ]
@@ -166,17 +170,60 @@ fn slug(s: &str) -> String {
     }
 }
 
-fn format_of(raw: Option<&str>) -> Result<&'static str, ApiError> {
-    match raw.unwrap_or("html") {
-        "html" => Ok("html"),
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Html,
+    Pdf,
+}
+
+impl Format {
+    fn ext(self) -> &'static str {
+        match self {
+            Format::Html => "html",
+            Format::Pdf => "pdf",
+        }
+    }
+}
+
+fn format_of(raw: Option<&str>) -> Result<Format, ApiError> {
+    match raw.unwrap_or("pdf") {
+        "pdf" => Ok(Format::Pdf),
+        "html" => Ok(Format::Html),
         other => Err(ApiError::validation(
-            &[(
-                "format".to_string(),
-                format!("{other:?} is not offered; use html"),
-            )]
-            .into(),
+            &[("format".to_string(), format!("{other:?} is not offered; use pdf or html"))].into(),
         )),
     }
+}
+
+fn pdf_response(bytes: Vec<u8>, disposition: &str, name: &str) -> Response {
+    let mut resp = ([(header::CONTENT_TYPE, "application/pdf")], bytes).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{name}\"")) {
+        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+/// The report in `format`, as an attachment named `name` (without extension).
+async fn file(svc: &ReportService, report: &Report, inquiry: &Inquiry, format: Format, name: &str) -> Result<Response, ApiError> {
+    let name = format!("{name}.{}", format.ext());
+    Ok(match format {
+        Format::Html => html_response(svc.html(report).await.map_err(not_found("Report"))?, Some(name)),
+        Format::Pdf => pdf_response(pdf(report, inquiry)?, "attachment", &name),
+    })
+}
+
+fn pdf(report: &Report, inquiry: &Inquiry) -> Result<Vec<u8>, ApiError> {
+    crate::app::render::report_pdf(report, inquiry).map_err(|e| {
+        tracing::error!(error = %e, report_id = %report.id, "PDF rendering failed");
+        ApiError::internal()
+    })
+}
+
+async fn latest_pdf(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let (report, svc) = newest(&s, &id).await?;
+    let inquiry = svc.inquiry(&report.inquiry_id).await?;
+    let name = format!("{}_{}_report.pdf", slug(&inquiry.company), report.report_type);
+    Ok(pdf_response(pdf(&report, &inquiry)?, "inline", &name))
 }
 
 async fn download(
@@ -185,42 +232,23 @@ async fn download(
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = q.map(|Query(m)| m).unwrap_or_default();
-    format_of(q.get("format").map(String::as_str))?;
+    let format = format_of(q.get("format").map(String::as_str))?;
     let (report, svc) = newest(&s, &id).await?;
     let inquiry = svc.inquiry(&report.inquiry_id).await?;
-    let name = format!(
-        "{}_{}_report.html",
-        slug(&inquiry.company),
-        report.report_type
-    );
-    Ok(html_response(
-        svc.html(&report).await.map_err(not_found("Report"))?,
-        Some(name),
-    ))
+    let name = format!("{}_{}_report", slug(&inquiry.company), report.report_type);
+    file(svc, &report, &inquiry, format, &name).await
 }
 
 async fn admin_download(
     State(s): State<Arc<AppState>>,
     Path((id, format)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    format_of(Some(&format))?;
+    let format = format_of(Some(&format))?;
     let (report, svc) = newest(&s, &id).await?;
     let inquiry = svc.inquiry(&report.inquiry_id).await?;
-    let day: String = report
-        .created_at
-        .chars()
-        .filter(char::is_ascii_digit)
-        .take(8)
-        .collect();
-    let name = format!(
-        "admin_{}_{}_{day}.html",
-        slug(&inquiry.company),
-        report.report_type
-    );
-    Ok(html_response(
-        svc.html(&report).await.map_err(not_found("Report"))?,
-        Some(name),
-    ))
+    let day: String = report.created_at.chars().filter(char::is_ascii_digit).take(8).collect();
+    let name = format!("admin_{}_{}_{day}", slug(&inquiry.company), report.report_type);
+    file(svc, &report, &inquiry, format, &name).await
 }
 
 fn with_inquiry(report: &Report, inquiry: Option<&Inquiry>) -> Value {
