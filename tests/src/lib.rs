@@ -41,13 +41,20 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_in(dir.path().to_path_buf(), None, Some(dir)).await
 }
 
-/// Starts the dev server on `data_dir`, with the given adapters if any.
-pub async fn spawn_app_in(
-    data_dir: PathBuf,
+/// Starts the dev server drafting reports with `llm`.
+pub async fn spawn_app_with_llm(llm: Arc<dyn shared::ports::llm::Llm>) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let mut cfg = devserver::Config::for_tests(dir.path().to_path_buf(), auth_config());
+    cfg.llm = Some(llm);
+    start_app(cfg, None, Some(dir)).await
+}
+
+async fn start_app(
+    cfg: devserver::Config,
     adapters: Option<Adapters>,
     keep: Option<Arc<tempfile::TempDir>>,
 ) -> TestApp {
-    let cfg = devserver::Config::for_tests(data_dir.clone(), auth_config());
+    let data_dir = cfg.data_dir.clone();
     let server = devserver::start_with(cfg, adapters, Arc::new(SystemClock))
         .await
         .expect("dev server starts");
@@ -58,6 +65,20 @@ pub async fn spawn_app_in(
         server: Some(server),
         _dir: keep,
     }
+}
+
+/// Starts the dev server on `data_dir`, with the given adapters if any.
+pub async fn spawn_app_in(
+    data_dir: PathBuf,
+    adapters: Option<Adapters>,
+    keep: Option<Arc<tempfile::TempDir>>,
+) -> TestApp {
+    start_app(
+        devserver::Config::for_tests(data_dir, auth_config()),
+        adapters,
+        keep,
+    )
+    .await
 }
 
 impl TestApp {
@@ -441,4 +462,105 @@ pub fn event_with_token(path: &str, token: &str) -> Value {
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     serde_json::from_str(&text.replace("{{ADMIN_TOKEN}}", token))
         .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A local stand-in for the Bedrock Runtime Converse API, for the real SDK client.
+pub mod bedrock_stub {
+    use axum::extract::{Path, State};
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::post;
+    use axum::{Json, Router};
+    use serde_json::{json, Value};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    #[derive(Clone, Copy)]
+    pub enum Mode {
+        Ok,
+        Throttled,
+        ServerError,
+        Slow,
+        Refused,
+        Malformed,
+        NoText,
+    }
+
+    #[derive(Clone)]
+    pub struct Stub {
+        mode: Mode,
+        /// Every request: (model id, JSON body).
+        pub seen: Arc<Mutex<Vec<(String, Value)>>>,
+        pub endpoint: String,
+    }
+
+    async fn converse(
+        State(s): State<Stub>,
+        Path(model): Path<String>,
+        Json(body): Json<Value>,
+    ) -> Response {
+        s.seen.lock().unwrap().push((model, body));
+        let err = |code: StatusCode, kind: &str| {
+            (
+                code,
+                [("x-amzn-errortype", kind.to_string())],
+                Json(json!({"message": format!("stub {kind}")})),
+            )
+                .into_response()
+        };
+        match s.mode {
+            Mode::Ok => Json(json!({
+                "output": {"message": {"role": "assistant", "content": [{"text": "## Executive summary\n"}, {"text": "Drafted by the stub."}]}},
+                "stopReason": "end_turn",
+                "usage": {"inputTokens": 10, "outputTokens": 5, "totalTokens": 15},
+                "metrics": {"latencyMs": 3}
+            }))
+            .into_response(),
+            Mode::Throttled => err(StatusCode::TOO_MANY_REQUESTS, "ThrottlingException"),
+            Mode::ServerError => err(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerException"),
+            Mode::Refused => err(StatusCode::BAD_REQUEST, "ValidationException"),
+            Mode::Slow => {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                StatusCode::OK.into_response()
+            }
+            Mode::Malformed => (StatusCode::OK, [("content-type", "application/json")], "{\"output\": [truncated").into_response(),
+            Mode::NoText => Json(json!({
+                "output": {"message": {"role": "assistant", "content": []}},
+                "stopReason": "end_turn",
+                "usage": {"inputTokens": 1, "outputTokens": 0, "totalTokens": 1},
+                "metrics": {"latencyMs": 1}
+            }))
+            .into_response(),
+        }
+    }
+
+    /// Starts a stub answering as `mode` says, on a free loopback port.
+    pub async fn start(mode: Mode) -> Stub {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Stub {
+            mode,
+            seen: Arc::default(),
+            endpoint: format!("http://{addr}"),
+        };
+        let app = Router::new()
+            .route("/model/{model}/converse", post(converse))
+            .with_state(state.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        state
+    }
+
+    impl Stub {
+        /// An SDK configuration aimed at this stub.
+        pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .endpoint_url(&self.endpoint)
+                .region(aws_config::Region::new("us-east-1"))
+                .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                    "testing", "testing", None, None, "tests",
+                ))
+                .load()
+                .await
+        }
+    }
 }

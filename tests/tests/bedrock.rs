@@ -1,94 +1,16 @@
 //! The Bedrock adapter with the real SDK client against a local stub of the Converse
 //! API: success, throttling, 5xx, timeout, a refused request and malformed answers.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use shared::adapters::aws::BedrockLlm;
 use shared::ports::llm::{Llm, LlmError, Prompt};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use system_tests::{json, Value};
+use system_tests::bedrock_stub::{start, Mode};
 
-#[derive(Clone, Copy)]
-enum Mode {
-    Ok,
-    Throttled,
-    ServerError,
-    Slow,
-    Refused,
-    Malformed,
-    NoText,
-}
-
-#[derive(Clone)]
-struct Stub {
-    mode: Mode,
-    seen: Arc<Mutex<Vec<(String, Value)>>>,
-}
-
-async fn converse(
-    State(s): State<Stub>,
-    Path(model): Path<String>,
-    Json(body): Json<Value>,
-) -> Response {
-    s.seen.lock().unwrap().push((model, body));
-    let err = |code: StatusCode, kind: &str| {
-        (
-            code,
-            [("x-amzn-errortype", kind.to_string())],
-            Json(json!({"message": format!("stub {kind}")})),
-        )
-            .into_response()
-    };
-    match s.mode {
-        Mode::Ok => Json(json!({
-            "output": {"message": {"role": "assistant", "content": [{"text": "## Executive summary\n"}, {"text": "Drafted by the stub."}]}},
-            "stopReason": "end_turn",
-            "usage": {"inputTokens": 10, "outputTokens": 5, "totalTokens": 15},
-            "metrics": {"latencyMs": 3}
-        }))
-        .into_response(),
-        Mode::Throttled => err(StatusCode::TOO_MANY_REQUESTS, "ThrottlingException"),
-        Mode::ServerError => err(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerException"),
-        Mode::Refused => err(StatusCode::BAD_REQUEST, "ValidationException"),
-        Mode::Slow => {
-            tokio::time::sleep(Duration::from_secs(3)).await;
-            StatusCode::OK.into_response()
-        }
-        Mode::Malformed => (StatusCode::OK, [("content-type", "application/json")], "{\"output\": [truncated").into_response(),
-        Mode::NoText => Json(json!({
-            "output": {"message": {"role": "assistant", "content": []}},
-            "stopReason": "end_turn",
-            "usage": {"inputTokens": 1, "outputTokens": 0, "totalTokens": 1},
-            "metrics": {"latencyMs": 1}
-        }))
-        .into_response(),
-    }
-}
-
-async fn stub(mode: Mode) -> (BedrockLlm, Stub) {
-    let state = Stub {
-        mode,
-        seen: Arc::default(),
-    };
-    let app = Router::new()
-        .route("/model/{model}/converse", post(converse))
-        .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(format!("http://{addr}"))
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .load()
-        .await;
-    (BedrockLlm::new(&sdk, "anthropic.claude-stub-v1"), state)
+async fn stub(mode: Mode) -> (BedrockLlm, system_tests::bedrock_stub::Stub) {
+    let stub = start(mode).await;
+    let sdk = stub.sdk_config().await;
+    (BedrockLlm::new(&sdk, "anthropic.claude-stub-v1"), stub)
 }
 
 fn prompt() -> Prompt {

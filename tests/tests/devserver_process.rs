@@ -114,3 +114,78 @@ async fn sigterm_stops_cleanly_and_data_survives_a_restart() {
     assert_eq!((status, &again["data"]), (201, &first["data"]));
     assert!(terminate(server).success());
 }
+
+/// Killed with SIGKILL while reports are pending, the dev server loses nothing:
+/// after a restart every inquiry has exactly one report.
+#[tokio::test]
+async fn sigkill_with_reports_pending_loses_nothing_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+
+    let mut server = start(dir.path(), port);
+    let _ = printed_password(&mut server);
+    wait_healthy(&client, &base).await;
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        let (status, v) = json_of(
+            client
+                .post(format!("{base}/api/v1/inquiries"))
+                .json(&inquiry_body())
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 201);
+        ids.push(v["data"]["id"].as_str().unwrap().to_string());
+    }
+    server.kill().expect("SIGKILL");
+    server.wait().unwrap();
+
+    let mut server = start(dir.path(), port);
+    let _ = printed_password(&mut server);
+    wait_healthy(&client, &base).await;
+    let adapters = shared::adapters::embedded::open(dir.path()).unwrap();
+    let deps = shared::app::Deps::new(
+        adapters.clone(),
+        std::sync::Arc::new(shared::ports::SystemClock),
+    );
+    let reports = shared::app::reports::ReportService::new(
+        deps,
+        adapters.blobs.clone().unwrap(),
+        std::sync::Arc::new(shared::app::drafting::Drafter::template_only()),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut done = 0;
+        for id in &ids {
+            let n = reports
+                .for_inquiry(&shared::domain::InquiryId::parse(id).unwrap())
+                .await
+                .unwrap()
+                .len();
+            assert!(n <= 1, "{id} has {n} reports");
+            done += n;
+        }
+        if done == ids.len() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {done} of {} reports after the restart",
+            ids.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Let the worker run a while longer: still exactly one each.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(reports.all().await.unwrap().len(), ids.len());
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -114,21 +114,48 @@ async fn a_posted_inquiry_gets_a_readable_report() {
     assert_eq!((s, v["code"].as_str()), (400, Some("VALIDATION_ERROR")));
 
     // The PDF is real: its text reads back.
-    let resp = app.admin_get(&format!("/api/v1/inquiries/{id}/report/pdf"), &token).await;
+    let resp = app
+        .admin_get(&format!("/api/v1/inquiries/{id}/report/pdf"), &token)
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/pdf");
-    assert_eq!(resp.headers()["content-disposition"], "inline; filename=\"Acme____Sons_migration_report.pdf\"");
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        "inline; filename=\"Acme____Sons_migration_report.pdf\""
+    );
     let bytes = resp.bytes().await.unwrap();
     assert!(bytes.starts_with(b"%PDF-"));
     let text = pdf_extract::extract_text_from_mem(&bytes).expect("a readable PDF");
-    for expected in ["Cloud Migration for Acme & <Sons>", "Executive summary", "Migration strategy", "not written by AI"] {
-        assert!(text.contains(expected), "{expected:?} in the PDF text:\n{text}");
+    for expected in [
+        "Cloud Migration for Acme & <Sons>",
+        "Executive summary",
+        "Migration strategy",
+        "not written by AI",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} in the PDF text:\n{text}"
+        );
     }
-    let resp = app.admin_get(&format!("/api/v1/inquiries/{id}/report/download"), &token).await;
-    assert_eq!(resp.headers()["content-disposition"], "attachment; filename=\"Acme____Sons_migration_report.pdf\"");
-    let resp = app.admin_get(&format!("/api/v1/admin/reports/download/{id}/pdf"), &token).await;
-    let cd = resp.headers()["content-disposition"].to_str().unwrap().to_string();
-    assert!(cd.starts_with("attachment; filename=\"admin_Acme____Sons_migration_2") && cd.ends_with(".pdf\""), "{cd}");
+    let resp = app
+        .admin_get(&format!("/api/v1/inquiries/{id}/report/download"), &token)
+        .await;
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        "attachment; filename=\"Acme____Sons_migration_report.pdf\""
+    );
+    let resp = app
+        .admin_get(&format!("/api/v1/admin/reports/download/{id}/pdf"), &token)
+        .await;
+    let cd = resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cd.starts_with("attachment; filename=\"admin_Acme____Sons_migration_2")
+            && cd.ends_with(".pdf\""),
+        "{cd}"
+    );
 
     // The inquiry carries its reports; the admin views list and show it.
     let (_, inq) = json_of(
@@ -417,4 +444,45 @@ async fn transient_model_failures_are_retried_and_outages_fall_back_to_the_templ
         calls,
         "an open circuit does not call the model"
     );
+}
+
+/// The dev server with a model configured whose API fails: reports still arrive,
+/// marked as template drafts.
+#[tokio::test]
+async fn a_failing_model_on_the_dev_server_still_yields_template_reports() {
+    use system_tests::bedrock_stub::{start, Mode};
+    let stub = start(Mode::ServerError).await;
+    let llm = shared::adapters::aws::BedrockLlm::new(
+        &stub.sdk_config().await,
+        "anthropic.claude-stub-v1",
+    );
+    let app = system_tests::spawn_app_with_llm(Arc::new(llm)).await;
+    let token = app.token().await;
+    let (_, created) = json_of(app.post_json("/api/v1/inquiries", &inquiry_body()).await).await;
+    let report = wait_for_report(&app, &token, created["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(report["generated_by"], "template");
+    assert!(
+        !stub.seen.lock().unwrap().is_empty(),
+        "the model was tried first"
+    );
+}
+
+/// With a working model, the report is the model's.
+#[tokio::test]
+async fn a_working_model_on_the_dev_server_writes_the_report() {
+    use system_tests::bedrock_stub::{start, Mode};
+    let stub = start(Mode::Ok).await;
+    let llm = shared::adapters::aws::BedrockLlm::new(
+        &stub.sdk_config().await,
+        "anthropic.claude-stub-v1",
+    );
+    let app = system_tests::spawn_app_with_llm(Arc::new(llm)).await;
+    let token = app.token().await;
+    let (_, created) = json_of(app.post_json("/api/v1/inquiries", &inquiry_body()).await).await;
+    let report = wait_for_report(&app, &token, created["data"]["id"].as_str().unwrap()).await;
+    assert_eq!(report["generated_by"], "anthropic.claude-stub-v1");
+    assert!(report["content"]
+        .as_str()
+        .unwrap()
+        .contains("Drafted by the stub."));
 }

@@ -3,14 +3,16 @@
 //! in-process over the embedded adapters. `start` returns once the port is bound,
 //! which is what the black-box tests build on.
 
+use shared::adapters::aws::BedrockLlm;
 use shared::adapters::{aws, embedded, Adapters};
 use shared::app::auth::{hash_password, AdminAccount, AuthConfig, Authenticator, Secret};
-use shared::app::drafting::Drafter;
+use shared::app::drafting::{CircuitBreaker, Drafter, RetryPolicy};
 use shared::app::reports::ReportService;
 use shared::app::worker::Consumer;
 use shared::app::{Deps, OutboxRelay};
 use shared::config::AwsResources;
 use shared::http::{router, AppState};
+use shared::ports::llm::Llm;
 use shared::ports::QueueName;
 use shared::ports::{Clock, SystemClock};
 use std::net::SocketAddr;
@@ -28,7 +30,7 @@ pub enum Backend {
     Aws,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub bind: SocketAddr,
     pub data_dir: PathBuf,
@@ -39,10 +41,13 @@ pub struct Config {
     pub auth: Option<AuthConfig>,
     /// `CORS_ALLOWED_ORIGINS`, as the functions read it.
     pub cors_origins: Vec<String>,
+    /// The model reports are drafted with (`BEDROCK_MODEL_ID`, through the AWS
+    /// SDK's usual configuration); `None` drafts from the template.
+    pub llm: Option<Arc<dyn Llm>>,
 }
 
 impl Config {
-    pub fn from_env() -> anyhow::Result<Self> {
+    pub async fn from_env() -> anyhow::Result<Self> {
         let var = |k: &str, default: &str| std::env::var(k).unwrap_or_else(|_| default.to_string());
         let bind = var("BIND_ADDR", "127.0.0.1:8080");
         let backend = match var("BACKEND", "embedded").as_str() {
@@ -65,6 +70,13 @@ impl Config {
                 None
             },
             cors_origins: shared::config::cors_origins(|k| std::env::var(k).ok())?,
+            llm: match std::env::var("BEDROCK_MODEL_ID")
+                .ok()
+                .filter(|m| !m.trim().is_empty())
+            {
+                Some(model) => Some(Arc::new(BedrockLlm::new(&aws::sdk_config().await, &model))),
+                None => None,
+            },
         })
     }
 
@@ -77,6 +89,7 @@ impl Config {
             relay_every: Duration::from_millis(200),
             auth: Some(auth),
             cors_origins: vec!["http://localhost:5173".into()],
+            llm: None,
         }
     }
 }
@@ -119,10 +132,14 @@ pub async fn start_with(
         Some(a) => a,
         None => adapters(&cfg).await?,
     };
+    let drafter = Arc::new(Drafter::new(
+        cfg.llm.clone(),
+        RetryPolicy::default(),
+        CircuitBreaker::new(5, Duration::from_secs(60)),
+    ));
     let blobs = adapters.blobs.clone();
     let deps = Deps::new(adapters, clock);
-    let reports =
-        blobs.map(|b| ReportService::new(deps.clone(), b, Arc::new(Drafter::template_only())));
+    let reports = blobs.map(|b| ReportService::new(deps.clone(), b, drafter));
     let listener = tokio::net::TcpListener::bind(cfg.bind).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = watch::channel(false);
@@ -185,7 +202,7 @@ pub async fn start_with(
         }));
     }
 
-    tracing::info!(%addr, backend = ?cfg.backend, data_dir = %cfg.data_dir.display(), "dev server listening");
+    tracing::info!(%addr, backend = ?cfg.backend, model = cfg.llm.is_some(), data_dir = %cfg.data_dir.display(), "dev server listening");
     Ok(Server { addr, stop, tasks })
 }
 

@@ -5,7 +5,7 @@
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     shared::telemetry::init();
-    let server = devserver::start(devserver::Config::from_env()?).await?;
+    let server = devserver::start(devserver::Config::from_env().await?).await?;
     shutdown_signal().await;
     tracing::info!("shutting down");
     server.stop().await;

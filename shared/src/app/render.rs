@@ -158,10 +158,24 @@ pub fn report_pdf(report: &Report, inquiry: &Inquiry) -> Result<Vec<u8>, String>
     const HEIGHT: f32 = 297.0;
     const MARGIN: f32 = 20.0;
 
-    let latin1 = |s: &str| -> String { s.chars().map(|c| if (c as u32) < 256 && !c.is_control() { c } else { '?' }).collect() };
+    let latin1 = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if (c as u32) < 256 && !c.is_control() {
+                    c
+                } else {
+                    '?'
+                }
+            })
+            .collect()
+    };
     let (doc, page, layer) = PdfDocument::new(latin1(&report.title), Mm(WIDTH), Mm(HEIGHT), "text");
-    let regular = doc.add_builtin_font(BuiltinFont::Helvetica).map_err(|e| e.to_string())?;
-    let bold = doc.add_builtin_font(BuiltinFont::HelveticaBold).map_err(|e| e.to_string())?;
+    let regular = doc
+        .add_builtin_font(BuiltinFont::Helvetica)
+        .map_err(|e| e.to_string())?;
+    let bold = doc
+        .add_builtin_font(BuiltinFont::HelveticaBold)
+        .map_err(|e| e.to_string())?;
     let mut current = doc.get_page(page).get_layer(layer);
     let mut y = HEIGHT - MARGIN;
 
@@ -169,9 +183,34 @@ pub fn report_pdf(report: &Report, inquiry: &Inquiry) -> Result<Vec<u8>, String>
     let mut lines: Vec<(String, f32, bool)> = vec![
         (report.title.clone(), 16.0, true),
         (String::new(), 6.0, false),
-        (format!("Inquiry {} - {}", inquiry.id, inquiry.company), 9.0, false),
-        (format!("Services: {}", inquiry.services.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")), 9.0, false),
-        (format!("Priority: {}   Status: {}   Created: {}", inquiry.priority, report.status.as_str(), report.created_at), 9.0, false),
+        (
+            format!("Inquiry {} - {}", inquiry.id, inquiry.company),
+            9.0,
+            false,
+        ),
+        (
+            format!(
+                "Services: {}",
+                inquiry
+                    .services
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            9.0,
+            false,
+        ),
+        (
+            format!(
+                "Priority: {}   Status: {}   Created: {}",
+                inquiry.priority,
+                report.status.as_str(),
+                report.created_at
+            ),
+            9.0,
+            false,
+        ),
         (
             if report.generated_by == crate::domain::report::TEMPLATE_AUTHOR {
                 "Template draft (not AI-written)".to_string()
@@ -222,10 +261,13 @@ pub fn report_pdf(report: &Report, inquiry: &Inquiry) -> Result<Vec<u8>, String>
                 heading = None;
             }
             Event::Start(Tag::Item) => text.push_str("- "),
-            Event::End(TagEnd::Paragraph) | Event::End(TagEnd::Item) | Event::End(TagEnd::CodeBlock) | Event::End(TagEnd::TableRow) => {
-                flush(&mut text, 10.5, false, &mut lines)
+            Event::End(TagEnd::Paragraph)
+            | Event::End(TagEnd::Item)
+            | Event::End(TagEnd::CodeBlock)
+            | Event::End(TagEnd::TableRow) => flush(&mut text, 10.5, false, &mut lines),
+            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => {
+                text.push_str(&t)
             }
-            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => text.push_str(&t),
             Event::SoftBreak | Event::HardBreak => text.push(' '),
             Event::End(TagEnd::TableCell) => text.push_str("  "),
             _ => {}
@@ -242,7 +284,13 @@ pub fn report_pdf(report: &Report, inquiry: &Inquiry) -> Result<Vec<u8>, String>
         }
         y -= step;
         if !line.is_empty() {
-            current.use_text(latin1(&line), size, Mm(MARGIN), Mm(y), if is_bold { &bold } else { &regular });
+            current.use_text(
+                latin1(&line),
+                size,
+                Mm(MARGIN),
+                Mm(y),
+                if is_bold { &bold } else { &regular },
+            );
         }
     }
     doc.save_to_bytes().map_err(|e| e.to_string())

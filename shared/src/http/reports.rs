@@ -32,10 +32,14 @@ pub fn table() -> Vec<Route> {
         .admin()
         .doc("reports", "The newest report as an HTML page")
         .ok(200, None),
-        Route::new(Method::GET, "/api/v1/inquiries/{id}/report/pdf", get(latest_pdf))
-            .admin()
-            .doc("reports", "The newest report as a PDF, inline")
-            .ok(200, None),
+        Route::new(
+            Method::GET,
+            "/api/v1/inquiries/{id}/report/pdf",
+            get(latest_pdf),
+        )
+        .admin()
+        .doc("reports", "The newest report as a PDF, inline")
+        .ok(200, None),
         Route::new(
             Method::GET,
             "/api/v1/inquiries/{id}/report/download",
@@ -190,7 +194,11 @@ fn format_of(raw: Option<&str>) -> Result<Format, ApiError> {
         "pdf" => Ok(Format::Pdf),
         "html" => Ok(Format::Html),
         other => Err(ApiError::validation(
-            &[("format".to_string(), format!("{other:?} is not offered; use pdf or html"))].into(),
+            &[(
+                "format".to_string(),
+                format!("{other:?} is not offered; use pdf or html"),
+            )]
+            .into(),
         )),
     }
 }
@@ -204,10 +212,19 @@ fn pdf_response(bytes: Vec<u8>, disposition: &str, name: &str) -> Response {
 }
 
 /// The report in `format`, as an attachment named `name` (without extension).
-async fn file(svc: &ReportService, report: &Report, inquiry: &Inquiry, format: Format, name: &str) -> Result<Response, ApiError> {
+async fn file(
+    svc: &ReportService,
+    report: &Report,
+    inquiry: &Inquiry,
+    format: Format,
+    name: &str,
+) -> Result<Response, ApiError> {
     let name = format!("{name}.{}", format.ext());
     Ok(match format {
-        Format::Html => html_response(svc.html(report).await.map_err(not_found("Report"))?, Some(name)),
+        Format::Html => html_response(
+            svc.html(report).await.map_err(not_found("Report"))?,
+            Some(name),
+        ),
         Format::Pdf => pdf_response(pdf(report, inquiry)?, "attachment", &name),
     })
 }
@@ -219,10 +236,17 @@ fn pdf(report: &Report, inquiry: &Inquiry) -> Result<Vec<u8>, ApiError> {
     })
 }
 
-async fn latest_pdf(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn latest_pdf(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let (report, svc) = newest(&s, &id).await?;
     let inquiry = svc.inquiry(&report.inquiry_id).await?;
-    let name = format!("{}_{}_report.pdf", slug(&inquiry.company), report.report_type);
+    let name = format!(
+        "{}_{}_report.pdf",
+        slug(&inquiry.company),
+        report.report_type
+    );
     Ok(pdf_response(pdf(&report, &inquiry)?, "inline", &name))
 }
 
@@ -246,8 +270,17 @@ async fn admin_download(
     let format = format_of(Some(&format))?;
     let (report, svc) = newest(&s, &id).await?;
     let inquiry = svc.inquiry(&report.inquiry_id).await?;
-    let day: String = report.created_at.chars().filter(char::is_ascii_digit).take(8).collect();
-    let name = format!("admin_{}_{}_{day}", slug(&inquiry.company), report.report_type);
+    let day: String = report
+        .created_at
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(8)
+        .collect();
+    let name = format!(
+        "admin_{}_{}_{day}",
+        slug(&inquiry.company),
+        report.report_type
+    );
     file(svc, &report, &inquiry, format, &name).await
 }
 
