@@ -112,43 +112,6 @@ footer {{ margin-top: 2rem; font-size: .8rem; color: #7b8794; }}
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn raw_html_and_script_links_do_not_survive() {
-        let html = markdown_to_html("Hi <script>alert(1)</script> [x](javascript:alert(1)) [ok](https://aws.amazon.com) <img src=x onerror=y>");
-        assert!(!html.contains("<script"), "{html}");
-        assert!(!html.contains("<img"), "{html}");
-        assert!(!html.contains("javascript:"), "{html}");
-        assert!(html.contains("&lt;script&gt;"), "{html}");
-        assert!(
-            html.contains(r#"<a href="https://aws.amazon.com">ok</a>"#),
-            "{html}"
-        );
-        assert!(
-            html.contains(">x<") || html.contains(" x "),
-            "the unsafe link's text stays: {html}"
-        );
-    }
-
-    #[test]
-    fn markdown_structure_renders() {
-        let html = markdown_to_html("# T\n\n## S\n\n- a\n- b\n\n> quote\n\n**bold**");
-        for tag in [
-            "<h1>",
-            "<h2>",
-            "<ul>",
-            "<li>a</li>",
-            "<blockquote>",
-            "<strong>bold</strong>",
-        ] {
-            assert!(html.contains(tag), "{tag} in {html}");
-        }
-    }
-}
-
 /// The report as a PDF (A4, Helvetica): title, the inquiry's particulars, then the
 /// Markdown's text with headings, paragraphs and list items, wrapped and paginated.
 /// The standard PDF fonts cover Latin-1; other characters print as `?`.
@@ -294,4 +257,41 @@ pub fn report_pdf(report: &Report, inquiry: &Inquiry) -> Result<Vec<u8>, String>
         }
     }
     doc.save_to_bytes().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_html_and_script_links_do_not_survive() {
+        let html = markdown_to_html("Hi <script>alert(1)</script> [x](javascript:alert(1)) [ok](https://aws.amazon.com) <img src=x onerror=y>");
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(!html.contains("javascript:"), "{html}");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(
+            html.contains(r#"<a href="https://aws.amazon.com">ok</a>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(">x<") || html.contains(" x "),
+            "the unsafe link's text stays: {html}"
+        );
+    }
+
+    #[test]
+    fn markdown_structure_renders() {
+        let html = markdown_to_html("# T\n\n## S\n\n- a\n- b\n\n> quote\n\n**bold**");
+        for tag in [
+            "<h1>",
+            "<h2>",
+            "<ul>",
+            "<li>a</li>",
+            "<blockquote>",
+            "<strong>bold</strong>",
+        ] {
+            assert!(html.contains(tag), "{tag} in {html}");
+        }
+    }
 }

@@ -82,7 +82,10 @@ impl ReportService {
 
         let now = self.deps.clock.now();
         let at = rfc3339(now);
-        let base = format!("reports/{}/{}", inquiry.id, id);
+        // Unique per attempt: two workers racing on one message each write their own
+        // files, and the record that wins points at the winner's.
+        let attempt = self.deps.ulid().to_string().to_lowercase();
+        let base = format!("reports/{}/{}-{attempt}", inquiry.id, id);
         let report = Report {
             id: id.clone(),
             inquiry_id: inquiry.id.clone(),
