@@ -302,6 +302,9 @@ impl Queue for FlakyQueue {
     async fn dead_letters(&self, q: QueueName) -> Result<Vec<Message>, QueueError> {
         self.inner.dead_letters(q).await
     }
+    async fn dead_letter_count(&self, q: QueueName) -> Result<usize, QueueError> {
+        self.inner.dead_letter_count(q).await
+    }
     async fn ping(&self) -> Result<(), QueueError> {
         self.inner.ping().await
     }

@@ -108,6 +108,8 @@ async fn dead_letters_after_max_receives(q: Q) {
         dead.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
         ["poison"]
     );
+    assert_eq!(q.dead_letter_count(QueueName::Events).await.unwrap(), 1);
+    assert_eq!(q.dead_letter_count(QueueName::Reports).await.unwrap(), 0);
 }
 
 macro_rules! contract {

@@ -214,6 +214,32 @@ async fn a_posted_inquiry_gets_a_readable_report() {
     )
     .await;
     assert_eq!(m["data"]["reports_generated"], 1);
+    let text = app
+        .admin_get("/api/v1/metrics", &token)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+    let value = |metric: &str, label: Option<(&str, &str)>| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == metric && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+                _ => f64::NAN,
+            })
+    };
+    assert_eq!(
+        value("reports_generated", Some(("drafted_by", "template"))),
+        Some(1.0)
+    );
+    assert_eq!(
+        value("reports_generated", Some(("drafted_by", "model"))),
+        Some(0.0)
+    );
+    assert_eq!(value("reports_failed", None), Some(0.0));
 }
 
 #[tokio::test]

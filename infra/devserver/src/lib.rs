@@ -4,9 +4,12 @@
 //! which is what the black-box tests build on.
 
 use shared::adapters::aws::BedrockLlm;
+use shared::adapters::embedded::OutboxMailer;
+use shared::adapters::http_client::ReqwestOutbound;
 use shared::adapters::{aws, embedded, Adapters};
 use shared::app::auth::{hash_password, AdminAccount, AuthConfig, Authenticator, Secret};
 use shared::app::drafting::{CircuitBreaker, Drafter, RetryPolicy};
+use shared::app::notify::{Notifier, NotifyConfig};
 use shared::app::reports::ReportService;
 use shared::app::worker::Consumer;
 use shared::app::{Deps, OutboxRelay};
@@ -44,6 +47,21 @@ pub struct Config {
     /// The model reports are drafted with (`BEDROCK_MODEL_ID`, through the AWS
     /// SDK's usual configuration); `None` drafts from the template.
     pub llm: Option<Arc<dyn Llm>>,
+    /// Senders, recipients and Slack for notifications (`.eml` files in
+    /// `DATA_DIR/outbox` stand in for sending).
+    pub notify: NotifyConfig,
+}
+
+/// Notification settings from the environment, with local defaults for the two
+/// that the functions require.
+fn notify_from_env() -> anyhow::Result<NotifyConfig> {
+    Ok(NotifyConfig::from_lookup(|k| {
+        std::env::var(k).ok().or_else(|| match k {
+            "MAIL_FROM" => Some("no-reply@example.com".into()),
+            "CONSULTANT_EMAILS" => Some(r#"{"default": ["consultants@example.com"]}"#.into()),
+            _ => None,
+        })
+    })?)
 }
 
 impl Config {
@@ -77,6 +95,7 @@ impl Config {
                 Some(model) => Some(Arc::new(BedrockLlm::new(&aws::sdk_config().await, &model))),
                 None => None,
             },
+            notify: notify_from_env()?,
         })
     }
 
@@ -90,6 +109,7 @@ impl Config {
             auth: Some(auth),
             cors_origins: vec!["http://localhost:5173".into()],
             llm: None,
+            notify: notify_from_env().expect("default notification settings"),
         }
     }
 }
@@ -168,6 +188,8 @@ pub async fn start_with(
     });
 
     let deps_queue = deps.queue.clone();
+    let notify_queue = deps.queue.clone();
+    let deps_for_notify = deps.clone();
     let relay = OutboxRelay::new(deps, cfg.relay_every);
     let every = cfg.relay_every;
     let mut on_stop = stopped;
@@ -184,6 +206,28 @@ pub async fn start_with(
     });
 
     let mut tasks = vec![http, relay_task];
+    let notifier = Notifier::new(
+        deps_for_notify,
+        reports.clone(),
+        Arc::new(OutboxMailer::new(cfg.data_dir.join("outbox"))),
+        Arc::new(ReqwestOutbound::new()),
+        cfg.notify.clone(),
+    );
+    let consumer = Consumer {
+        queue: notify_queue,
+        name: QueueName::Events,
+        visibility: Duration::from_secs(60),
+        idle: cfg.relay_every.min(Duration::from_millis(500)),
+    };
+    let stopped = stop.subscribe();
+    tasks.push(tokio::spawn(async move {
+        consumer
+            .run(stopped, |body| {
+                let notifier = notifier.clone();
+                async move { notifier.handle(&body).await }
+            })
+            .await
+    }));
     if let Some(reports) = reports {
         let consumer = Consumer {
             queue: deps_queue,

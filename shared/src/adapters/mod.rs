@@ -3,6 +3,8 @@
 
 pub mod aws;
 pub mod embedded;
+pub mod http_client;
+pub mod mime;
 
 use crate::ports::blob::BlobStore;
 use crate::ports::{ItemStore, Queue};

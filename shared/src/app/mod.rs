@@ -6,6 +6,7 @@ pub mod drafting;
 pub mod figures;
 pub mod idempotency;
 pub mod inquiries;
+pub mod notify;
 pub mod outbox;
 pub mod render;
 pub mod reports;

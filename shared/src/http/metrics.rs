@@ -18,6 +18,8 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     inquiries: IntGaugeVec,
+    reports: IntGaugeVec,
+    reports_failed: prometheus::IntGauge,
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -46,10 +48,25 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         &["service", "status"],
     )
     .expect("valid metric");
+    let reports = IntGaugeVec::new(
+        Opts::new(
+            "reports_generated",
+            "Stored reports by who drafted them (model or template)",
+        ),
+        &["drafted_by"],
+    )
+    .expect("valid metric");
+    let reports_failed = prometheus::IntGauge::new(
+        "reports_failed",
+        "Report jobs that failed for good (in the reports dead-letter queue)",
+    )
+    .expect("valid metric");
     for c in [
         Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
         Box::new(latency.clone()),
         Box::new(inquiries.clone()),
+        Box::new(reports.clone()),
+        Box::new(reports_failed.clone()),
     ] {
         registry.register(c).expect("metric registered once");
     }
@@ -58,6 +75,8 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         requests,
         latency,
         inquiries,
+        reports,
+        reports_failed,
     }
 });
 
@@ -130,6 +149,32 @@ pub async fn prometheus(State(s): State<Arc<AppState>>) -> Response {
             }
         }
         Err(e) => tracing::warn!(error = %e, "inquiry figures unavailable for the scrape"),
+    }
+    if let Some(svc) = &s.reports {
+        match svc.all().await {
+            Ok(all) => {
+                let template = all
+                    .iter()
+                    .filter(|r| r.generated_by == crate::domain::report::TEMPLATE_AUTHOR)
+                    .count();
+                m.reports
+                    .with_label_values(&["template"])
+                    .set(template as i64);
+                m.reports
+                    .with_label_values(&["model"])
+                    .set((all.len() - template) as i64);
+            }
+            Err(e) => tracing::warn!(error = %e, "report figures unavailable for the scrape"),
+        }
+    }
+    match s
+        .deps
+        .queue
+        .dead_letter_count(crate::ports::QueueName::Reports)
+        .await
+    {
+        Ok(n) => m.reports_failed.set(n as i64),
+        Err(e) => tracing::warn!(error = %e, "dead-letter depth unavailable for the scrape"),
     }
     let mut buf = Vec::new();
     if TextEncoder::new()

@@ -4,6 +4,8 @@
 pub mod blob;
 pub mod clock;
 pub mod llm;
+pub mod mail;
+pub mod outbound;
 pub mod queue;
 pub mod store;
 

@@ -68,5 +68,7 @@ pub trait Queue: Send + Sync {
     async fn ack(&self, queue: QueueName, receipt: &str) -> Result<(), QueueError>;
     /// The messages in the queue's dead-letter queue, without consuming them.
     async fn dead_letters(&self, queue: QueueName) -> Result<Vec<Message>, QueueError>;
+    /// How many messages wait in the queue's dead-letter queue (approximate on SQS).
+    async fn dead_letter_count(&self, queue: QueueName) -> Result<usize, QueueError>;
     async fn ping(&self) -> Result<(), QueueError>;
 }

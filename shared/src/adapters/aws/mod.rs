@@ -6,11 +6,13 @@ mod bedrock;
 mod dynamodb;
 pub mod provision;
 mod s3;
+mod ses;
 mod sqs;
 
 pub use bedrock::BedrockLlm;
 pub use dynamodb::DynamoStore;
 pub use s3::S3Blobs;
+pub use ses::SesMailer;
 pub use sqs::{QueueUrls, SqsQueue};
 
 use super::Adapters;

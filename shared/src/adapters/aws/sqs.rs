@@ -151,6 +151,23 @@ impl Queue for SqsQueue {
             .collect())
     }
 
+    async fn dead_letter_count(&self, queue: QueueName) -> Result<usize, QueueError> {
+        let url = self.dead_letter_url(queue).await?;
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
     async fn ping(&self) -> Result<(), QueueError> {
         for q in QueueName::ALL {
             self.client

@@ -3,11 +3,13 @@
 
 mod db;
 mod folder;
+mod mailbox;
 mod queue;
 mod store;
 
 pub use db::Db;
 pub use folder::FolderBlobs;
+pub use mailbox::OutboxMailer;
 pub use queue::SqliteQueue;
 pub use store::SqliteStore;
 

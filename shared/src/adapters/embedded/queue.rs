@@ -133,6 +133,20 @@ impl Queue for SqliteQueue {
             .map_err(unavailable)
     }
 
+    async fn dead_letter_count(&self, queue: QueueName) -> Result<usize, QueueError> {
+        self.db
+            .call(move |c| {
+                c.query_row(
+                    "SELECT count(*) FROM queue_messages WHERE queue = ?1 AND dead = 1",
+                    params![queue.as_str()],
+                    |r| r.get::<_, i64>(0),
+                )
+            })
+            .await
+            .map(|n| n as usize)
+            .map_err(unavailable)
+    }
+
     async fn ping(&self) -> Result<(), QueueError> {
         self.db
             .call(|c| {

@@ -1,0 +1,380 @@
+//! Notifications for business events: the prospect's confirmation and a Slack
+//! message when an inquiry arrives, the consultants' e-mail when its report is
+//! ready. Each side effect is recorded in a ledger under (event id, action) once it
+//! succeeded, so a redelivered event repeats nothing that finished, and a worker
+//! that died between two effects does only the missing one when the event comes
+//! back. An effect that fails for good is recorded as failed (and counted) instead
+//! of being retried forever; a transient failure fails the message so the queue
+//! delivers it again.
+
+use super::figures::NOTIFICATIONS_INDEX;
+use super::reports::ReportService;
+use super::{AppError, Deps, InquiryService};
+use crate::domain::{
+    rfc3339, DomainEvent, Email, EventType, Inquiry, InquiryId, Priority, ServiceType,
+};
+use crate::ports::mail::{Mail, MailError, Mailer};
+use crate::ports::outbound::{Outbound, OutboundError, Post};
+use crate::ports::{Condition, Item, WriteOp};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    pub from: Email,
+    /// Consultant addresses by service; `None` is the fallback list.
+    pub consultants: BTreeMap<Option<ServiceType>, Vec<Email>>,
+    /// Slack incoming-webhook URL, if any.
+    pub slack_webhook: Option<String>,
+    /// Where the admin dashboard lives, for links in messages.
+    pub admin_base_url: String,
+}
+
+impl NotifyConfig {
+    /// `MAIL_FROM` (required), `CONSULTANT_EMAILS` (JSON: service id or `default`
+    /// to a list of addresses), `SLACK_WEBHOOK_URL`, `ADMIN_BASE_URL`.
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, crate::config::ConfigError> {
+        use crate::config::ConfigError;
+        let invalid = |var: &str, reason: String| ConfigError::Invalid {
+            var: var.into(),
+            reason,
+        };
+        let [from, consultants] = crate::config::require(&get, ["MAIL_FROM", "CONSULTANT_EMAILS"])?;
+        let from = Email::parse(&from).map_err(|e| invalid("MAIL_FROM", e.into()))?;
+        let raw: BTreeMap<String, Vec<String>> =
+            serde_json::from_str(&consultants).map_err(|e| {
+                invalid(
+                    "CONSULTANT_EMAILS",
+                    format!("must map service ids or \"default\" to address lists: {e}"),
+                )
+            })?;
+        let mut map = BTreeMap::new();
+        for (k, addrs) in raw {
+            let key = if k == "default" {
+                None
+            } else {
+                Some(ServiceType::parse(&k).ok_or_else(|| {
+                    invalid("CONSULTANT_EMAILS", format!("unknown service {k:?}"))
+                })?)
+            };
+            let list = addrs
+                .iter()
+                .map(|a| {
+                    Email::parse(a).map_err(|e| invalid("CONSULTANT_EMAILS", format!("{a:?} {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            map.insert(key, list);
+        }
+        if !map.contains_key(&None) {
+            return Err(invalid(
+                "CONSULTANT_EMAILS",
+                "needs a \"default\" list".into(),
+            ));
+        }
+        let slack_webhook = get("SLACK_WEBHOOK_URL").filter(|u| !u.trim().is_empty());
+        if let Some(u) = &slack_webhook {
+            if !u.starts_with("https://")
+                && !u.starts_with("http://127.0.0.1")
+                && !u.starts_with("http://localhost")
+            {
+                return Err(invalid("SLACK_WEBHOOK_URL", "must be an https URL".into()));
+            }
+        }
+        Ok(Self {
+            from,
+            consultants: map,
+            slack_webhook,
+            admin_base_url: get("ADMIN_BASE_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into()),
+        })
+    }
+
+    fn consultants_for(&self, inquiry: &Inquiry) -> Vec<Email> {
+        let mut to: Vec<Email> = inquiry
+            .services
+            .iter()
+            .filter_map(|s| self.consultants.get(&Some(*s)))
+            .flatten()
+            .cloned()
+            .collect();
+        if to.is_empty() {
+            to = self.consultants.get(&None).cloned().unwrap_or_default();
+        }
+        to.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        to.dedup();
+        to
+    }
+
+    fn admin_link(&self, id: &InquiryId) -> String {
+        format!(
+            "{}/admin/inquiries/{id}",
+            self.admin_base_url.trim_end_matches('/')
+        )
+    }
+}
+
+/// What a side effect came to.
+enum Effect {
+    Done,
+    FailedForGood(String),
+}
+
+#[derive(Clone)]
+pub struct Notifier {
+    deps: Deps,
+    inquiries: InquiryService,
+    reports: Option<ReportService>,
+    mailer: Arc<dyn Mailer>,
+    outbound: Arc<dyn Outbound>,
+    cfg: Arc<NotifyConfig>,
+}
+
+impl Notifier {
+    pub fn new(
+        deps: Deps,
+        reports: Option<ReportService>,
+        mailer: Arc<dyn Mailer>,
+        outbound: Arc<dyn Outbound>,
+        cfg: NotifyConfig,
+    ) -> Self {
+        Self {
+            inquiries: InquiryService::new(deps.clone()),
+            deps,
+            reports,
+            mailer,
+            outbound,
+            cfg: Arc::new(cfg),
+        }
+    }
+
+    /// Handles one queue message body; returns how many effects ran this time.
+    pub async fn handle(&self, body: &str) -> Result<usize, AppError> {
+        let event: DomainEvent = serde_json::from_str(body).map_err(|e| {
+            AppError::Validation(
+                [("message".to_string(), format!("not a domain event: {e}"))].into(),
+            )
+        })?;
+        let id = InquiryId::parse(&event.inquiry_id).ok_or_else(|| {
+            AppError::Validation([("inquiry_id".to_string(), "malformed".to_string())].into())
+        })?;
+        let mut ran = 0;
+        match event.event_type {
+            EventType::InquiryCreated => {
+                let inquiry = self.inquiries.get(&id).await?;
+                if self
+                    .once(&event, "email:prospect", "email", || {
+                        self.prospect_confirmation(&inquiry)
+                    })
+                    .await?
+                {
+                    ran += 1;
+                }
+                if self.cfg.slack_webhook.is_some()
+                    && self
+                        .once(&event, "slack", "slack", || self.slack(&inquiry))
+                        .await?
+                {
+                    ran += 1;
+                }
+            }
+            EventType::ReportGenerated => {
+                let inquiry = self.inquiries.get(&id).await?;
+                if self
+                    .once(&event, "email:consultants", "email", || {
+                        self.consultant_email(&inquiry)
+                    })
+                    .await?
+                {
+                    ran += 1;
+                }
+            }
+            _ => {}
+        }
+        Ok(ran)
+    }
+
+    /// Runs `effect` unless the ledger says it finished; records the outcome.
+    async fn once<F, Fut>(
+        &self,
+        event: &DomainEvent,
+        action: &str,
+        channel: &str,
+        effect: F,
+    ) -> Result<bool, AppError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Effect, AppError>>,
+    {
+        let pk = format!("NOTE#{}#{action}", event.id);
+        if self.deps.store.get(&pk, "NOTE").await?.is_some() {
+            return Ok(false);
+        }
+        let (status, detail) = match effect().await? {
+            Effect::Done => ("sent", None),
+            Effect::FailedForGood(why) => {
+                tracing::warn!(event_id = %event.id, action, error = %why, "notification failed for good");
+                ("failed", Some(why))
+            }
+        };
+        let at = rfc3339(self.deps.clock.now());
+        let item = Item::new(
+            &pk,
+            "NOTE",
+            json!({"event_id": event.id, "inquiry_id": event.inquiry_id, "action": action, "channel": channel,
+                   "status": status, "detail": detail, "at": at}),
+        )
+        .indexed(NOTIFICATIONS_INDEX, format!("{at}#{}#{action}", event.id));
+        match self
+            .deps
+            .store
+            .write(vec![WriteOp::Put {
+                item,
+                condition: Condition::NotExists,
+            }])
+            .await
+        {
+            Ok(()) | Err(crate::ports::StoreError::ConditionFailed) => {}
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(event_id = %event.id, action, status, "notification recorded");
+        Ok(true)
+    }
+
+    async fn mail(&self, mail: Mail) -> Result<Effect, AppError> {
+        if mail.to.is_empty() {
+            return Ok(Effect::FailedForGood("no recipient configured".into()));
+        }
+        match self.mailer.send(&mail).await {
+            Ok(()) => Ok(Effect::Done),
+            Err(MailError::Permanent(e)) => Ok(Effect::FailedForGood(e)),
+            Err(MailError::Transient(e)) => Err(AppError::Unavailable(e)),
+        }
+    }
+
+    async fn prospect_confirmation(&self, i: &Inquiry) -> Result<Effect, AppError> {
+        let services: Vec<&str> = i.services.iter().map(|s| s.name()).collect();
+        let text = format!(
+            "Hello {name},\n\nthank you for contacting us. We received your inquiry about {svc}.\n\n\
+             Your reference: {id}\n\nWhat happens next: a consultant reviews your request and contacts you {when}, \
+             usually with a first written assessment.\n\nKind regards,\nCloud Consulting\n",
+            name = i.name,
+            svc = services.join(", "),
+            id = i.id,
+            when = if i.priority >= Priority::High { "within one business day" } else { "within two business days" },
+        );
+        let html = format!(
+            "<p>Hello {name},</p><p>thank you for contacting us. We received your inquiry about {svc}.</p>\
+             <p>Your reference: <strong>{id}</strong></p><p>What happens next: a consultant reviews your request and contacts you {when}.</p>\
+             <p>Kind regards,<br>Cloud Consulting</p>",
+            name = super::render::html_escape(&i.name),
+            svc = super::render::html_escape(&services.join(", ")),
+            id = i.id,
+            when = if i.priority >= Priority::High { "within one business day" } else { "within two business days" },
+        );
+        self.mail(Mail {
+            from: self.cfg.from.clone(),
+            to: vec![i.email.clone()],
+            subject: format!("We received your inquiry ({})", i.id),
+            text,
+            html,
+        })
+        .await
+    }
+
+    async fn consultant_email(&self, i: &Inquiry) -> Result<Effect, AppError> {
+        let report = match &self.reports {
+            Some(r) => r.for_inquiry(&i.id).await?.into_iter().next(),
+            None => None,
+        };
+        let marker = match i.priority {
+            Priority::Urgent => "[URGENT] ",
+            Priority::High => "[HIGH] ",
+            _ => "",
+        };
+        let who = if i.company.is_empty() {
+            i.name.as_str()
+        } else {
+            i.company.as_str()
+        };
+        let subject = format!(
+            "{marker}Report ready: {} for {who}",
+            i.services.first().map_or("General Inquiry", |s| s.name())
+        );
+        let link = self.cfg.admin_link(&i.id);
+        let (report_text, report_html) = match &report {
+            Some(r) => (
+                r.content.clone(),
+                super::render::markdown_to_html(&r.content),
+            ),
+            None => (
+                "(no report yet)".to_string(),
+                "<p>(no report yet)</p>".to_string(),
+            ),
+        };
+        let text = format!(
+            "{who} ({email}) - priority {prio}\nServices: {svc}\n\nTheir message:\n{msg}\n\nOpen in the dashboard: {link}\n\n---\n{report_text}\n",
+            email = i.email,
+            prio = i.priority,
+            svc = i.services.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
+            msg = i.message,
+        );
+        let esc = super::render::html_escape;
+        let html = format!(
+            "<p><strong>{who}</strong> ({email}), priority <strong>{prio}</strong></p><blockquote>{msg}</blockquote>\
+             <p><a href=\"{link}\">Open in the dashboard</a></p><hr>{report_html}",
+            who = esc(who),
+            email = esc(i.email.as_str()),
+            prio = i.priority,
+            msg = esc(&i.message).replace('\n', "<br>"),
+            link = esc(&link),
+        );
+        self.mail(Mail {
+            from: self.cfg.from.clone(),
+            to: self.cfg.consultants_for(i),
+            subject,
+            text,
+            html,
+        })
+        .await
+    }
+
+    async fn slack(&self, i: &Inquiry) -> Result<Effect, AppError> {
+        let Some(url) = &self.cfg.slack_webhook else {
+            return Ok(Effect::Done);
+        };
+        let services: Vec<&str> = i.services.iter().map(|s| s.name()).collect();
+        let who = if i.company.is_empty() {
+            i.name.clone()
+        } else {
+            format!("{} ({})", i.name, i.company)
+        };
+        // Slack's mrkdwn treats <, > and & specially; escape them as Slack documents.
+        let slack_escape = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
+        let text = format!(
+            "New {prio} inquiry from {who}: {svc}\n<{link}|Open in the dashboard>",
+            prio = i.priority,
+            who = slack_escape(&who),
+            svc = slack_escape(&services.join(", ")),
+            link = self.cfg.admin_link(&i.id),
+        );
+        let body = json!({"text": text}).to_string().into_bytes();
+        let req = Post {
+            url: url.clone(),
+            headers: vec![],
+            body,
+            timeout: Duration::from_secs(5),
+        };
+        match self.outbound.post(&req).await {
+            Ok(_) => Ok(Effect::Done),
+            Err(OutboundError::Permanent(e)) => Ok(Effect::FailedForGood(e)),
+            Err(OutboundError::Transient(e)) => Err(AppError::Unavailable(e)),
+        }
+    }
+}
