@@ -215,7 +215,13 @@ fn every_event_directory_has_a_test() {
         .collect();
     assert_eq!(
         dirs.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["admin-api", "outbox-relay", "public-api", "report-worker"]
+        [
+            "admin-api",
+            "notify-worker",
+            "outbox-relay",
+            "public-api",
+            "report-worker"
+        ]
     );
 }
 
@@ -386,5 +392,108 @@ async fn report_worker_handles_batches_with_partial_failures() {
             .filter(|d| d.body.contains("report_generated"))
             .count(),
         1
+    );
+}
+
+/// The notify worker as built: an inquiry's confirmation e-mail through SES (read
+/// back from moto) and its Slack message reach their targets once, however often
+/// the event is delivered; a report event e-mails the consultants.
+#[tokio::test]
+async fn notify_worker_sends_each_notification_once() {
+    let res = aws_resources().await;
+    let sdk = system_tests::sdk_config().await;
+    let sender = format!(
+        "no-reply-{}@example.com",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    aws_sdk_sesv2::Client::new(&sdk)
+        .create_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .unwrap();
+    let adapters = shared::adapters::aws::connect_with(&sdk, &res);
+    let deps = shared::app::Deps::new(
+        adapters.clone(),
+        std::sync::Arc::new(shared::ports::SystemClock),
+    );
+    let out = shared::app::InquiryService::new(deps)
+        .submit(&system_tests::inquiry_body(), None, "c")
+        .await
+        .unwrap();
+    let inquiry_id = out.body["data"]["id"].as_str().unwrap().to_string();
+    let got = adapters
+        .queue
+        .receive(QueueName::Events, 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let created = got[0].body.clone();
+
+    let (slack, slack_url) = system_tests::receiver::receiver(0).await;
+    let mut env = aws_env(&res);
+    env.push(("MAIL_FROM", sender.clone()));
+    env.push((
+        "CONSULTANT_EMAILS",
+        r#"{"default": ["ops@example.com"]}"#.into(),
+    ));
+    env.push(("SLACK_WEBHOOK_URL", slack_url));
+    let rie = Rie::start(&built_binary("notify-worker"), &env);
+
+    let mut listed: Vec<String> = event_files("notify-worker");
+    listed.sort();
+    assert_eq!(listed, ["inquiry-created.json", "report-generated.json"]);
+    let mut ev = event("notify-worker/inquiry-created.json");
+    ev["Records"][0]["body"] = Value::String(created);
+    for _ in 0..2 {
+        let answer = rie.invoke(&ev).await;
+        assert_eq!(
+            answer["batchItemFailures"],
+            json!([]),
+            "{answer}\n{}",
+            rie.log_text()
+        );
+    }
+    let mut ev = event("notify-worker/report-generated.json");
+    let mut body: Value = serde_json::from_str(ev["Records"][0]["body"].as_str().unwrap()).unwrap();
+    body["inquiry_id"] = Value::String(inquiry_id.clone());
+    ev["Records"][0]["body"] = Value::String(body.to_string());
+    let answer = rie.invoke(&ev).await;
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([]),
+        "{answer}\n{}",
+        rie.log_text()
+    );
+
+    let data: Value = reqwest::get(format!(
+        "{}/moto-api/data.json",
+        system_tests::moto_endpoint()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let mails: Vec<String> = data["ses"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|v| v.as_array().cloned().unwrap_or_default())
+        .map(|m| m.to_string())
+        .filter(|m| m.contains(&sender) && m.contains("raw_data"))
+        .collect();
+    assert_eq!(
+        mails.len(),
+        2,
+        "one confirmation and one consultant e-mail: {mails:#?}"
+    );
+    assert!(mails
+        .iter()
+        .any(|m| m.contains("jane@example.com") && m.contains(&inquiry_id)));
+    assert!(mails.iter().any(|m| m.contains("ops@example.com")));
+    assert_eq!(
+        slack.calls.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one Slack message"
     );
 }

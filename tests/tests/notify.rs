@@ -2,19 +2,16 @@
 //! duplicate delivery, a worker that dies between two effects, Slack against a local
 //! receiver, permanent failures recorded, and the SES v2 adapter on moto.
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use shared::app::notify::{Notifier, NotifyConfig};
 use shared::app::{Deps, InquiryService};
 use shared::domain::Email;
 use shared::ports::mail::{Mail, MailError, Mailer};
 use shared::ports::{QueueName, SystemClock};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use system_tests::receiver::receiver;
 use system_tests::{inquiry_body, json, json_of, spawn_app, Value};
 
 fn eml_files(dir: &std::path::Path) -> Vec<String> {
@@ -89,38 +86,6 @@ impl Mailer for Recorder {
         self.sent.lock().unwrap().push(mail.clone());
         Ok(())
     }
-}
-
-#[derive(Clone, Default)]
-struct Receiver {
-    calls: Arc<AtomicU32>,
-    /// Answer 503 to this many calls first.
-    fail_first: Arc<AtomicU32>,
-    bodies: Arc<Mutex<Vec<Value>>>,
-}
-
-async fn slack_hook(State(r): State<Receiver>, Json(body): Json<Value>) -> StatusCode {
-    r.calls.fetch_add(1, Ordering::SeqCst);
-    if r.fail_first.load(Ordering::SeqCst) > 0 {
-        r.fail_first.fetch_sub(1, Ordering::SeqCst);
-        return StatusCode::SERVICE_UNAVAILABLE;
-    }
-    r.bodies.lock().unwrap().push(body);
-    StatusCode::OK
-}
-
-async fn receiver(fail_first: u32) -> (Receiver, String) {
-    let r = Receiver {
-        fail_first: Arc::new(AtomicU32::new(fail_first)),
-        ..Default::default()
-    };
-    let app = Router::new()
-        .route("/hook", post(slack_hook))
-        .with_state(r.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (r, url)
 }
 
 fn config(slack: Option<String>) -> NotifyConfig {

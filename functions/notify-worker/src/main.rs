@@ -1,0 +1,48 @@
+//! Lambda entry point for the events queue: configuration (sender, consultants,
+//! Slack), the SES v2 mailer and AWS adapters, then the notifier with partial batch
+//! failures.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_runtime::{service_fn, LambdaEvent};
+use shared::adapters::aws::{self, SesMailer};
+use shared::adapters::http_client::ReqwestOutbound;
+use shared::app::drafting::Drafter;
+use shared::app::notify::{Notifier, NotifyConfig};
+use shared::app::reports::ReportService;
+use shared::app::Deps;
+use shared::config::AwsResources;
+use shared::ports::SystemClock;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::telemetry::init();
+    let resources = AwsResources::from_env()?;
+    let notify = NotifyConfig::from_lookup(|k| std::env::var(k).ok())?;
+    let sdk = aws::sdk_config().await;
+    let adapters = aws::connect_with(&sdk, &resources);
+    let blobs = adapters.blobs.clone();
+    let deps = Deps::new(adapters, Arc::new(SystemClock));
+    // Only reads reports (to inline them): the drafter never runs here.
+    let reports =
+        blobs.map(|b| ReportService::new(deps.clone(), b, Arc::new(Drafter::template_only())));
+    let mailer = Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(&sdk)));
+    let notifier = Notifier::new(
+        deps,
+        reports,
+        mailer,
+        Arc::new(ReqwestOutbound::new()),
+        notify,
+    );
+    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        let notifier = notifier.clone();
+        async move {
+            let handle = |body: String| {
+                let notifier = notifier.clone();
+                async move { notifier.handle(&body).await }
+            };
+            Ok::<_, lambda_runtime::Error>(shared::lambda::sqs_batch(event.payload, handle).await)
+        }
+    }))
+    .await
+}
