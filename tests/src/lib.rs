@@ -41,11 +41,11 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_in(dir.path().to_path_buf(), None, Some(dir)).await
 }
 
-/// Starts the dev server drafting reports with `llm`.
-pub async fn spawn_app_with_llm(llm: Arc<dyn shared::ports::llm::Llm>) -> TestApp {
+/// Starts the dev server with its test configuration changed by `change`.
+pub async fn spawn_app_with(change: impl FnOnce(&mut devserver::Config)) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
     let mut cfg = devserver::Config::for_tests(dir.path().to_path_buf(), auth_config());
-    cfg.llm = Some(llm);
+    change(&mut cfg);
     start_app(cfg, None, Some(dir)).await
 }
 
@@ -573,10 +573,13 @@ pub mod receiver {
     use axum::extract::State;
     use axum::http::StatusCode;
     use axum::routing::post;
-    use axum::{Json, Router};
+    use axum::Router;
     use serde_json::Value;
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::{Arc, Mutex};
+
+    /// One call's headers: (lower-case name, value).
+    pub type Headers = Vec<(String, String)>;
 
     #[derive(Clone, Default)]
     pub struct Receiver {
@@ -584,15 +587,38 @@ pub mod receiver {
         /// Answer 503 to this many calls first.
         pub fail_first: Arc<AtomicU32>,
         pub bodies: Arc<Mutex<Vec<Value>>>,
+        /// Headers of each successful call, lower-case names.
+        pub headers: Arc<Mutex<Vec<Headers>>>,
+        /// Raw bodies of each successful call, as signed.
+        pub raw: Arc<Mutex<Vec<String>>>,
     }
 
-    async fn slack_hook(State(r): State<Receiver>, Json(body): Json<Value>) -> StatusCode {
+    async fn slack_hook(
+        State(r): State<Receiver>,
+        headers: axum::http::HeaderMap,
+        raw: String,
+    ) -> StatusCode {
+        let Ok(body) = serde_json::from_str::<Value>(&raw) else {
+            return StatusCode::BAD_REQUEST;
+        };
         r.calls.fetch_add(1, Ordering::SeqCst);
         if r.fail_first.load(Ordering::SeqCst) > 0 {
             r.fail_first.fetch_sub(1, Ordering::SeqCst);
             return StatusCode::SERVICE_UNAVAILABLE;
         }
         r.bodies.lock().unwrap().push(body);
+        r.raw.lock().unwrap().push(raw);
+        r.headers.lock().unwrap().push(
+            headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        v.to_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect(),
+        );
         StatusCode::OK
     }
 

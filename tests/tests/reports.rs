@@ -482,7 +482,7 @@ async fn a_failing_model_on_the_dev_server_still_yields_template_reports() {
         &stub.sdk_config().await,
         "anthropic.claude-stub-v1",
     );
-    let app = system_tests::spawn_app_with_llm(Arc::new(llm)).await;
+    let app = system_tests::spawn_app_with(|c| c.llm = Some(Arc::new(llm))).await;
     let token = app.token().await;
     let (_, created) = json_of(app.post_json("/api/v1/inquiries", &inquiry_body()).await).await;
     let report = wait_for_report(&app, &token, created["data"]["id"].as_str().unwrap()).await;
@@ -502,7 +502,7 @@ async fn a_working_model_on_the_dev_server_writes_the_report() {
         &stub.sdk_config().await,
         "anthropic.claude-stub-v1",
     );
-    let app = system_tests::spawn_app_with_llm(Arc::new(llm)).await;
+    let app = system_tests::spawn_app_with(|c| c.llm = Some(Arc::new(llm))).await;
     let token = app.token().await;
     let (_, created) = json_of(app.post_json("/api/v1/inquiries", &inquiry_body()).await).await;
     let report = wait_for_report(&app, &token, created["data"]["id"].as_str().unwrap()).await;

@@ -6,7 +6,8 @@ use shared::app::auth::{AuthConfig, Authenticator};
 use shared::app::drafting::Drafter;
 use shared::app::reports::ReportService;
 use shared::app::Deps;
-use shared::config::{self, AwsResources};
+use shared::config::{self, AwsResources, ConfigError};
+use shared::domain::hook::parse_hooks;
 use shared::http::{admin_router, lambda, AppState};
 use shared::ports::SystemClock;
 use std::sync::Arc;
@@ -17,6 +18,13 @@ async fn main() -> Result<(), lambda_http::Error> {
     let resources = AwsResources::from_env()?;
     let auth = AuthConfig::from_env()?;
     let cors = config::cors_origins(|k| std::env::var(k).ok())?;
+    let hooks = match std::env::var("HOOKS").ok().filter(|h| !h.trim().is_empty()) {
+        Some(json) => parse_hooks(&json).map_err(|reason| ConfigError::Invalid {
+            var: "HOOKS".into(),
+            reason,
+        })?,
+        None => vec![],
+    };
     let adapters = aws::connect(&resources).await;
     let blobs = adapters.blobs.clone();
     let deps = Deps::new(adapters, Arc::new(SystemClock));
@@ -28,6 +36,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         Some(Authenticator::new(auth, deps)),
         cors,
         reports,
+        hooks,
     );
     lambda::serve(admin_router(state)).await
 }

@@ -173,6 +173,7 @@ pub async fn start_with(
         Some(Authenticator::new(auth, deps.clone())),
         cfg.cors_origins.clone(),
         reports.clone(),
+        cfg.notify.hooks.clone(),
     ));
     let mut on_stop = stopped.clone();
     let http = tokio::spawn(async move {
@@ -210,7 +211,7 @@ pub async fn start_with(
         deps_for_notify,
         reports.clone(),
         Arc::new(OutboxMailer::new(cfg.data_dir.join("outbox"))),
-        Arc::new(ReqwestOutbound::new()),
+        Arc::new(ReqwestOutbound::allowing_private()),
         cfg.notify.clone(),
     );
     let consumer = Consumer {

@@ -38,7 +38,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// "Full jitter": a random pause up to the exponential bound, so retries from
     /// many workers spread out instead of arriving together.
-    fn delay(&self, attempt: u32) -> Duration {
+    pub fn delay(&self, attempt: u32) -> Duration {
         let bound = self
             .base_delay
             .saturating_mul(2u32.saturating_pow(attempt))

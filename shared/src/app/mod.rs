@@ -2,6 +2,7 @@
 //! and workers translate their inputs into these calls and the results back.
 
 pub mod auth;
+pub mod dispatch;
 pub mod drafting;
 pub mod figures;
 pub mod idempotency;

@@ -7,9 +7,11 @@
 //! of being retried forever; a transient failure fails the message so the queue
 //! delivers it again.
 
+use super::drafting::RetryPolicy;
 use super::figures::NOTIFICATIONS_INDEX;
 use super::reports::ReportService;
 use super::{AppError, Deps, InquiryService};
+use crate::domain::hook::{parse_hooks, Hook, HookAction};
 use crate::domain::{
     rfc3339, DomainEvent, Email, EventType, Inquiry, InquiryId, Priority, ServiceType,
 };
@@ -30,6 +32,8 @@ pub struct NotifyConfig {
     pub slack_webhook: Option<String>,
     /// Where the admin dashboard lives, for links in messages.
     pub admin_base_url: String,
+    /// The firm's hooks (`HOOKS`, a JSON list).
+    pub hooks: Vec<Hook>,
 }
 
 impl NotifyConfig {
@@ -89,6 +93,10 @@ impl NotifyConfig {
             consultants: map,
             slack_webhook,
             admin_base_url: get("ADMIN_BASE_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into()),
+            hooks: match get("HOOKS").filter(|h| !h.trim().is_empty()) {
+                Some(json) => parse_hooks(&json).map_err(|e| invalid("HOOKS", e))?,
+                None => vec![],
+            },
         })
     }
 
@@ -161,6 +169,30 @@ impl Notifier {
             AppError::Validation([("inquiry_id".to_string(), "malformed".to_string())].into())
         })?;
         let mut ran = 0;
+        // A manual trigger (`POST /api/v1/hooks/trigger`) runs hooks only.
+        let only_hook = event.payload["only_hook"].as_str().map(str::to_string);
+        let hooks_only = only_hook.is_some() || event.payload["hooks_only"] == true;
+        if hooks_only || self.cfg.hooks.iter().any(|h| h.event == event.event_type) {
+            let inquiry = self.inquiries.get(&id).await?;
+            let chosen = self.cfg.hooks.iter().filter(|h| match &only_hook {
+                Some(hid) => &h.id == hid,
+                None => h.matches(event.event_type, &inquiry),
+            });
+            for hook in chosen {
+                let action = format!("hook:{}", hook.id);
+                if self
+                    .once(&event, &action, hook_channel(hook), || {
+                        self.hook(hook, &event, &inquiry)
+                    })
+                    .await?
+                {
+                    ran += 1;
+                }
+            }
+        }
+        if hooks_only {
+            return Ok(ran);
+        }
         match event.event_type {
             EventType::InquiryCreated => {
                 let inquiry = self.inquiries.get(&id).await?;
@@ -341,6 +373,103 @@ impl Notifier {
         .await
     }
 
+    /// One hook's action, with a few quick retries (jittered) before the message
+    /// goes back to the queue.
+    async fn hook(
+        &self,
+        hook: &Hook,
+        event: &DomainEvent,
+        inquiry: &Inquiry,
+    ) -> Result<Effect, AppError> {
+        match &hook.action {
+            HookAction::Email { to } => {
+                let link = self.cfg.admin_link(&inquiry.id);
+                self.mail(Mail {
+                    from: self.cfg.from.clone(),
+                    to: to.clone(),
+                    subject: format!(
+                        "[{}] {} for {}",
+                        hook.name,
+                        event.event_type.as_str(),
+                        inquiry.id
+                    ),
+                    text: format!(
+                        "Event {} ({}) for inquiry {}.\n{link}\n",
+                        event.id,
+                        event.event_type.as_str(),
+                        inquiry.id
+                    ),
+                    html: format!(
+                        "<p>Event {} ({}) for inquiry <a href=\"{}\">{}</a>.</p>",
+                        event.id,
+                        event.event_type.as_str(),
+                        super::render::html_escape(&link),
+                        inquiry.id
+                    ),
+                })
+                .await
+            }
+            HookAction::Slack { url } => {
+                let text = format!(
+                    "{}: {} for <{}|{}>",
+                    hook.name
+                        .replace('&', "&amp;")
+                        .replace('<', "&lt;")
+                        .replace('>', "&gt;"),
+                    event.event_type.as_str(),
+                    self.cfg.admin_link(&inquiry.id),
+                    inquiry.id
+                );
+                let body = json!({"text": text}).to_string().into_bytes();
+                self.deliver(&Post {
+                    url: url.clone(),
+                    headers: vec![],
+                    body,
+                    timeout: Duration::from_secs(5),
+                })
+                .await
+            }
+            HookAction::Webhook { url, secret } => {
+                let body = json!({
+                    "id": event.id, "type": event.event_type, "occurred_at": event.occurred_at,
+                    "hook_id": hook.id, "inquiry": inquiry, "payload": event.payload,
+                })
+                .to_string();
+                let timestamp = self.deps.clock.now().unix_timestamp();
+                let req = Post {
+                    url: url.clone(),
+                    headers: vec![
+                        (
+                            "x-signature".into(),
+                            format!("t={timestamp},v1={}", sign(secret, timestamp, &body)),
+                        ),
+                        ("x-event-id".into(), event.id.clone()),
+                    ],
+                    body: body.into_bytes(),
+                    timeout: Duration::from_secs(5),
+                };
+                self.deliver(&req).await
+            }
+        }
+    }
+
+    async fn deliver(&self, req: &Post) -> Result<Effect, AppError> {
+        let policy = RetryPolicy::default();
+        let mut attempt = 0;
+        loop {
+            match self.outbound.post(req).await {
+                Ok(_) => return Ok(Effect::Done),
+                Err(OutboundError::Permanent(e)) => return Ok(Effect::FailedForGood(e)),
+                Err(OutboundError::Transient(e)) if attempt + 1 < policy.attempts => {
+                    tracing::info!(error = %e, attempt, "delivery failed; retrying");
+                    tokio::time::sleep(policy.delay(attempt)).await;
+                    attempt += 1;
+                }
+                Err(OutboundError::Transient(e)) => return Err(AppError::Unavailable(e)),
+            }
+        }
+    }
+
     async fn slack(&self, i: &Inquiry) -> Result<Effect, AppError> {
         let Some(url) = &self.cfg.slack_webhook else {
             return Ok(Effect::Done);
@@ -377,4 +506,22 @@ impl Notifier {
             Err(OutboundError::Transient(e)) => Err(AppError::Unavailable(e)),
         }
     }
+}
+
+fn hook_channel(hook: &Hook) -> &'static str {
+    match hook.action {
+        HookAction::Webhook { .. } => "webhook",
+        HookAction::Slack { .. } => "slack",
+        HookAction::Email { .. } => "email",
+    }
+}
+
+/// The webhook signature: hex HMAC-SHA256 of `"{timestamp}.{body}"` under the
+/// hook's secret. Receivers recompute it and reject old timestamps.
+pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes any key length");
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }

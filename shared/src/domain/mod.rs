@@ -4,6 +4,7 @@
 pub mod categorise;
 pub mod email;
 pub mod event;
+pub mod hook;
 pub mod inquiry;
 pub mod report;
 pub mod service;

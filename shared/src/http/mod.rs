@@ -6,6 +6,7 @@ pub mod admin;
 pub mod context;
 pub mod error;
 pub mod extract;
+pub mod hooks;
 pub mod lambda;
 pub mod metrics;
 pub mod openapi;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub cors_origins: Vec<String>,
     /// Absent where no report store is configured.
     pub reports: Option<crate::app::reports::ReportService>,
+    /// The configured hooks, for listing and manual runs.
+    pub hooks: Vec<crate::domain::hook::Hook>,
 }
 
 impl AppState {
@@ -39,6 +42,7 @@ impl AppState {
         auth: Option<Authenticator>,
         cors_origins: Vec<String>,
         reports: Option<crate::app::reports::ReportService>,
+        hooks: Vec<crate::domain::hook::Hook>,
     ) -> Arc<Self> {
         Arc::new(Self {
             inquiries: InquiryService::new(deps.clone()),
@@ -46,6 +50,7 @@ impl AppState {
             auth: auth.map(Arc::new),
             cors_origins,
             reports,
+            hooks,
         })
     }
 }

@@ -206,6 +206,11 @@ fn schemas() -> Value {
             "allOf": [envelope(json!({"type": "array", "items": schema_ref("Report")})),
                       {"type": "object", "properties": {"count": {"type": "integer"}, "total": {"type": "integer"}, "page": {"type": "integer"}, "pages": {"type": "integer"}}}]
         },
+        "HookTrigger": {
+            "type": "object", "required": ["inquiry_id"],
+            "properties": {"inquiry_id": {"type": "string"}, "hook_id": {"type": "string"},
+                           "event": {"enum": ["inquiry_created", "report_generated", "status_changed", "notification_sent", "consultant_assigned"]}}
+        },
         "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"]}
     })
 }

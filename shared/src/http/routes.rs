@@ -91,6 +91,7 @@ pub fn build(table: Vec<Route>, state: &Arc<AppState>) -> Router<Arc<AppState>> 
 pub fn admin() -> Vec<Route> {
     let mut t = super::admin::table();
     t.extend(super::reports::table());
+    t.extend(super::hooks::table());
     t
 }
 
