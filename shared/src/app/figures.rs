@@ -98,3 +98,19 @@ pub async fn figures(
         inquiries_by_status: by_status,
     })
 }
+
+/// Every notification record, counted by (channel, status): the hook deliveries
+/// are the `webhook` channel.
+pub async fn notification_counts(
+    deps: &Deps,
+) -> Result<BTreeMap<(String, String), usize>, AppError> {
+    let mut out = BTreeMap::new();
+    for n in indexed_since(deps, NOTIFICATIONS_INDEX, "0").await? {
+        let key = (
+            n.data["channel"].as_str().unwrap_or("unknown").to_string(),
+            n.data["status"].as_str().unwrap_or("unknown").to_string(),
+        );
+        *out.entry(key).or_default() += 1;
+    }
+    Ok(out)
+}

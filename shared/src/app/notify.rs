@@ -279,10 +279,19 @@ impl Notifier {
         if mail.to.is_empty() {
             return Ok(Effect::FailedForGood("no recipient configured".into()));
         }
-        match self.mailer.send(&mail).await {
-            Ok(()) => Ok(Effect::Done),
-            Err(MailError::Permanent(e)) => Ok(Effect::FailedForGood(e)),
-            Err(MailError::Transient(e)) => Err(AppError::Unavailable(e)),
+        let policy = RetryPolicy::default();
+        let mut attempt = 0;
+        loop {
+            match self.mailer.send(&mail).await {
+                Ok(()) => return Ok(Effect::Done),
+                Err(MailError::Permanent(e)) => return Ok(Effect::FailedForGood(e)),
+                Err(MailError::Transient(e)) if attempt + 1 < policy.attempts => {
+                    tracing::info!(error = %e, attempt, "mail throttled or failed; retrying");
+                    tokio::time::sleep(policy.delay(attempt)).await;
+                    attempt += 1;
+                }
+                Err(MailError::Transient(e)) => return Err(AppError::Unavailable(e)),
+            }
         }
     }
 

@@ -20,6 +20,7 @@ pub struct Metrics {
     inquiries: IntGaugeVec,
     reports: IntGaugeVec,
     reports_failed: prometheus::IntGauge,
+    notifications: IntGaugeVec,
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -61,12 +62,18 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Report jobs that failed for good (in the reports dead-letter queue)",
     )
     .expect("valid metric");
+    let notifications = IntGaugeVec::new(
+        Opts::new("notifications", "Notification side effects by channel (email, slack, webhook) and status (sent, failed)"),
+        &["channel", "status"],
+    )
+    .expect("valid metric");
     for c in [
         Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
         Box::new(latency.clone()),
         Box::new(inquiries.clone()),
         Box::new(reports.clone()),
         Box::new(reports_failed.clone()),
+        Box::new(notifications.clone()),
     ] {
         registry.register(c).expect("metric registered once");
     }
@@ -77,6 +84,7 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         inquiries,
         reports,
         reports_failed,
+        notifications,
     }
 });
 
@@ -175,6 +183,17 @@ pub async fn prometheus(State(s): State<Arc<AppState>>) -> Response {
     {
         Ok(n) => m.reports_failed.set(n as i64),
         Err(e) => tracing::warn!(error = %e, "dead-letter depth unavailable for the scrape"),
+    }
+    match crate::app::figures::notification_counts(&s.deps).await {
+        Ok(counts) => {
+            m.notifications.reset();
+            for ((channel, status), n) in counts {
+                m.notifications
+                    .with_label_values(&[&channel, &status])
+                    .set(n as i64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "notification figures unavailable for the scrape"),
     }
     let mut buf = Vec::new();
     if TextEncoder::new()
