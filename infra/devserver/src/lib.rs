@@ -55,10 +55,18 @@ pub struct Config {
 /// Notification settings from the environment, with local defaults for the two
 /// that the functions require.
 fn notify_from_env() -> anyhow::Result<NotifyConfig> {
+    let hooks_file = match std::env::var("HOOKS_FILE") {
+        Ok(path) => Some(
+            std::fs::read_to_string(&path)
+                .map_err(|e| anyhow::anyhow!("HOOKS_FILE {path:?}: {e}"))?,
+        ),
+        Err(_) => None,
+    };
     Ok(NotifyConfig::from_lookup(|k| {
         std::env::var(k).ok().or_else(|| match k {
             "MAIL_FROM" => Some("no-reply@example.com".into()),
             "CONSULTANT_EMAILS" => Some(r#"{"default": ["consultants@example.com"]}"#.into()),
+            "HOOKS" => hooks_file.clone(),
             _ => None,
         })
     })?)
