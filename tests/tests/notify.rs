@@ -541,3 +541,35 @@ async fn hooks_are_listed_without_secrets_and_run_on_demand() {
     .await;
     assert_eq!(s, 404);
 }
+
+#[tokio::test]
+async fn hooks_stored_in_the_item_store_are_listed_and_fire() {
+    let (rx, url) = receiver(0).await;
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let adapters = shared::adapters::embedded::open(&app.data_dir).unwrap();
+    let registry = shared::app::hook_registry::HookRegistry::new(vec![], adapters.store.clone());
+    let bad = registry.save(&json!({"id": "bad id!", "name": "x", "event": "inquiry_created", "action": {"type": "slack", "url": "https://x"}})).await;
+    assert!(
+        bad.is_err(),
+        "stored hooks are validated as configured ones are"
+    );
+    registry
+        .save(
+            &json!({"id": "stored", "name": "Stored", "event": "inquiry_created",
+                      "action": {"type": "webhook", "url": url, "secret": SECRET}}),
+        )
+        .await
+        .unwrap();
+    let (_, v) = json_of(app.admin_get("/api/v1/hooks", &token).await).await;
+    assert_eq!(v["data"][0]["id"], "stored");
+    assert!(!v.to_string().contains(SECRET));
+    app.post_json("/api/v1/inquiries", &inquiry_body()).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rx.raw.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the stored hook did not fire");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(rx.raw.lock().unwrap().len(), 1);
+}

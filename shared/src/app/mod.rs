@@ -5,6 +5,7 @@ pub mod auth;
 pub mod dispatch;
 pub mod drafting;
 pub mod figures;
+pub mod hook_registry;
 pub mod idempotency;
 pub mod inquiries;
 pub mod notify;

@@ -9,6 +9,7 @@
 
 use super::drafting::RetryPolicy;
 use super::figures::NOTIFICATIONS_INDEX;
+use super::hook_registry::HookRegistry;
 use super::reports::ReportService;
 use super::{AppError, Deps, InquiryService};
 use crate::domain::hook::{parse_hooks, Hook, HookAction};
@@ -138,6 +139,7 @@ pub struct Notifier {
     mailer: Arc<dyn Mailer>,
     outbound: Arc<dyn Outbound>,
     cfg: Arc<NotifyConfig>,
+    hooks: HookRegistry,
 }
 
 impl Notifier {
@@ -150,6 +152,7 @@ impl Notifier {
     ) -> Self {
         Self {
             inquiries: InquiryService::new(deps.clone()),
+            hooks: HookRegistry::new(cfg.hooks.clone(), deps.store.clone()),
             deps,
             reports,
             mailer,
@@ -172,9 +175,10 @@ impl Notifier {
         // A manual trigger (`POST /api/v1/hooks/trigger`) runs hooks only.
         let only_hook = event.payload["only_hook"].as_str().map(str::to_string);
         let hooks_only = only_hook.is_some() || event.payload["hooks_only"] == true;
-        if hooks_only || self.cfg.hooks.iter().any(|h| h.event == event.event_type) {
+        let hooks = self.hooks.all().await?;
+        if hooks_only || hooks.iter().any(|h| h.event == event.event_type) {
             let inquiry = self.inquiries.get(&id).await?;
-            let chosen = self.cfg.hooks.iter().filter(|h| match &only_hook {
+            let chosen = hooks.iter().filter(|h| match &only_hook {
                 Some(hid) => &h.id == hid,
                 None => h.matches(event.event_type, &inquiry),
             });

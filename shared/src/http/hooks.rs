@@ -34,9 +34,15 @@ pub fn table() -> Vec<Route> {
     ]
 }
 
-async fn list(State(s): State<Arc<AppState>>) -> Json<Value> {
-    let hooks: Vec<Value> = s.hooks.iter().map(|h| h.public_view()).collect();
-    Json(json!({"success": true, "data": hooks}))
+async fn list(State(s): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let hooks: Vec<Value> = s
+        .hooks
+        .all()
+        .await?
+        .iter()
+        .map(|h| h.public_view())
+        .collect();
+    Ok(Json(json!({"success": true, "data": hooks})))
 }
 
 async fn trigger(
@@ -45,6 +51,7 @@ async fn trigger(
     Extension(claims): Extension<Claims>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
+    let hooks = s.hooks.all().await?;
     let mut fields = FieldErrors::new();
     let inquiry = body
         .get("inquiry_id")
@@ -57,7 +64,7 @@ async fn trigger(
         body.get("hook_id").and_then(Value::as_str),
         body.get("event"),
     ) {
-        (Some(id), _) => match s.hooks.iter().find(|h| h.id == id) {
+        (Some(id), _) => match hooks.iter().find(|h| h.id == id) {
             Some(h) => Some(Target::Hook(h)),
             None => {
                 fields.insert("hook_id".into(), "no hook has this id".into());

@@ -32,8 +32,8 @@ pub struct AppState {
     pub cors_origins: Vec<String>,
     /// Absent where no report store is configured.
     pub reports: Option<crate::app::reports::ReportService>,
-    /// The configured hooks, for listing and manual runs.
-    pub hooks: Vec<crate::domain::hook::Hook>,
+    /// The hooks (configured and stored), for listing and manual runs.
+    pub hooks: crate::app::hook_registry::HookRegistry,
 }
 
 impl AppState {
@@ -44,13 +44,14 @@ impl AppState {
         reports: Option<crate::app::reports::ReportService>,
         hooks: Vec<crate::domain::hook::Hook>,
     ) -> Arc<Self> {
+        let deps_store = deps.store.clone();
         Arc::new(Self {
             inquiries: InquiryService::new(deps.clone()),
             deps,
             auth: auth.map(Arc::new),
             cors_origins,
             reports,
-            hooks,
+            hooks: crate::app::hook_registry::HookRegistry::new(hooks, deps_store),
         })
     }
 }
