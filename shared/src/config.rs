@@ -5,6 +5,10 @@
 use crate::adapters::aws::QueueUrls;
 use std::env;
 
+/// Receives after which a queue dead-letters a message: the embedded queues use it,
+/// and `template.yaml`'s redrive policies say the same (`maxReceiveCount: 5`).
+pub const MAX_RECEIVES: u32 = 5;
+
 #[derive(thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("missing environment variables: {}", .0.join(", "))]

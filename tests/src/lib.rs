@@ -310,6 +310,26 @@ impl Queue for FlakyQueue {
     }
 }
 
+use shared::ports::mail::{Mail, MailError, Mailer};
+
+/// A mailer that records what it sent, failing as told.
+#[derive(Default)]
+pub struct RecordingMailer {
+    pub sent: std::sync::Mutex<Vec<Mail>>,
+    pub fail_next: std::sync::Mutex<Option<MailError>>,
+}
+
+#[async_trait]
+impl Mailer for RecordingMailer {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        if let Some(e) = self.fail_next.lock().unwrap().take() {
+            return Err(e);
+        }
+        self.sent.lock().unwrap().push(mail.clone());
+        Ok(())
+    }
+}
+
 // ---- the Lambda Runtime Interface Emulator -------------------------------------
 
 /// The RIE binary from the aws-sam-cli package in the project's virtualenv.

@@ -9,7 +9,7 @@ use shared::ports::mail::{Mail, MailError, Mailer};
 use shared::ports::{QueueName, SystemClock};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use system_tests::receiver::receiver;
 use system_tests::{inquiry_body, json, json_of, spawn_app, Value};
@@ -104,24 +104,6 @@ async fn the_dev_server_leaves_a_confirmation_and_a_consultant_email_each_once()
     );
 }
 
-/// A mailer that records what it sent, failing as told.
-#[derive(Default)]
-struct Recorder {
-    sent: Mutex<Vec<Mail>>,
-    fail_next: Mutex<Option<MailError>>,
-}
-
-#[async_trait::async_trait]
-impl Mailer for Recorder {
-    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
-        if let Some(e) = self.fail_next.lock().unwrap().take() {
-            return Err(e);
-        }
-        self.sent.lock().unwrap().push(mail.clone());
-        Ok(())
-    }
-}
-
 fn config(slack: Option<String>) -> NotifyConfig {
     let mut consultants = BTreeMap::new();
     consultants.insert(None, vec![Email::parse("ops@example.com").unwrap()]);
@@ -158,7 +140,7 @@ async fn created_event(adapters: &shared::adapters::Adapters) -> String {
 async fn a_duplicate_delivery_sends_nothing_twice() {
     let adapters = system_tests::embedded_adapters();
     let (rx, url) = receiver(0).await;
-    let mailer = Arc::new(Recorder::default());
+    let mailer = Arc::new(system_tests::RecordingMailer::default());
     let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
     let n = Notifier::new(
         deps,
@@ -192,7 +174,7 @@ async fn a_worker_that_dies_between_two_effects_repeats_neither() {
     let adapters = system_tests::embedded_adapters();
     // The e-mail goes out, then Slack fails as if the worker died there.
     let (rx, url) = receiver(1).await;
-    let mailer = Arc::new(Recorder::default());
+    let mailer = Arc::new(system_tests::RecordingMailer::default());
     let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
     let n = Notifier::new(
         deps,
@@ -224,7 +206,7 @@ async fn a_worker_that_dies_between_two_effects_repeats_neither() {
 #[tokio::test]
 async fn permanent_failures_are_recorded_and_counted_not_retried() {
     let adapters = system_tests::embedded_adapters();
-    let mailer = Arc::new(Recorder::default());
+    let mailer = Arc::new(system_tests::RecordingMailer::default());
     *mailer.fail_next.lock().unwrap() = Some(MailError::Permanent("address rejected".into()));
     let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
     let n = Notifier::new(
@@ -255,7 +237,7 @@ async fn permanent_failures_are_recorded_and_counted_not_retried() {
 async fn consultants_are_chosen_by_service() {
     let cfg = config(None);
     let adapters = system_tests::embedded_adapters();
-    let mailer = Arc::new(Recorder::default());
+    let mailer = Arc::new(system_tests::RecordingMailer::default());
     let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
     let n = Notifier::new(
         deps.clone(),
@@ -388,7 +370,7 @@ async fn matching_hooks_get_a_signed_call_once_and_others_none() {
     let n = Notifier::new(
         deps,
         None,
-        Arc::new(Recorder::default()),
+        Arc::new(system_tests::RecordingMailer::default()),
         Arc::new(shared::adapters::http_client::ReqwestOutbound::allowing_private()),
         cfg,
     );
@@ -462,7 +444,7 @@ async fn outbound_urls_are_guarded_against_ssrf() {
     let n = Notifier::new(
         deps,
         None,
-        Arc::new(Recorder::default()),
+        Arc::new(system_tests::RecordingMailer::default()),
         Arc::new(shared::adapters::http_client::ReqwestOutbound::new()),
         cfg,
     );

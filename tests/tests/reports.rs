@@ -347,9 +347,9 @@ async fn a_poison_message_goes_to_the_dead_letter_queue_without_blocking_its_bat
         visibility: Duration::ZERO,
         idle: Duration::ZERO,
     };
-    let handle = |body: String| {
+    let handle = |body: String, receives: u32| {
         let reports = reports.clone();
-        async move { reports.handle(&body).await }
+        async move { reports.handle_attempt(&body, receives).await }
     };
     assert_eq!(
         consumer.once(&handle).await.unwrap(),
@@ -511,4 +511,113 @@ async fn a_working_model_on_the_dev_server_writes_the_report() {
         .as_str()
         .unwrap()
         .contains("Drafted by the stub."));
+}
+
+/// A report job that fails on every delivery ends in the dead-letter queue, and its
+/// last failure tells the consultants, who then get the inquiry alone, once.
+#[tokio::test]
+async fn a_job_that_fails_for_good_sends_the_consultants_the_inquiry_alone() {
+    let adapters = system_tests::embedded_adapters();
+    let (reports, inquiries) = service(&adapters, Drafter::template_only());
+    let body = created_event(&adapters, &inquiries).await;
+    // The report files cannot be written: every delivery fails.
+    let broken = ReportService::new(
+        Deps::new(adapters.clone(), Arc::new(SystemClock)),
+        Arc::new(BrokenBlobs),
+        Arc::new(Drafter::template_only()),
+    );
+    adapters
+        .queue
+        .send(
+            QueueName::Reports,
+            &Message {
+                id: "job".into(),
+                body,
+            },
+        )
+        .await
+        .unwrap();
+    let consumer = Consumer {
+        queue: adapters.queue.clone(),
+        name: QueueName::Reports,
+        visibility: Duration::ZERO,
+        idle: Duration::ZERO,
+    };
+    let handle = |body: String, receives: u32| {
+        let broken = broken.clone();
+        async move { broken.handle_attempt(&body, receives).await }
+    };
+    for _ in 0..(shared::config::MAX_RECEIVES + 2) {
+        consumer.once(&handle).await.unwrap();
+    }
+    assert_eq!(
+        adapters
+            .queue
+            .dead_letter_count(QueueName::Reports)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(reports.all().await.unwrap().is_empty());
+    let events = adapters
+        .queue
+        .receive(QueueName::Events, 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|d| d.body.contains("\"report_failed\""))
+        .collect();
+    assert_eq!(failed.len(), 1, "told once, on the last delivery");
+
+    let mailer = Arc::new(system_tests::RecordingMailer::default());
+    let mut cfg = shared::app::notify::NotifyConfig::from_lookup(|k| match k {
+        "MAIL_FROM" => Some("no-reply@example.com".into()),
+        "CONSULTANT_EMAILS" => Some(r#"{"default": ["ops@example.com"]}"#.into()),
+        _ => None,
+    })
+    .unwrap();
+    cfg.slack_webhook = None;
+    let notifier = shared::app::notify::Notifier::new(
+        Deps::new(adapters.clone(), Arc::new(SystemClock)),
+        Some(reports),
+        mailer.clone(),
+        Arc::new(shared::adapters::http_client::ReqwestOutbound::allowing_private()),
+        cfg,
+    );
+    notifier.handle(&failed[0].body).await.unwrap();
+    notifier.handle(&failed[0].body).await.unwrap();
+    let sent = mailer.sent.lock().unwrap();
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].subject.contains("no report could be drafted"),
+        "{}",
+        sent[0].subject
+    );
+    assert!(
+        sent[0].text.contains("We want to move two data centres"),
+        "the inquiry itself is in the mail"
+    );
+    let _ = inquiries;
+}
+
+struct BrokenBlobs;
+
+#[async_trait::async_trait]
+impl shared::ports::blob::BlobStore for BrokenBlobs {
+    async fn put(
+        &self,
+        _: &str,
+        _: shared::ports::blob::Blob,
+    ) -> Result<(), shared::ports::blob::BlobError> {
+        Err(shared::ports::blob::BlobError::Unavailable(
+            "disk full".into(),
+        ))
+    }
+    async fn get(
+        &self,
+        _: &str,
+    ) -> Result<Option<shared::ports::blob::Blob>, shared::ports::blob::BlobError> {
+        Ok(None)
+    }
 }

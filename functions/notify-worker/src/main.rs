@@ -37,7 +37,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let notifier = notifier.clone();
         async move {
-            let handle = |body: String| {
+            let handle = |body: String, _receives: u32| {
                 let notifier = notifier.clone();
                 async move { notifier.handle(&body).await }
             };

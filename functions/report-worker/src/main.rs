@@ -41,9 +41,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let reports = reports.clone();
         async move {
-            let handle = |body: String| {
+            let handle = |body: String, receives: u32| {
                 let reports = reports.clone();
-                async move { reports.handle(&body).await }
+                async move { reports.handle_attempt(&body, receives).await }
             };
             Ok::<_, lambda_runtime::Error>(shared::lambda::sqs_batch(event.payload, handle).await)
         }

@@ -231,7 +231,7 @@ pub async fn start_with(
     let stopped = stop.subscribe();
     tasks.push(tokio::spawn(async move {
         consumer
-            .run(stopped, |body| {
+            .run(stopped, |body, _receives| {
                 let notifier = notifier.clone();
                 async move { notifier.handle(&body).await }
             })
@@ -247,9 +247,9 @@ pub async fn start_with(
         let stopped = stop.subscribe();
         tasks.push(tokio::spawn(async move {
             consumer
-                .run(stopped, |body| {
+                .run(stopped, |body, receives| {
                     let reports = reports.clone();
-                    async move { reports.handle(&body).await }
+                    async move { reports.handle_attempt(&body, receives).await }
                 })
                 .await
         }));

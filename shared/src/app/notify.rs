@@ -216,7 +216,7 @@ impl Notifier {
                     ran += 1;
                 }
             }
-            EventType::ReportGenerated => {
+            EventType::ReportGenerated | EventType::ReportFailed => {
                 let inquiry = self.inquiries.get(&id).await?;
                 if self
                     .once(&event, "email:consultants", "email", || {
@@ -344,8 +344,13 @@ impl Notifier {
         } else {
             i.company.as_str()
         };
+        let what = if report.is_some() {
+            "Report ready"
+        } else {
+            "New inquiry (no report could be drafted)"
+        };
         let subject = format!(
-            "{marker}Report ready: {} for {who}",
+            "{marker}{what}: {} for {who}",
             i.services.first().map_or("General Inquiry", |s| s.name())
         );
         let link = self.cfg.admin_link(&i.id);
@@ -355,8 +360,9 @@ impl Notifier {
                 super::render::markdown_to_html(&r.content),
             ),
             None => (
-                "(no report yet)".to_string(),
-                "<p>(no report yet)</p>".to_string(),
+                "No report could be drafted; please work from the inquiry above.".to_string(),
+                "<p>No report could be drafted; please work from the inquiry above.</p>"
+                    .to_string(),
             ),
         };
         let text = format!(

@@ -162,6 +162,50 @@ impl ReportService {
         Ok(Outcome::Generated(id))
     }
 
+    /// Handles a delivery that the queue has made `receive_count` times. When the last
+    /// allowed delivery fails too, a `report_failed` event tells the consultants to
+    /// work from the inquiry alone; the message still goes to the dead-letter queue.
+    pub async fn handle_attempt(
+        &self,
+        body: &str,
+        receive_count: u32,
+    ) -> Result<Outcome, AppError> {
+        let result = self.handle(body).await;
+        if let Err(e) = &result {
+            if receive_count >= crate::config::MAX_RECEIVES {
+                tracing::error!(error = %e, receive_count, "report job failed for good");
+                if let Err(e2) = self.give_up(body).await {
+                    tracing::error!(error = %e2, "could not record the failed report job");
+                }
+            }
+        }
+        result
+    }
+
+    async fn give_up(&self, body: &str) -> Result<(), AppError> {
+        let Ok(source) = serde_json::from_str::<DomainEvent>(body) else {
+            return Ok(()); // not an event: nobody to tell
+        };
+        let now = self.deps.clock.now();
+        let failed = DomainEvent {
+            // Derived from the source event, so a repeat is the same event to the ledger.
+            id: format!("{}_report_failed", source.id),
+            event_type: EventType::ReportFailed,
+            inquiry_id: source.inquiry_id.clone(),
+            occurred_at: rfc3339(now),
+            correlation_id: source.correlation_id.clone(),
+            payload: json!({"source_event_id": source.id}),
+        };
+        let entry = Entry::for_event(
+            QueueName::Events,
+            &failed,
+            now.unix_timestamp_nanos() / 1_000_000,
+        );
+        self.deps.store.write(vec![entry.put()]).await?;
+        outbox::flush(&self.deps, std::slice::from_ref(&entry)).await;
+        Ok(())
+    }
+
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), AppError> {
         self.blobs
             .put(

@@ -23,13 +23,13 @@ impl Consumer {
     /// Handles one received batch; returns how many messages succeeded.
     pub async fn once<F, Fut, T>(&self, handle: &F) -> Result<usize, AppError>
     where
-        F: Fn(String) -> Fut,
+        F: Fn(String, u32) -> Fut,
         Fut: Future<Output = Result<T, AppError>>,
     {
         let batch = self.queue.receive(self.name, 10, self.visibility).await?;
         let mut done = 0;
         for d in batch {
-            match handle(d.body).await {
+            match handle(d.body, d.receive_count).await {
                 Ok(_) => {
                     self.queue.ack(self.name, &d.receipt).await?;
                     done += 1;
@@ -49,7 +49,7 @@ impl Consumer {
     /// Runs until `stop` turns true.
     pub async fn run<F, Fut, T>(&self, mut stop: watch::Receiver<bool>, handle: F)
     where
-        F: Fn(String) -> Fut,
+        F: Fn(String, u32) -> Fut,
         Fut: Future<Output = Result<T, AppError>>,
     {
         loop {

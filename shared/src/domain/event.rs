@@ -9,6 +9,8 @@ use serde_json::Value;
 pub enum EventType {
     InquiryCreated,
     ReportGenerated,
+    /// A report job gave up for good (its message goes to the dead-letter queue).
+    ReportFailed,
     StatusChanged,
     NotificationSent,
     ConsultantAssigned,
@@ -19,6 +21,7 @@ impl EventType {
         match self {
             Self::InquiryCreated => "inquiry_created",
             Self::ReportGenerated => "report_generated",
+            Self::ReportFailed => "report_failed",
             Self::StatusChanged => "status_changed",
             Self::NotificationSent => "notification_sent",
             Self::ConsultantAssigned => "consultant_assigned",

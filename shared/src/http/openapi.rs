@@ -209,7 +209,7 @@ fn schemas() -> Value {
         "HookTrigger": {
             "type": "object", "required": ["inquiry_id"],
             "properties": {"inquiry_id": {"type": "string"}, "hook_id": {"type": "string"},
-                           "event": {"enum": ["inquiry_created", "report_generated", "status_changed", "notification_sent", "consultant_assigned"]}}
+                           "event": {"enum": ["inquiry_created", "report_generated", "report_failed", "status_changed", "notification_sent", "consultant_assigned"]}}
         },
         "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"]}
     })

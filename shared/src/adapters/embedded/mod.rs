@@ -17,9 +17,7 @@ use super::Adapters;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Receives after which an embedded queue dead-letters a message, as the SQS
-/// redrive policy in `template.yaml` does.
-pub const MAX_RECEIVES: u32 = 5;
+pub use crate::config::MAX_RECEIVES;
 
 /// Adapters on a private in-memory database (gone when dropped), blobs under `blob_root`.
 pub fn in_memory(blob_root: &Path) -> anyhow::Result<Adapters> {
