@@ -119,6 +119,36 @@ impl TestApp {
     }
 }
 
+/// Scrapes `/api/v1/metrics` with a real exposition-format parser.
+pub async fn scrape(app: &TestApp, token: &str) -> prometheus_parse::Scrape {
+    let text = app
+        .admin_get("/api/v1/metrics", token)
+        .await
+        .text()
+        .await
+        .expect("metrics text");
+    prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
+        .expect("valid exposition format")
+}
+
+/// The value of the first sample of `metric` carrying all of `labels`.
+pub fn sample(
+    scrape: &prometheus_parse::Scrape,
+    metric: &str,
+    labels: &[(&str, &str)],
+) -> Option<f64> {
+    scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == metric && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => f64::NAN,
+        })
+}
+
 /// Reads a JSON response, failing with its text when it is not JSON.
 pub async fn json_of(resp: reqwest::Response) -> (u16, Value) {
     let status = resp.status().as_u16();

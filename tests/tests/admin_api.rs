@@ -648,18 +648,11 @@ async fn figures_are_measured_and_agree_between_admin_metrics_and_prometheus() {
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
         .expect("valid exposition format");
     let gauge = |service: &str, status: &str| {
-        scrape
-            .samples
-            .iter()
-            .find(|s| {
-                s.metric == "inquiries"
-                    && s.labels.get("service") == Some(service)
-                    && s.labels.get("status") == Some(status)
-            })
-            .map(|s| match s.value {
-                prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
-                _ => f64::NAN,
-            })
+        system_tests::sample(
+            &scrape,
+            "inquiries",
+            &[("service", service), ("status", status)],
+        )
     };
     assert_eq!(gauge("migration", "pending"), Some(2.0));
     assert_eq!(gauge("general", "processing"), Some(1.0));

@@ -70,25 +70,12 @@ async fn the_dev_server_leaves_a_confirmation_and_a_consultant_email_each_once()
     );
 
     let token = app.token().await;
-    let text = app
-        .admin_get("/api/v1/metrics", &token)
-        .await
-        .text()
-        .await
-        .unwrap();
-    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
-    let sent = scrape
-        .samples
-        .iter()
-        .find(|s| {
-            s.metric == "notifications"
-                && s.labels.get("channel") == Some("email")
-                && s.labels.get("status") == Some("sent")
-        })
-        .map(|s| match s.value {
-            prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
-            _ => f64::NAN,
-        });
+    let scrape = system_tests::scrape(&app, &token).await;
+    let sent = system_tests::sample(
+        &scrape,
+        "notifications",
+        &[("channel", "email"), ("status", "sent")],
+    );
     assert_eq!(sent, Some(2.0));
     let (_, m) = json_of(
         app.admin_get("/api/v1/admin/metrics?time_range=1h", &token)

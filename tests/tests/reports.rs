@@ -214,32 +214,17 @@ async fn a_posted_inquiry_gets_a_readable_report() {
     )
     .await;
     assert_eq!(m["data"]["reports_generated"], 1);
-    let text = app
-        .admin_get("/api/v1/metrics", &token)
-        .await
-        .text()
-        .await
-        .unwrap();
-    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
-    let value = |metric: &str, label: Option<(&str, &str)>| {
-        scrape
-            .samples
-            .iter()
-            .find(|s| s.metric == metric && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v)))
-            .map(|s| match s.value {
-                prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
-                _ => f64::NAN,
-            })
-    };
+    let scrape = system_tests::scrape(&app, &token).await;
+    let sample = |m: &str, l: &[(&str, &str)]| system_tests::sample(&scrape, m, l);
     assert_eq!(
-        value("reports_generated", Some(("drafted_by", "template"))),
+        sample("reports_generated", &[("drafted_by", "template")]),
         Some(1.0)
     );
     assert_eq!(
-        value("reports_generated", Some(("drafted_by", "model"))),
+        sample("reports_generated", &[("drafted_by", "model")]),
         Some(0.0)
     );
-    assert_eq!(value("reports_failed", None), Some(0.0));
+    assert_eq!(sample("reports_failed", &[]), Some(0.0));
 }
 
 #[tokio::test]
@@ -472,45 +457,36 @@ async fn transient_model_failures_are_retried_and_outages_fall_back_to_the_templ
     );
 }
 
-/// The dev server with a model configured whose API fails: reports still arrive,
-/// marked as template drafts.
+/// The dev server with a model configured: a working model writes the report; one
+/// whose API fails leaves a template draft, so reports still arrive.
 #[tokio::test]
-async fn a_failing_model_on_the_dev_server_still_yields_template_reports() {
+async fn the_dev_server_drafts_with_the_model_or_falls_back_to_the_template() {
     use system_tests::bedrock_stub::{start, Mode};
-    let stub = start(Mode::ServerError).await;
-    let llm = shared::adapters::aws::BedrockLlm::new(
-        &stub.sdk_config().await,
-        "anthropic.claude-stub-v1",
-    );
-    let app = system_tests::spawn_app_with(|c| c.llm = Some(Arc::new(llm))).await;
-    let token = app.token().await;
-    let (_, created) = json_of(app.post_json("/api/v1/inquiries", &inquiry_body()).await).await;
-    let report = wait_for_report(&app, &token, created["data"]["id"].as_str().unwrap()).await;
-    assert_eq!(report["generated_by"], "template");
-    assert!(
-        !stub.seen.lock().unwrap().is_empty(),
-        "the model was tried first"
-    );
-}
-
-/// With a working model, the report is the model's.
-#[tokio::test]
-async fn a_working_model_on_the_dev_server_writes_the_report() {
-    use system_tests::bedrock_stub::{start, Mode};
-    let stub = start(Mode::Ok).await;
-    let llm = shared::adapters::aws::BedrockLlm::new(
-        &stub.sdk_config().await,
-        "anthropic.claude-stub-v1",
-    );
-    let app = system_tests::spawn_app_with(|c| c.llm = Some(Arc::new(llm))).await;
-    let token = app.token().await;
-    let (_, created) = json_of(app.post_json("/api/v1/inquiries", &inquiry_body()).await).await;
-    let report = wait_for_report(&app, &token, created["data"]["id"].as_str().unwrap()).await;
-    assert_eq!(report["generated_by"], "anthropic.claude-stub-v1");
-    assert!(report["content"]
-        .as_str()
-        .unwrap()
-        .contains("Drafted by the stub."));
+    for (mode, author) in [
+        (Mode::Ok, "anthropic.claude-stub-v1"),
+        (Mode::ServerError, "template"),
+    ] {
+        let stub = start(mode).await;
+        let llm = shared::adapters::aws::BedrockLlm::new(
+            &stub.sdk_config().await,
+            "anthropic.claude-stub-v1",
+        );
+        let app = system_tests::spawn_app_with(|c| c.llm = Some(Arc::new(llm))).await;
+        let token = app.token().await;
+        let (_, created) = json_of(app.post_json("/api/v1/inquiries", &inquiry_body()).await).await;
+        let report = wait_for_report(&app, &token, created["data"]["id"].as_str().unwrap()).await;
+        assert_eq!(report["generated_by"], author);
+        assert!(
+            !stub.seen.lock().unwrap().is_empty(),
+            "the model was asked first"
+        );
+        if author != "template" {
+            assert!(report["content"]
+                .as_str()
+                .unwrap()
+                .contains("Drafted by the stub."));
+        }
+    }
 }
 
 /// A report job that fails on every delivery ends in the dead-letter queue, and its

@@ -222,41 +222,54 @@ pub async fn start_with(
         Arc::new(ReqwestOutbound::allowing_private()),
         cfg.notify.clone(),
     );
-    let consumer = Consumer {
-        queue: notify_queue,
-        name: QueueName::Events,
-        visibility: Duration::from_secs(60),
-        idle: cfg.relay_every.min(Duration::from_millis(500)),
-    };
-    let stopped = stop.subscribe();
-    tasks.push(tokio::spawn(async move {
-        consumer
-            .run(stopped, |body, _receives| {
-                let notifier = notifier.clone();
-                async move { notifier.handle(&body).await }
-            })
-            .await
-    }));
+    let idle = cfg.relay_every.min(Duration::from_millis(500));
+    tasks.push(spawn_worker(
+        notify_queue,
+        QueueName::Events,
+        idle,
+        stop.subscribe(),
+        move |body, _| {
+            let notifier = notifier.clone();
+            async move { notifier.handle(&body).await.map(|_| ()) }
+        },
+    ));
     if let Some(reports) = reports {
-        let consumer = Consumer {
-            queue: deps_queue,
-            name: QueueName::Reports,
-            visibility: Duration::from_secs(60),
-            idle: cfg.relay_every.min(Duration::from_millis(500)),
-        };
-        let stopped = stop.subscribe();
-        tasks.push(tokio::spawn(async move {
-            consumer
-                .run(stopped, |body, receives| {
-                    let reports = reports.clone();
-                    async move { reports.handle_attempt(&body, receives).await }
-                })
-                .await
-        }));
+        tasks.push(spawn_worker(
+            deps_queue,
+            QueueName::Reports,
+            idle,
+            stop.subscribe(),
+            move |body, receives| {
+                let reports = reports.clone();
+                async move { reports.handle_attempt(&body, receives).await.map(|_| ()) }
+            },
+        ));
     }
 
     tracing::info!(%addr, backend = ?cfg.backend, model = cfg.llm.is_some(), data_dir = %cfg.data_dir.display(), "dev server listening");
     Ok(Server { addr, stop, tasks })
+}
+
+/// Runs a queue's worker in-process until `stop`, as a Lambda event source mapping
+/// would run its function.
+fn spawn_worker<F, Fut>(
+    queue: Arc<dyn shared::ports::Queue>,
+    name: QueueName,
+    idle: Duration,
+    stop: watch::Receiver<bool>,
+    handle: F,
+) -> JoinHandle<()>
+where
+    F: Fn(String, u32) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), shared::app::AppError>> + Send,
+{
+    let consumer = Consumer {
+        queue,
+        name,
+        visibility: Duration::from_secs(60),
+        idle,
+    };
+    tokio::spawn(async move { consumer.run(stop, handle).await })
 }
 
 /// Sign-in for a dev server with none configured: a signing secret kept in the data

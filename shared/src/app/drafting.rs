@@ -18,39 +18,7 @@ pub struct Drafted {
     pub generated_by: String,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            attempts: 3,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(5),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// "Full jitter": a random pause up to the exponential bound, so retries from
-    /// many workers spread out instead of arriving together.
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let bound = self
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(attempt))
-            .min(self.max_delay);
-        let millis = bound.as_millis() as u64;
-        Duration::from_millis(if millis == 0 {
-            0
-        } else {
-            rand::random_range(0..=millis)
-        })
-    }
-}
+pub use super::retry::RetryPolicy;
 
 /// Opens after `threshold` consecutive failed drafts; while open the model is not
 /// called at all until `cooldown` has passed, then one call is let through.
@@ -157,25 +125,21 @@ impl Drafter {
 
     async fn with_model(&self, llm: &dyn Llm, inquiry: &Inquiry) -> Result<Drafted, LlmError> {
         let prompt = prompt_for(inquiry, self.max_tokens, self.timeout);
-        let mut attempt = 0;
-        loop {
-            match llm.complete(&prompt).await {
-                Ok(c) if !c.text.trim().is_empty() => {
-                    return Ok(Drafted {
-                        markdown: c.text,
-                        generated_by: c.model,
-                    });
-                }
-                Ok(_) => return Err(LlmError::Permanent("empty answer".into())),
-                Err(LlmError::Transient(e)) if attempt + 1 < self.retry.attempts => {
-                    let pause = self.retry.delay(attempt);
-                    tracing::info!(error = %e, attempt, pause_ms = pause.as_millis() as u64, "model busy; retrying");
-                    tokio::time::sleep(pause).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-            }
+        let c = self
+            .retry
+            .run(
+                "model",
+                |e| matches!(e, LlmError::Transient(_)),
+                || llm.complete(&prompt),
+            )
+            .await?;
+        if c.text.trim().is_empty() {
+            return Err(LlmError::Permanent("empty answer".into()));
         }
+        Ok(Drafted {
+            markdown: c.text,
+            generated_by: c.model,
+        })
     }
 }
 

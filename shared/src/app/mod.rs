@@ -12,6 +12,7 @@ pub mod notify;
 pub mod outbox;
 pub mod render;
 pub mod reports;
+pub mod retry;
 pub mod worker;
 
 use crate::domain::FieldErrors;

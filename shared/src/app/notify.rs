@@ -7,10 +7,10 @@
 //! of being retried forever; a transient failure fails the message so the queue
 //! delivers it again.
 
-use super::drafting::RetryPolicy;
 use super::figures::NOTIFICATIONS_INDEX;
 use super::hook_registry::HookRegistry;
 use super::reports::ReportService;
+use super::retry::RetryPolicy;
 use super::{AppError, Deps, InquiryService};
 use crate::domain::hook::{parse_hooks, Hook, HookAction};
 use crate::domain::{
@@ -283,19 +283,17 @@ impl Notifier {
         if mail.to.is_empty() {
             return Ok(Effect::FailedForGood("no recipient configured".into()));
         }
-        let policy = RetryPolicy::default();
-        let mut attempt = 0;
-        loop {
-            match self.mailer.send(&mail).await {
-                Ok(()) => return Ok(Effect::Done),
-                Err(MailError::Permanent(e)) => return Ok(Effect::FailedForGood(e)),
-                Err(MailError::Transient(e)) if attempt + 1 < policy.attempts => {
-                    tracing::info!(error = %e, attempt, "mail throttled or failed; retrying");
-                    tokio::time::sleep(policy.delay(attempt)).await;
-                    attempt += 1;
-                }
-                Err(MailError::Transient(e)) => return Err(AppError::Unavailable(e)),
-            }
+        let sent = RetryPolicy::default()
+            .run(
+                "mail",
+                |e| matches!(e, MailError::Transient(_)),
+                || self.mailer.send(&mail),
+            )
+            .await;
+        match sent {
+            Ok(()) => Ok(Effect::Done),
+            Err(MailError::Permanent(e)) => Ok(Effect::FailedForGood(e)),
+            Err(MailError::Transient(e)) => Err(AppError::Unavailable(e)),
         }
     }
 
@@ -473,19 +471,17 @@ impl Notifier {
     }
 
     async fn deliver(&self, req: &Post) -> Result<Effect, AppError> {
-        let policy = RetryPolicy::default();
-        let mut attempt = 0;
-        loop {
-            match self.outbound.post(req).await {
-                Ok(_) => return Ok(Effect::Done),
-                Err(OutboundError::Permanent(e)) => return Ok(Effect::FailedForGood(e)),
-                Err(OutboundError::Transient(e)) if attempt + 1 < policy.attempts => {
-                    tracing::info!(error = %e, attempt, "delivery failed; retrying");
-                    tokio::time::sleep(policy.delay(attempt)).await;
-                    attempt += 1;
-                }
-                Err(OutboundError::Transient(e)) => return Err(AppError::Unavailable(e)),
-            }
+        let delivered = RetryPolicy::default()
+            .run(
+                "delivery",
+                |e| matches!(e, OutboundError::Transient(_)),
+                || self.outbound.post(req),
+            )
+            .await;
+        match delivered {
+            Ok(_) => Ok(Effect::Done),
+            Err(OutboundError::Permanent(e)) => Ok(Effect::FailedForGood(e)),
+            Err(OutboundError::Transient(e)) => Err(AppError::Unavailable(e)),
         }
     }
 
