@@ -238,6 +238,33 @@ pub fn moto_endpoint() -> String {
     })
 }
 
+/// The raw messages moto's SES has accepted, each as its JSON record. Moto builds
+/// this listing from live objects and can fail while other tests change them, so a
+/// failed read is retried.
+pub async fn moto_sent_mail() -> Vec<String> {
+    let url = format!("{}/moto-api/data.json", moto_endpoint());
+    for _ in 0..20 {
+        if let Ok(resp) = reqwest::get(&url).await {
+            if let Ok(data) = resp.json::<Value>().await {
+                return data["ses"]
+                    .as_object()
+                    .map(|o| {
+                        o.values()
+                            .flat_map(|v| v.as_array().cloned().unwrap_or_default())
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| m.to_string())
+                    .filter(|m| m.contains("raw_data"))
+                    .collect();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("moto's data listing did not answer");
+}
+
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(moto_endpoint())

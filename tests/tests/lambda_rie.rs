@@ -199,6 +199,31 @@ async fn outbox_relay_sends_what_the_api_could_not() {
     );
 }
 
+/// Stores an inquiry through the use case and returns its id and the event body
+/// that reached `queue`, as a function would receive it.
+async fn queued_inquiry(
+    adapters: &shared::adapters::Adapters,
+    queue: QueueName,
+) -> (String, String) {
+    let deps = shared::app::Deps::new(
+        adapters.clone(),
+        std::sync::Arc::new(shared::ports::SystemClock),
+    );
+    let out = shared::app::InquiryService::new(deps)
+        .submit(&system_tests::inquiry_body(), None, "c")
+        .await
+        .unwrap();
+    let got = adapters
+        .queue
+        .receive(queue, 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    (
+        out.body["data"]["id"].as_str().unwrap().to_string(),
+        got[0].body.clone(),
+    )
+}
+
 fn time_minutes_ago(m: i64) -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc() - time::Duration::minutes(m)
 }
@@ -323,21 +348,7 @@ async fn report_worker_handles_batches_with_partial_failures() {
     let res = aws_resources().await;
     let sdk = system_tests::sdk_config().await;
     let adapters = shared::adapters::aws::connect_with(&sdk, &res);
-    let deps = shared::app::Deps::new(
-        adapters.clone(),
-        std::sync::Arc::new(shared::ports::SystemClock),
-    );
-    let out = shared::app::InquiryService::new(deps)
-        .submit(&system_tests::inquiry_body(), None, "c")
-        .await
-        .unwrap();
-    let inquiry_id = out.body["data"]["id"].as_str().unwrap().to_string();
-    let got = adapters
-        .queue
-        .receive(QueueName::Reports, 10, Duration::from_secs(60))
-        .await
-        .unwrap();
-    let body = got[0].body.clone();
+    let (inquiry_id, body) = queued_inquiry(&adapters, QueueName::Reports).await;
 
     let rie = Rie::start(&built_binary("report-worker"), &aws_env(&res));
     for file in event_files("report-worker") {
@@ -414,21 +425,7 @@ async fn notify_worker_sends_each_notification_once() {
         .await
         .unwrap();
     let adapters = shared::adapters::aws::connect_with(&sdk, &res);
-    let deps = shared::app::Deps::new(
-        adapters.clone(),
-        std::sync::Arc::new(shared::ports::SystemClock),
-    );
-    let out = shared::app::InquiryService::new(deps)
-        .submit(&system_tests::inquiry_body(), None, "c")
-        .await
-        .unwrap();
-    let inquiry_id = out.body["data"]["id"].as_str().unwrap().to_string();
-    let got = adapters
-        .queue
-        .receive(QueueName::Events, 10, Duration::from_secs(60))
-        .await
-        .unwrap();
-    let created = got[0].body.clone();
+    let (inquiry_id, created) = queued_inquiry(&adapters, QueueName::Events).await;
 
     let (slack, slack_url) = system_tests::receiver::receiver(0).await;
     let mut env = aws_env(&res);
@@ -466,22 +463,10 @@ async fn notify_worker_sends_each_notification_once() {
         rie.log_text()
     );
 
-    let data: Value = reqwest::get(format!(
-        "{}/moto-api/data.json",
-        system_tests::moto_endpoint()
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let mails: Vec<String> = data["ses"]
-        .as_object()
-        .unwrap()
-        .values()
-        .flat_map(|v| v.as_array().cloned().unwrap_or_default())
-        .map(|m| m.to_string())
-        .filter(|m| m.contains(&sender) && m.contains("raw_data"))
+    let mails: Vec<String> = system_tests::moto_sent_mail()
+        .await
+        .into_iter()
+        .filter(|m| m.contains(&sender))
         .collect();
     assert_eq!(
         mails.len(),

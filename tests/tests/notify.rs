@@ -123,19 +123,28 @@ async fn created_event(adapters: &shared::adapters::Adapters) -> String {
     got[0].body.clone()
 }
 
+/// A notifier on `adapters` with a recording mailer and the unguarded client (the
+/// receivers are on loopback).
+fn notifier(
+    adapters: &shared::adapters::Adapters,
+    cfg: NotifyConfig,
+) -> (Notifier, Arc<system_tests::RecordingMailer>) {
+    let mailer = Arc::new(system_tests::RecordingMailer::default());
+    let n = Notifier::new(
+        Deps::new(adapters.clone(), Arc::new(SystemClock)),
+        None,
+        mailer.clone(),
+        Arc::new(shared::adapters::http_client::ReqwestOutbound::allowing_private()),
+        cfg,
+    );
+    (n, mailer)
+}
+
 #[tokio::test]
 async fn a_duplicate_delivery_sends_nothing_twice() {
     let adapters = system_tests::embedded_adapters();
     let (rx, url) = receiver(0).await;
-    let mailer = Arc::new(system_tests::RecordingMailer::default());
-    let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
-    let n = Notifier::new(
-        deps,
-        None,
-        mailer.clone(),
-        Arc::new(shared::adapters::http_client::ReqwestOutbound::allowing_private()),
-        config(Some(url)),
-    );
+    let (n, mailer) = notifier(&adapters, config(Some(url)));
     let body = created_event(&adapters).await;
     assert_eq!(n.handle(&body).await.unwrap(), 2);
     assert_eq!(n.handle(&body).await.unwrap(), 0);
@@ -161,15 +170,7 @@ async fn a_worker_that_dies_between_two_effects_repeats_neither() {
     let adapters = system_tests::embedded_adapters();
     // The e-mail goes out, then Slack fails as if the worker died there.
     let (rx, url) = receiver(1).await;
-    let mailer = Arc::new(system_tests::RecordingMailer::default());
-    let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
-    let n = Notifier::new(
-        deps,
-        None,
-        mailer.clone(),
-        Arc::new(shared::adapters::http_client::ReqwestOutbound::allowing_private()),
-        config(Some(url)),
-    );
+    let (n, mailer) = notifier(&adapters, config(Some(url)));
     let body = created_event(&adapters).await;
     assert!(
         n.handle(&body).await.is_err(),
@@ -315,22 +316,11 @@ async fn the_ses_adapter_sends_through_moto() {
         .await
         .unwrap();
     // Read back what moto received.
-    let data: Value = reqwest::get(format!(
-        "{}/moto-api/data.json",
-        system_tests::moto_endpoint()
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let found = data["ses"]
-        .as_object()
-        .unwrap()
-        .values()
-        .flat_map(|v| v.as_array().cloned().unwrap_or_default())
-        .any(|m| m.to_string().contains(&subject));
-    assert!(found, "moto did not record the message: {}", data["ses"]);
+    let mails = system_tests::moto_sent_mail().await;
+    assert!(
+        mails.iter().any(|m| m.contains(&subject)),
+        "moto did not record the message: {mails:?}"
+    );
 }
 
 fn hooks(json: Value) -> Vec<shared::domain::hook::Hook> {
