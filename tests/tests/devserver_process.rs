@@ -112,7 +112,11 @@ async fn sigterm_stops_cleanly_and_data_survives_a_restart() {
     assert_eq!(resp.headers()["idempotency-replayed"], "true");
     let (status, again) = json_of(resp).await;
     assert_eq!((status, &again["data"]), (201, &first["data"]));
-    assert!(terminate(server).success());
+    let exit = terminate(server);
+    assert!(
+        exit.success(),
+        "the second SIGTERM ends it with success too, not {exit:?}"
+    );
 }
 
 /// Killed with SIGKILL while reports are pending, the dev server loses nothing:

@@ -5,24 +5,27 @@
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     shared::telemetry::init();
+    // Listen for the signals before serving, so a stop request that comes the
+    // moment the port opens still shuts down cleanly.
+    let stop = shutdown_signal()?;
     let server = devserver::start(devserver::Config::from_env().await?).await?;
-    shutdown_signal().await;
+    stop.await;
     tracing::info!("shutting down");
     server.stop().await;
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing the SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    Ok(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+    })
 }
