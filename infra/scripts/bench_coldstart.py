@@ -26,6 +26,9 @@ FUNCTIONS = {
     "hello-baseline": "events/public-api/health.json",
     "public-api": "events/public-api/health.json",
     "outbox-relay": "events/outbox-relay/schedule.json",
+    "admin-api": "events/admin-api/login-wrong-password.json",
+    "report-worker": "events/report-worker/batch-with-poison.json",
+    "notify-worker": "events/notify-worker/inquiry-created.json",
 }
 
 # Configuration as in Lambda; the endpoint is a closed loopback port, since only
@@ -38,6 +41,12 @@ ENV = {
     "TABLE_NAME": "bench",
     "REPORTS_QUEUE_URL": "http://127.0.0.1:9/000000000000/reports",
     "EVENTS_QUEUE_URL": "http://127.0.0.1:9/000000000000/events",
+    "REPORTS_BUCKET": "bench",
+    "MAIL_FROM": "no-reply@example.com",
+    "CONSULTANT_EMAILS": '{"default": ["consultants@example.com"]}',
+    "JWT_SECRET": "bench-signing-secret-that-is-long-enough",
+    # An argon2id hash of "bench" (checked for shape at init, never verified here).
+    "ADMIN_USERS": '[{"username": "bench", "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$/tf66Cz5bISw2cwMD7Gi7Q$Dy/9JZQQ1VYRTlt6MIXA0gZpaqYmSmEEjUh0ME1eAzg"}]',
     # As template.yaml sets it: one CA bundle file, not a scan of a certificate folder.
     "SSL_CERT_FILE": os.environ.get("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"),
 }
