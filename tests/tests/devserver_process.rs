@@ -71,11 +71,7 @@ fn terminate(mut child: Child) -> std::process::ExitStatus {
 #[tokio::test]
 async fn sigterm_stops_cleanly_and_data_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = system_tests::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let post = || {
@@ -124,11 +120,7 @@ async fn sigterm_stops_cleanly_and_data_survives_a_restart() {
 #[tokio::test]
 async fn sigkill_with_reports_pending_loses_nothing_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = system_tests::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
 

@@ -24,12 +24,7 @@ impl InquiryId {
 
     /// Accepts only what `new` produces, so a path segment can never smuggle a key.
     pub fn parse(s: &str) -> Option<Self> {
-        let rest = s.strip_prefix("inq_")?;
-        (rest.len() == 26
-            && rest
-                .chars()
-                .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()))
-        .then(|| Self(s.to_string()))
+        is_prefixed_ulid(s, "inq_").then(|| Self(s.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -41,6 +36,17 @@ impl fmt::Display for InquiryId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Whether `s` is `prefix` and a lowercase ULID, as the ids of this crate are: the
+/// only shape a path segment may have to become part of a store key.
+pub(crate) fn is_prefixed_ulid(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix).is_some_and(|rest| {
+        rest.len() == 26
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
+    })
 }
 
 /// Per-field messages, ordered by field name for stable responses.

@@ -19,12 +19,7 @@ impl ReportId {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        let rest = s.strip_prefix("rep_")?;
-        (rest.len() == 26
-            && rest
-                .chars()
-                .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()))
-        .then(|| Self(s.to_string()))
+        super::inquiry::is_prefixed_ulid(s, "rep_").then(|| Self(s.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
