@@ -1,14 +1,17 @@
 //! Lambda entry point for the admin API: configuration (refusing to start without a
-//! signing secret and an admin), AWS adapters, then the shared admin router.
+//! signing secret and an admin), AWS adapters, the chat service (a Bedrock model
+//! when `BEDROCK_MODEL_ID` names one), then the shared admin router.
 
-use shared::adapters::aws;
+use shared::adapters::aws::{self, BedrockLlm};
 use shared::app::auth::{AuthConfig, Authenticator};
+use shared::app::chat::{ChatConfig, ChatService};
 use shared::app::drafting::Drafter;
 use shared::app::reports::ReportService;
 use shared::app::Deps;
 use shared::config::{self, AwsResources, ConfigError};
 use shared::domain::hook::parse_hooks;
 use shared::http::{admin_router, lambda, AppState};
+use shared::ports::llm::ChatModel;
 use shared::ports::SystemClock;
 use std::sync::Arc;
 
@@ -25,18 +28,22 @@ async fn main() -> Result<(), lambda_http::Error> {
         })?,
         None => vec![],
     };
-    let adapters = aws::connect(&resources).await;
+    let sdk = aws::sdk_config().await;
+    let adapters = aws::connect_with(&sdk, &resources);
     let blobs = adapters.blobs.clone();
     let deps = Deps::new(adapters, Arc::new(SystemClock));
     // Reading reports needs no model: the drafter here never runs.
     let reports =
         blobs.map(|b| ReportService::new(deps.clone(), b, Arc::new(Drafter::template_only())));
+    let model = BedrockLlm::from_env(&sdk).map(|m| Arc::new(m) as Arc<dyn ChatModel>);
+    let chat = ChatService::new(deps.clone(), reports.clone(), model, ChatConfig::default());
     let state = AppState::new(
         deps.clone(),
         Some(Authenticator::new(auth, deps)),
         cors,
         reports,
         hooks,
+        Some(chat),
     );
     lambda::serve(admin_router(state)).await
 }

@@ -14,5 +14,13 @@ async fn main() -> Result<(), lambda_http::Error> {
     let resources = AwsResources::from_env()?;
     let cors = config::cors_origins(|k| std::env::var(k).ok())?;
     let deps = Deps::new(aws::connect(&resources).await, Arc::new(SystemClock));
-    lambda::serve(public_router(AppState::new(deps, None, cors, None, vec![]))).await
+    lambda::serve(public_router(AppState::new(
+        deps,
+        None,
+        cors,
+        None,
+        vec![],
+        None,
+    )))
+    .await
 }

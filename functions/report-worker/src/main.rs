@@ -24,10 +24,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .blobs
         .clone()
         .ok_or_else(|| ConfigError::Missing(vec!["REPORTS_BUCKET".into()]))?;
-    let llm = std::env::var("BEDROCK_MODEL_ID")
-        .ok()
-        .filter(|m| !m.trim().is_empty())
-        .map(|m| Arc::new(BedrockLlm::new(&sdk, &m)) as Arc<dyn Llm>);
+    let llm = BedrockLlm::from_env(&sdk).map(|m| Arc::new(m) as Arc<dyn Llm>);
     let drafter = Drafter::new(
         llm,
         RetryPolicy::default(),

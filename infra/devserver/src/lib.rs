@@ -1,13 +1,17 @@
 //! The dev server: the same routers as the Lambda functions, served on one port,
-//! with the background work (the outbox relay now, the workers as they land) run
-//! in-process over the embedded adapters. `start` returns once the port is bound,
+//! with the chat WebSocket and the background work (outbox relay, report and
+//! notify workers) run in-process over the embedded adapters. `start` returns once the port is bound,
 //! which is what the black-box tests build on.
 
+pub mod chat_ws;
+
 use shared::adapters::aws::BedrockLlm;
-use shared::adapters::embedded::OutboxMailer;
+use shared::adapters::embedded::{Connections, OutboxMailer};
 use shared::adapters::http_client::ReqwestOutbound;
 use shared::adapters::{aws, embedded, Adapters};
 use shared::app::auth::{hash_password, AdminAccount, AuthConfig, Authenticator, Secret};
+use shared::app::chat::{ChatConfig, ChatService};
+use shared::app::chat_socket::{ChatSocket, RateLimit};
 use shared::app::drafting::{CircuitBreaker, Drafter, RetryPolicy};
 use shared::app::notify::{Notifier, NotifyConfig};
 use shared::app::reports::ReportService;
@@ -15,7 +19,7 @@ use shared::app::worker::Consumer;
 use shared::app::{Deps, OutboxRelay};
 use shared::config::AwsResources;
 use shared::http::{router, AppState};
-use shared::ports::llm::Llm;
+use shared::ports::llm::{ChatModel, Llm};
 use shared::ports::QueueName;
 use shared::ports::{Clock, SystemClock};
 use std::net::SocketAddr;
@@ -50,6 +54,12 @@ pub struct Config {
     /// Senders, recipients and Slack for notifications (`.eml` files in
     /// `DATA_DIR/outbox` stand in for sending).
     pub notify: NotifyConfig,
+    /// The model the chat streams answers from (the same `BEDROCK_MODEL_ID`);
+    /// `None` answers from the labelled template.
+    pub chat_model: Option<Arc<dyn ChatModel>>,
+    pub chat: ChatConfig,
+    /// Frames per connection per window on the chat socket.
+    pub chat_limit: RateLimit,
 }
 
 /// Notification settings from the environment, with local defaults for the two
@@ -83,6 +93,10 @@ impl Config {
         };
         let configured =
             std::env::var_os("JWT_SECRET").is_some() || std::env::var_os("ADMIN_USERS").is_some();
+        let bedrock = match std::env::var_os("BEDROCK_MODEL_ID") {
+            Some(_) => BedrockLlm::from_env(&aws::sdk_config().await),
+            None => None,
+        };
         Ok(Self {
             bind: bind
                 .parse()
@@ -96,14 +110,11 @@ impl Config {
                 None
             },
             cors_origins: shared::config::cors_origins(|k| std::env::var(k).ok())?,
-            llm: match std::env::var("BEDROCK_MODEL_ID")
-                .ok()
-                .filter(|m| !m.trim().is_empty())
-            {
-                Some(model) => Some(Arc::new(BedrockLlm::new(&aws::sdk_config().await, &model))),
-                None => None,
-            },
+            llm: bedrock.clone().map(|m| Arc::new(m) as Arc<dyn Llm>),
             notify: notify_from_env()?,
+            chat_model: bedrock.map(|m| Arc::new(m) as Arc<dyn ChatModel>),
+            chat: ChatConfig::default(),
+            chat_limit: RateLimit::default(),
         })
     }
 
@@ -118,6 +129,12 @@ impl Config {
             cors_origins: vec!["http://localhost:5173".into()],
             llm: None,
             notify: notify_from_env().expect("default notification settings"),
+            chat_model: None,
+            chat: ChatConfig {
+                template_pause: Duration::ZERO,
+                ..ChatConfig::default()
+            },
+            chat_limit: RateLimit::default(),
         }
     }
 }
@@ -176,13 +193,29 @@ pub async fn start_with(
         Some(a) => a,
         None => generated_auth(&cfg.data_dir)?,
     };
-    let app = router(AppState::new(
+    let chat = ChatService::new(
+        deps.clone(),
+        reports.clone(),
+        cfg.chat_model.clone(),
+        cfg.chat.clone(),
+    );
+    let state = AppState::new(
         deps.clone(),
         Some(Authenticator::new(auth, deps.clone())),
         cfg.cors_origins.clone(),
         reports.clone(),
         cfg.notify.hooks.clone(),
-    ));
+        Some(chat.clone()),
+    );
+    let auth = state.auth.clone().expect("the dev server always signs in");
+    let connections = Connections::new();
+    let socket = ChatSocket::new(
+        chat,
+        auth.clone(),
+        Arc::new(connections.clone()),
+        cfg.chat_limit,
+    );
+    let app = router(state).merge(chat_ws::routes(socket, connections, auth, stopped.clone()));
     let mut on_stop = stopped.clone();
     let http = tokio::spawn(async move {
         let shutdown = async move {

@@ -51,11 +51,11 @@ impl CircuitBreaker {
         }
     }
 
-    fn success(&self) {
+    pub(crate) fn success(&self) {
         self.failures.store(0, Ordering::SeqCst);
     }
 
-    fn failure(&self) {
+    pub(crate) fn failure(&self) {
         if self.failures.fetch_add(1, Ordering::SeqCst) + 1 >= self.threshold {
             self.failures.store(0, Ordering::SeqCst);
             *self.open_until.lock().unwrap_or_else(|p| p.into_inner()) =

@@ -27,7 +27,11 @@ pub struct Figures {
     pub inquiries_by_status: BTreeMap<&'static str, usize>,
 }
 
-async fn indexed_since(deps: &Deps, partition: &str, since: &str) -> Result<Vec<Item>, AppError> {
+pub(crate) async fn indexed_since(
+    deps: &Deps,
+    partition: &str,
+    since: &str,
+) -> Result<Vec<Item>, AppError> {
     let mut out = Vec::new();
     let mut after = None;
     loop {

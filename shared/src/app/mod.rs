@@ -2,6 +2,8 @@
 //! and workers translate their inputs into these calls and the results back.
 
 pub mod auth;
+pub mod chat;
+pub mod chat_socket;
 pub mod dispatch;
 pub mod drafting;
 pub mod figures;

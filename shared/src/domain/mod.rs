@@ -2,6 +2,7 @@
 //! parsing a request produces them, and nothing downstream checks again.
 
 pub mod categorise;
+pub mod chat;
 pub mod email;
 pub mod event;
 pub mod hook;

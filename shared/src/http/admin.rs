@@ -179,16 +179,16 @@ async fn login(
 }
 
 /// Query parameters, or a 400 in the envelope when they cannot be decoded.
-type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+pub(super) type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
 
-fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
+pub(super) fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
     p.map(|Query(m)| m).map_err(|_| {
         ApiError::bad_request("VALIDATION_ERROR", "The query string could not be read")
     })
 }
 
 /// A date (`YYYY-MM-DD`) or an RFC 3339 instant, as the UTC text stored timestamps compare with.
-fn bound(v: &str) -> Option<String> {
+pub(super) fn bound(v: &str) -> Option<String> {
     if let Ok(t) = time::OffsetDateTime::parse(v, &Rfc3339) {
         return Some(rfc3339(t));
     }
@@ -197,7 +197,7 @@ fn bound(v: &str) -> Option<String> {
 }
 
 /// Parses one optional parameter, recording `msg` when it is present but invalid.
-fn param<T>(
+pub(super) fn param<T>(
     p: &HashMap<String, String>,
     k: &str,
     parse: impl Fn(&str) -> Option<T>,
@@ -242,7 +242,7 @@ fn filter_of(p: &HashMap<String, String>, fields: &mut FieldErrors) -> InquiryFi
     }
 }
 
-fn number(
+pub(super) fn number(
     p: &HashMap<String, String>,
     k: &str,
     default: usize,

@@ -21,6 +21,7 @@ pub struct Metrics {
     reports: IntGaugeVec,
     reports_failed: prometheus::IntGauge,
     notifications: IntGaugeVec,
+    chat_messages: IntGaugeVec,
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -67,6 +68,14 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         &["channel", "status"],
     )
     .expect("valid metric");
+    let chat_messages = IntGaugeVec::new(
+        Opts::new(
+            "chat_messages",
+            "Stored chat messages by role (user, assistant)",
+        ),
+        &["role"],
+    )
+    .expect("valid metric");
     for c in [
         Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
         Box::new(latency.clone()),
@@ -74,6 +83,7 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         Box::new(reports.clone()),
         Box::new(reports_failed.clone()),
         Box::new(notifications.clone()),
+        Box::new(chat_messages.clone()),
     ] {
         registry.register(c).expect("metric registered once");
     }
@@ -85,6 +95,7 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         reports,
         reports_failed,
         notifications,
+        chat_messages,
     }
 });
 
@@ -194,6 +205,15 @@ pub async fn prometheus(State(s): State<Arc<AppState>>) -> Response {
             }
         }
         Err(e) => tracing::warn!(error = %e, "notification figures unavailable for the scrape"),
+    }
+    match crate::app::figures::indexed_since(&s.deps, crate::app::chat::MESSAGES_INDEX, "0").await {
+        Ok(messages) => {
+            for role in ["user", "assistant"] {
+                let n = messages.iter().filter(|m| m.data["role"] == role).count();
+                m.chat_messages.with_label_values(&[role]).set(n as i64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "chat figures unavailable for the scrape"),
     }
     let mut buf = Vec::new();
     if TextEncoder::new()

@@ -3,6 +3,7 @@
 //! routers, so the local and the deployed paths are one code path.
 
 pub mod admin;
+pub mod chat;
 pub mod context;
 pub mod error;
 pub mod extract;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub reports: Option<crate::app::reports::ReportService>,
     /// The hooks (configured and stored), for listing and manual runs.
     pub hooks: crate::app::hook_registry::HookRegistry,
+    /// Absent where a function serves no chat route.
+    pub chat: Option<crate::app::chat::ChatService>,
 }
 
 impl AppState {
@@ -43,6 +46,7 @@ impl AppState {
         cors_origins: Vec<String>,
         reports: Option<crate::app::reports::ReportService>,
         hooks: Vec<crate::domain::hook::Hook>,
+        chat: Option<crate::app::chat::ChatService>,
     ) -> Arc<Self> {
         let deps_store = deps.store.clone();
         Arc::new(Self {
@@ -52,6 +56,7 @@ impl AppState {
             cors_origins,
             reports,
             hooks: crate::app::hook_registry::HookRegistry::new(hooks, deps_store),
+            chat,
         })
     }
 }

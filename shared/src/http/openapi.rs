@@ -89,8 +89,71 @@ pub fn document(table: &[Route]) -> Value {
         "paths": paths,
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "schemas": schemas(),
+            "schemas": merged(schemas(), chat_schemas()),
         },
+    })
+}
+
+fn merged(mut a: Value, b: Value) -> Value {
+    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
+        a.extend(b);
+    }
+    a
+}
+
+fn envelope(data: Value) -> Value {
+    json!({"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": data}})
+}
+
+/// The chat's objects and envelopes.
+fn chat_schemas() -> Value {
+    json!({
+        "ChatSession": {
+            "type": "object",
+            "required": ["id", "user_id", "client_name", "context", "status", "metadata", "created_at", "updated_at", "last_activity", "expires_at"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "user_id": {"type": "string"},
+                "client_name": {"type": "string"}, "context": {"type": ["object", "string", "null"]},
+                "status": {"enum": ["active", "inactive", "expired"]}, "metadata": {"type": "object"},
+                "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
+                "last_activity": {"type": "string", "format": "date-time"}, "expires_at": {"type": "string", "format": "date-time"}
+            }
+        },
+        "ChatSessionFields": {
+            "type": "object",
+            "properties": {
+                "client_name": {"type": "string", "maxLength": 200},
+                "context": {"type": ["object", "string", "null"], "description": "Free text, or an object; its inquiry_id grounds the answers in that inquiry and its report"},
+                "status": {"enum": ["active", "inactive"], "description": "PUT only"},
+                "metadata": {"type": "object"}
+            }
+        },
+        "ChatSessionEnvelope": envelope(schema_ref("ChatSession")),
+        "ChatSessionPage": envelope(json!({"type": "object", "properties": {
+            "sessions": {"type": "array", "items": schema_ref("ChatSession")},
+            "total_count": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"}}})),
+        "Deleted": {"type": "object", "required": ["success", "message"], "properties": {"success": {"const": true}, "message": {"type": "string"}}},
+        "ChatMessage": {
+            "type": "object",
+            "required": ["id", "session_id", "role", "type", "content", "metadata", "status", "created_at", "timestamp"],
+            "properties": {
+                "id": {"type": "string"}, "session_id": {"type": "string"},
+                "role": {"enum": ["user", "assistant"]}, "type": {"enum": ["user", "assistant"]},
+                "content": {"type": "string"}, "metadata": {"type": "object"},
+                "status": {"enum": ["complete", "incomplete"]},
+                "created_at": {"type": "string", "format": "date-time"}, "timestamp": {"type": "string", "format": "date-time"}
+            }
+        },
+        "ChatHistory": envelope(json!({"type": "object", "properties": {
+            "messages": {"type": "array", "items": schema_ref("ChatMessage")},
+            "stats": {"type": "object"}, "limit": {"type": "integer"}}})),
+        "ChatMetrics": envelope(json!({"type": "object"})),
+        "ChatHealth": envelope(json!({"type": "object", "properties": {"status": {"enum": ["healthy", "unhealthy"]}, "checks": {"type": "object"}}})),
+        "SimpleChatQuestion": {"type": "object", "required": ["content"], "properties": {"content": {"type": "string", "minLength": 1, "maxLength": 4000}, "session_id": {"type": "string"}}},
+        "SimpleChatAnswer": {"type": "object", "required": ["success", "message_id"], "properties": {"success": {"const": true}, "message_id": {"type": "string"}, "session_id": {"type": "string"}, "response": schema_ref("ChatMessage")}},
+        "ChatQuestion": {"type": "object", "required": ["content", "session_id"], "properties": {"content": {"type": "string", "minLength": 1, "maxLength": 4000}, "session_id": {"type": "string"}, "client_name": {"type": "string"}}},
+        "ChatAnswer": {"type": "object", "required": ["success", "message_id", "content", "type"], "properties": {"success": {"const": true}, "message_id": {"type": "string"}, "content": {"type": "string"}, "type": {"const": "assistant"}, "session_id": {"type": "string"}, "metadata": {"type": "object"}}},
+        "ChatMessages": {"type": "object", "required": ["success", "messages"], "properties": {"success": {"const": true}, "messages": {"type": "array", "items": schema_ref("ChatMessage")}, "has_more": {"type": "boolean"}}}
     })
 }
 
@@ -98,7 +161,6 @@ fn schemas() -> Value {
     let services: Vec<&str> = ServiceType::ALL.iter().map(|s| s.id()).collect();
     let statuses: Vec<&str> = InquiryStatus::ALL.iter().map(|s| s.as_str()).collect();
     let priorities: Vec<&str> = Priority::ALL.iter().map(|s| s.as_str()).collect();
-    let envelope = |data: Value| json!({"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": data}});
     json!({
         "Error": {
             "type": "object",

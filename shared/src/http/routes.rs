@@ -92,6 +92,7 @@ pub fn admin() -> Vec<Route> {
     let mut t = super::admin::table();
     t.extend(super::reports::table());
     t.extend(super::hooks::table());
+    t.extend(super::chat::table());
     t
 }
 

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod llm;
 pub mod mail;
 pub mod outbound;
+pub mod push;
 pub mod queue;
 pub mod store;
 

@@ -2,6 +2,7 @@
 //! configuration (`AWS_ENDPOINT_URL`, `AWS_REGION`, credentials chain), which is how
 //! the tests aim them at a local emulator.
 
+mod apigw;
 mod bedrock;
 mod dynamodb;
 pub mod provision;
@@ -9,6 +10,7 @@ mod s3;
 mod ses;
 mod sqs;
 
+pub use apigw::ApiGatewayPush;
 pub use bedrock::BedrockLlm;
 pub use dynamodb::DynamoStore;
 pub use s3::S3Blobs;

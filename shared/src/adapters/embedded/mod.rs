@@ -4,12 +4,14 @@
 mod db;
 mod folder;
 mod mailbox;
+mod push;
 mod queue;
 mod store;
 
 pub use db::Db;
 pub use folder::FolderBlobs;
 pub use mailbox::OutboxMailer;
+pub use push::Connections;
 pub use queue::SqliteQueue;
 pub use store::SqliteStore;
 
