@@ -552,6 +552,7 @@ pub mod bedrock_stub {
     use axum::response::{IntoResponse, Response};
     use axum::routing::post;
     use axum::{Json, Router};
+    use futures::StreamExt;
     use serde_json::{json, Value};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
@@ -565,6 +566,113 @@ pub mod bedrock_stub {
         Refused,
         Malformed,
         NoText,
+        /// ConverseStream only: one piece, then a `modelStreamErrorException` event.
+        StreamBreaks,
+    }
+
+    /// The pieces a streamed answer arrives in, in order.
+    pub const STREAM_PIECES: [&str; 4] = [
+        "Based on the inquiry, ",
+        "start with a discovery workshop, ",
+        "then a migration readiness assessment.\n",
+        "Streamed by the stub.",
+    ];
+
+    /// One event-stream message, encoded as the service sends it.
+    fn event(kind: &str, exception: bool, payload: Value) -> bytes::Bytes {
+        use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
+        let (message_type, type_header) = if exception {
+            ("exception", ":exception-type")
+        } else {
+            ("event", ":event-type")
+        };
+        let msg = Message::new(payload.to_string().into_bytes())
+            .add_header(Header::new(
+                ":message-type",
+                HeaderValue::String(message_type.into()),
+            ))
+            .add_header(Header::new(
+                type_header,
+                HeaderValue::String(kind.to_string().into()),
+            ))
+            .add_header(Header::new(
+                ":content-type",
+                HeaderValue::String("application/json".into()),
+            ));
+        let mut buf = Vec::new();
+        aws_smithy_eventstream::frame::write_message_to(&msg, &mut buf).unwrap();
+        buf.into()
+    }
+
+    async fn converse_stream(
+        State(s): State<Stub>,
+        Path(model): Path<String>,
+        Json(body): Json<Value>,
+    ) -> Response {
+        s.seen.lock().unwrap().push((model, body));
+        let err = |code: StatusCode, kind: &str| {
+            (
+                code,
+                [("x-amzn-errortype", kind.to_string())],
+                Json(json!({"message": format!("stub {kind}")})),
+            )
+                .into_response()
+        };
+        let mut events = vec![event("messageStart", false, json!({"role": "assistant"}))];
+        match s.mode {
+            Mode::Ok => {
+                for p in STREAM_PIECES {
+                    events.push(event(
+                        "contentBlockDelta",
+                        false,
+                        json!({"contentBlockIndex": 0, "delta": {"text": p}}),
+                    ));
+                }
+                events.push(event(
+                    "contentBlockStop",
+                    false,
+                    json!({"contentBlockIndex": 0}),
+                ));
+                events.push(event(
+                    "messageStop",
+                    false,
+                    json!({"stopReason": "end_turn"}),
+                ));
+                events.push(event(
+                    "metadata",
+                    false,
+                    json!({"usage": {"inputTokens": 10, "outputTokens": 12, "totalTokens": 22}, "metrics": {"latencyMs": 5}}),
+                ));
+            }
+            Mode::StreamBreaks => {
+                events.push(event(
+                    "contentBlockDelta",
+                    false,
+                    json!({"contentBlockIndex": 0, "delta": {"text": STREAM_PIECES[0]}}),
+                ));
+                events.push(event(
+                    "modelStreamErrorException",
+                    true,
+                    json!({"message": "stub stream broke"}),
+                ));
+            }
+            Mode::Throttled => return err(StatusCode::TOO_MANY_REQUESTS, "ThrottlingException"),
+            Mode::ServerError => {
+                return err(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerException")
+            }
+            _ => return err(StatusCode::BAD_REQUEST, "ValidationException"),
+        }
+        // Sent a frame at a time, as the service does while the model writes.
+        let frames = futures::stream::iter(events).then(|e| async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            Ok::<_, std::convert::Infallible>(e)
+        });
+        (
+            StatusCode::OK,
+            [("content-type", "application/vnd.amazon.eventstream")],
+            axum::body::Body::from_stream(frames),
+        )
+            .into_response()
     }
 
     #[derive(Clone)]
@@ -599,7 +707,9 @@ pub mod bedrock_stub {
             .into_response(),
             Mode::Throttled => err(StatusCode::TOO_MANY_REQUESTS, "ThrottlingException"),
             Mode::ServerError => err(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerException"),
-            Mode::Refused => err(StatusCode::BAD_REQUEST, "ValidationException"),
+            Mode::Refused | Mode::StreamBreaks => {
+                err(StatusCode::BAD_REQUEST, "ValidationException")
+            }
             Mode::Slow => {
                 tokio::time::sleep(Duration::from_secs(3)).await;
                 StatusCode::OK.into_response()
@@ -626,6 +736,7 @@ pub mod bedrock_stub {
         };
         let app = Router::new()
             .route("/model/{model}/converse", post(converse))
+            .route("/model/{model}/converse-stream", post(converse_stream))
             .with_state(state.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         state
@@ -713,5 +824,220 @@ pub mod receiver {
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         (r, url)
+    }
+}
+
+/// A local stand-in for API Gateway's `@connections` endpoint: a push to an open
+/// connection is recorded, to any other answers 410 Gone as the service does.
+pub mod connections_stub {
+    use axum::extract::{Path, State};
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::post;
+    use axum::{Json, Router};
+    use serde_json::{json, Value};
+    use std::collections::{HashMap, HashSet};
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    pub struct Stub {
+        open: Arc<Mutex<HashSet<String>>>,
+        /// Frames received, per connection, in order.
+        frames: Arc<Mutex<HashMap<String, Vec<String>>>>,
+        /// The stage prefix every push came with.
+        pub stages: Arc<Mutex<Vec<String>>>,
+        /// `http://127.0.0.1:port/<stage>`, what `CHAT_CALLBACK_URL` would be.
+        pub callback_url: String,
+    }
+
+    async fn push(
+        State(s): State<Stub>,
+        Path((stage, id)): Path<(String, String)>,
+        body: String,
+    ) -> Response {
+        s.stages.lock().unwrap().push(stage);
+        if !s.open.lock().unwrap().contains(&id) {
+            return (
+                StatusCode::GONE,
+                [("x-amzn-errortype", "GoneException")],
+                Json(json!({"message": "Gone"})),
+            )
+                .into_response();
+        }
+        s.frames.lock().unwrap().entry(id).or_default().push(body);
+        StatusCode::OK.into_response()
+    }
+
+    impl Stub {
+        pub async fn start() -> Stub {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let stub = Stub {
+                callback_url: format!("http://{}/dev", listener.local_addr().unwrap()),
+                ..Default::default()
+            };
+            let app = Router::new()
+                .route("/{stage}/@connections/{id}", post(push))
+                .with_state(stub.clone());
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+            stub
+        }
+
+        pub fn open(&self, id: &str) {
+            self.open.lock().unwrap().insert(id.to_string());
+        }
+
+        pub fn close(&self, id: &str) {
+            self.open.lock().unwrap().remove(id);
+        }
+
+        /// The frames a connection received, as JSON.
+        pub fn frames(&self, id: &str) -> Vec<Value> {
+            self.raw(id)
+                .iter()
+                .map(|f| serde_json::from_str(f).unwrap_or(Value::String(f.clone())))
+                .collect()
+        }
+
+        pub fn raw(&self, id: &str) -> Vec<String> {
+            self.frames
+                .lock()
+                .unwrap()
+                .get(id)
+                .cloned()
+                .unwrap_or_default()
+        }
+
+        pub fn clear(&self, id: &str) {
+            self.frames.lock().unwrap().remove(id);
+        }
+    }
+}
+
+/// A WebSocket client for the dev server's chat socket.
+pub mod ws {
+    use futures::{SinkExt, StreamExt};
+    use serde_json::Value;
+    use std::time::Duration;
+    use tokio_tungstenite::tungstenite::Message;
+
+    pub type Socket = tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >;
+
+    pub struct Client {
+        socket: Socket,
+    }
+
+    /// One answer as the socket delivered it.
+    #[derive(Debug)]
+    pub struct Answer {
+        pub ack: Value,
+        pub chunks: Vec<Value>,
+        /// The `message` frame, or the `error` frame that ended the turn.
+        pub last: Value,
+    }
+
+    impl Answer {
+        pub fn streamed_text(&self) -> String {
+            self.chunks
+                .iter()
+                .map(|c| c["content"].as_str().unwrap_or_default())
+                .collect()
+        }
+    }
+
+    /// The chat socket's URL on a dev server at `base` (`http://…`).
+    pub fn url(base: &str, token: Option<&str>) -> String {
+        let ws = base.replacen("http://", "ws://", 1);
+        match token {
+            Some(t) => format!("{ws}/api/v1/admin/chat/ws?token={t}"),
+            None => format!("{ws}/api/v1/admin/chat/ws"),
+        }
+    }
+
+    /// Opens the socket, or answers the HTTP status and body of the refusal.
+    pub async fn connect(base: &str, token: Option<&str>) -> Result<Client, (u16, Value)> {
+        match tokio_tungstenite::connect_async(url(base, token)).await {
+            Ok((socket, _)) => Ok(Client { socket }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+                let body = resp
+                    .body()
+                    .as_ref()
+                    .and_then(|b| serde_json::from_slice(b).ok())
+                    .unwrap_or(Value::Null);
+                Err((resp.status().as_u16(), body))
+            }
+            Err(e) => panic!("chat socket did not answer: {e}"),
+        }
+    }
+
+    impl Client {
+        pub async fn send(&mut self, frame: &Value) {
+            self.send_text(&frame.to_string()).await
+        }
+
+        pub async fn send_text(&mut self, text: &str) {
+            self.socket
+                .send(Message::Text(text.to_string().into()))
+                .await
+                .expect("frame sent");
+        }
+
+        pub async fn send_binary(&mut self, bytes: &[u8]) {
+            self.socket
+                .send(Message::Binary(bytes.to_vec().into()))
+                .await
+                .expect("frame sent");
+        }
+
+        /// The next text frame, as JSON; fails the test after 10 s of silence.
+        pub async fn next(&mut self) -> Value {
+            loop {
+                let msg = tokio::time::timeout(Duration::from_secs(10), self.socket.next())
+                    .await
+                    .expect("a frame within 10 s")
+                    .expect("socket open")
+                    .expect("frame readable");
+                match msg {
+                    Message::Text(t) => {
+                        return serde_json::from_str(t.as_str()).expect("JSON frame")
+                    }
+                    Message::Close(c) => panic!("socket closed: {c:?}"),
+                    _ => continue,
+                }
+            }
+        }
+
+        /// Sends a question and reads the ack, the chunks and the final frame.
+        pub async fn ask(&mut self, frame: &Value) -> Answer {
+            self.send(frame).await;
+            let ack = self.next().await;
+            if ack["type"] == "error" {
+                return Answer {
+                    ack: Value::Null,
+                    chunks: vec![],
+                    last: ack,
+                };
+            }
+            assert_eq!(ack["type"], "ack", "{ack}");
+            let mut chunks = Vec::new();
+            loop {
+                let f = self.next().await;
+                match f["type"].as_str() {
+                    Some("chunk") => chunks.push(f),
+                    _ => {
+                        return Answer {
+                            ack,
+                            chunks,
+                            last: f,
+                        }
+                    }
+                }
+            }
+        }
+
+        pub async fn close(mut self) {
+            let _ = self.socket.close(None).await;
+        }
     }
 }

@@ -526,7 +526,6 @@ impl ChatService {
             Role::User,
             question.into(),
         );
-        let a_id = MessageId::new(self.deps.ulid());
         let mut marker_version = 1;
 
         if let Some(sk) = &req_sk {
@@ -558,6 +557,8 @@ impl ChatService {
             }
         }
 
+        // Made after the question's id, so the answer sorts right after it.
+        let a_id = MessageId::new(self.deps.ulid());
         let started = Instant::now();
         let grounding = self.grounding(session).await;
         let turns = self.bounded_history(sid, &q).await?;

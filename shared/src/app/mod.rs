@@ -76,8 +76,15 @@ impl Deps {
         }
     }
 
-    /// A new ULID stamped with this clock's time, so ids sort by creation.
+    /// A new ULID stamped with this clock's time, so ids sort by creation; within
+    /// one millisecond they still sort in the order they were made (a chat
+    /// question before its answer), as the process hands them out monotonically.
     pub fn ulid(&self) -> ulid::Ulid {
-        ulid::Ulid::from_datetime(self.clock.now().into())
+        static IDS: std::sync::LazyLock<std::sync::Mutex<ulid::Generator>> =
+            std::sync::LazyLock::new(|| std::sync::Mutex::new(ulid::Generator::new()));
+        let at: std::time::SystemTime = self.clock.now().into();
+        let mut ids = IDS.lock().unwrap_or_else(|p| p.into_inner());
+        ids.generate_from_datetime(at)
+            .unwrap_or_else(|_| ulid::Ulid::from_datetime(at))
     }
 }

@@ -1,0 +1,731 @@
+//! The AI-consultant chat on the dev server, black-box: a real WebSocket client on
+//! the chat socket, the dashboard's HTTP chat routes over the same history, and
+//! streamed answers from the template answerer and from Bedrock ConverseStream
+//! (a local stub speaking the event-stream encoding to the real SDK client).
+
+use serde_json::{json, Value};
+use shared::adapters::aws::BedrockLlm;
+use shared::app::chat::TEMPLATE_LABEL;
+use shared::app::chat_socket::RateLimit;
+use shared::ports::llm::ChatModel;
+use std::sync::Arc;
+use std::time::Duration;
+use system_tests::bedrock_stub::{self, Mode, STREAM_PIECES};
+use system_tests::ws::{self, Answer};
+use system_tests::{inquiry_body, json_of, spawn_app, spawn_app_with, TestApp};
+
+const MODEL: &str = "anthropic.claude-3-haiku-20240307-v1:0";
+
+async fn create_inquiry(app: &TestApp) -> Value {
+    let (status, v) = json_of(app.post_json("/api/v1/inquiries", &inquiry_body()).await).await;
+    assert_eq!(status, 201, "{v}");
+    v["data"].clone()
+}
+
+fn question(session: &str, content: &str, client_id: &str, context: Value) -> Value {
+    json!({
+        "type": "message",
+        "message_id": client_id,
+        "session_id": session,
+        "content": content,
+        "metadata": {"client_name": "Acme Corp", "context": context},
+        "timestamp": "2026-11-24T10:00:00Z",
+    })
+}
+
+/// Every chunk of one answer carries the answer's id and session, and together they
+/// are the whole answer the final frame carries.
+fn assert_streamed(a: &Answer) {
+    assert_eq!(a.last["type"], "message", "{a:?}");
+    assert!(!a.chunks.is_empty(), "the answer streamed in chunks");
+    for c in &a.chunks {
+        assert_eq!(c["message_id"], a.last["message_id"]);
+        assert_eq!(c["session_id"], a.last["session_id"]);
+        assert!(c.to_string().len() < 32 * 1024);
+        assert!(c["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
+    }
+    assert_eq!(a.streamed_text(), a.last["content"].as_str().unwrap());
+    assert_eq!(a.last["metadata"]["message_type"], "assistant");
+}
+
+async fn history(app: &TestApp, token: &str, session: &str) -> Value {
+    let (status, v) = json_of(
+        app.admin_get(
+            &format!("/api/v1/admin/chat/sessions/{session}/history"),
+            token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    v["data"].clone()
+}
+
+#[tokio::test]
+async fn the_socket_refuses_a_missing_or_bad_token_before_the_upgrade() {
+    let app = spawn_app().await;
+    for token in [None, Some("not-a-jwt"), Some("")] {
+        let (status, body) = ws::connect(&app.base, token)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{token:?} was let in"));
+        assert_eq!(status, 401, "{token:?}");
+        assert_eq!(body["success"], false);
+        assert_eq!(body["code"], "UNAUTHORIZED");
+    }
+    // A plain GET (no upgrade) with a good token is told to speak WebSocket.
+    let token = app.token().await;
+    let resp = app
+        .get(&format!("/api/v1/admin/chat/ws?token={token}"))
+        .await;
+    assert_eq!(resp.status().as_u16(), 426);
+}
+
+#[tokio::test]
+async fn a_question_is_acked_streamed_answered_and_shown_by_the_http_routes() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let inquiry = create_inquiry(&app).await;
+    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+
+    let a = sock
+        .ask(&question(
+            "",
+            "What should we propose for their migration?",
+            "client-1",
+            json!({"inquiry_id": inquiry["id"]}),
+        ))
+        .await;
+    assert_eq!(a.ack["message_id"], "client-1");
+    assert_eq!(a.ack["metadata"]["status"], "received");
+    let session = a.ack["session_id"].as_str().unwrap().to_string();
+    assert!(session.starts_with("chat_"), "{session}");
+    assert_streamed(&a);
+    assert!(
+        a.chunks.len() > 3,
+        "streamed line by line: {}",
+        a.chunks.len()
+    );
+    assert_eq!(a.last["metadata"]["success"], true);
+    assert_eq!(a.last["metadata"]["generated_by"], "template");
+    let answer = a.last["content"].as_str().unwrap();
+    assert!(answer.starts_with(TEMPLATE_LABEL), "labelled: {answer}");
+    assert!(
+        answer.contains(inquiry["id"].as_str().unwrap())
+            && answer.contains(inquiry["company"].as_str().unwrap()),
+        "grounded in the inquiry: {answer}"
+    );
+    assert!(answer.contains("7 Rs"), "about the question: {answer}");
+
+    // The same history through each HTTP route.
+    let h = history(&app, &token, &session).await;
+    let msgs = h["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs[0]["role"], "user");
+    assert_eq!(
+        msgs[0]["content"],
+        "What should we propose for their migration?"
+    );
+    assert_eq!(msgs[1]["role"], "assistant");
+    assert_eq!(msgs[1]["id"], a.last["message_id"]);
+    assert_eq!(msgs[1]["content"], a.last["content"]);
+    assert_eq!(h["stats"]["total_messages"], 2);
+    assert_eq!(h["stats"]["user_messages"], 1);
+
+    let (_, v) = json_of(
+        app.admin_get(
+            &format!("/api/v1/admin/chat/messages?session_id={session}"),
+            &token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(v["messages"].as_array().unwrap().len(), 2);
+    assert_eq!(v["messages"][1]["type"], "assistant");
+    assert_eq!(v["has_more"], false);
+    let (_, v) = json_of(
+        app.admin_get(
+            &format!("/api/v1/admin/simple-chat/messages?session_id={session}"),
+            &token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(v["messages"][0]["role"], "user");
+    assert_eq!(v["messages"][1]["content"], a.last["content"]);
+
+    let (_, s) = json_of(
+        app.admin_get(&format!("/api/v1/admin/chat/sessions/{session}"), &token)
+            .await,
+    )
+    .await;
+    assert_eq!(s["data"]["client_name"], "Acme Corp");
+    assert_eq!(s["data"]["context"]["inquiry_id"], inquiry["id"]);
+    assert_eq!(s["data"]["status"], "active");
+
+    // A follow-up in the same session keeps it, and the history grows.
+    let b = sock
+        .ask(&question(
+            &session,
+            "And the costs?",
+            "client-2",
+            Value::Null,
+        ))
+        .await;
+    assert_streamed(&b);
+    assert_eq!(b.ack["session_id"], session.as_str());
+    assert!(b.last["content"]
+        .as_str()
+        .unwrap()
+        .contains("Savings Plans"));
+    assert_eq!(
+        history(&app, &token, &session).await["stats"]["total_messages"],
+        4
+    );
+    sock.close().await;
+}
+
+#[tokio::test]
+async fn heartbeats_and_bad_frames_leave_the_connection_open() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+
+    sock.send(&json!({"type": "heartbeat"})).await;
+    let hb = sock.next().await;
+    assert_eq!(hb["type"], "heartbeat");
+    assert_eq!(hb["metadata"]["status"], "alive");
+
+    let cases: Vec<(String, &str)> = vec![
+        ("not json at all".into(), "INVALID_FRAME"),
+        ("[1, 2, 3]".into(), "INVALID_FRAME"),
+        (json!({"type": "shout"}).to_string(), "INVALID_FRAME"),
+        (
+            json!({"type": "message", "content": ""}).to_string(),
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({"type": "message", "content": "x".repeat(4001)}).to_string(),
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({"type": "message", "content": "hi", "session_id": "../etc"}).to_string(),
+            "VALIDATION_ERROR",
+        ),
+        (
+            json!({"type": "message", "content": "y".repeat(40_000)}).to_string(),
+            "FRAME_TOO_LARGE",
+        ),
+    ];
+    for (frame, code) in &cases {
+        sock.send_text(frame).await;
+        let e = sock.next().await;
+        assert_eq!(e["type"], "error", "{frame:.60}: {e}");
+        assert_eq!(e["metadata"]["code"], *code, "{frame:.60}: {e}");
+        assert!(!e["content"].as_str().unwrap().is_empty());
+    }
+    sock.send_binary(&[0xff, 0x00, 0x13]).await;
+    assert_eq!(sock.next().await["metadata"]["code"], "INVALID_FRAME");
+
+    // Still connected: a heartbeat and a real question are answered.
+    sock.send(&json!({"type": "heartbeat"})).await;
+    assert_eq!(sock.next().await["type"], "heartbeat");
+    let a = sock
+        .ask(&question("", "Any advice?", "c-ok", Value::Null))
+        .await;
+    assert_streamed(&a);
+}
+
+#[tokio::test]
+async fn each_connection_is_rate_limited_with_an_error_frame() {
+    let app = spawn_app_with(|cfg| {
+        cfg.chat_limit = RateLimit {
+            frames: 3,
+            per: Duration::from_secs(60),
+        }
+    })
+    .await;
+    let token = app.token().await;
+    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    for _ in 0..3 {
+        sock.send_text("{}").await;
+        assert_eq!(sock.next().await["metadata"]["code"], "INVALID_FRAME");
+    }
+    sock.send(&question("", "one more", "c-9", Value::Null))
+        .await;
+    let e = sock.next().await;
+    assert_eq!(e["type"], "error");
+    assert_eq!(e["metadata"]["code"], "RATE_LIMITED", "{e}");
+    // Heartbeats are not counted, and the limit is per connection.
+    sock.send(&json!({"type": "heartbeat"})).await;
+    assert_eq!(sock.next().await["type"], "heartbeat");
+    let mut other = ws::connect(&app.base, Some(&token)).await.unwrap();
+    assert_streamed(&other.ask(&question("", "hello", "c-10", Value::Null)).await);
+}
+
+#[tokio::test]
+async fn a_resent_message_is_answered_once() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let first = sock
+        .ask(&question("", "Architecture?", "same-id", Value::Null))
+        .await;
+    assert_streamed(&first);
+    let session = first.ack["session_id"].as_str().unwrap().to_string();
+
+    let again = sock
+        .ask(&question(&session, "Architecture?", "same-id", Value::Null))
+        .await;
+    assert!(again.chunks.is_empty(), "nothing is generated twice");
+    assert_eq!(again.last["type"], "message");
+    assert_eq!(again.last["message_id"], first.last["message_id"]);
+    assert_eq!(again.last["content"], first.last["content"]);
+    assert_eq!(
+        history(&app, &token, &session).await["stats"]["total_messages"],
+        2
+    );
+}
+
+#[tokio::test]
+async fn the_history_survives_a_restart() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let a = sock
+        .ask(&question("", "Security review?", "c-1", Value::Null))
+        .await;
+    assert_streamed(&a);
+    let session = a.ack["session_id"].as_str().unwrap().to_string();
+    sock.close().await;
+
+    let app = app.restart().await;
+    let h = history(&app, &token, &session).await;
+    assert_eq!(h["messages"].as_array().unwrap().len(), 2);
+    assert_eq!(h["messages"][1]["content"], a.last["content"]);
+    // And the conversation goes on over a new connection.
+    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let b = sock
+        .ask(&question(&session, "And scaling?", "c-2", Value::Null))
+        .await;
+    assert_streamed(&b);
+    assert_eq!(
+        history(&app, &token, &session).await["stats"]["total_messages"],
+        4
+    );
+}
+
+async fn app_with_model(mode: Mode) -> (TestApp, bedrock_stub::Stub) {
+    let stub = bedrock_stub::start(mode).await;
+    let model: Arc<dyn ChatModel> = Arc::new(BedrockLlm::new(&stub.sdk_config().await, MODEL));
+    let app = spawn_app_with(move |cfg| cfg.chat_model = Some(model)).await;
+    (app, stub)
+}
+
+#[tokio::test]
+async fn answers_stream_from_bedrock_converse_stream() {
+    let (app, stub) = app_with_model(Mode::Ok).await;
+    let token = app.token().await;
+    let inquiry = create_inquiry(&app).await;
+    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let a = sock
+        .ask(&question(
+            "",
+            "What do we propose?",
+            "c-1",
+            json!(inquiry["id"]),
+        ))
+        .await;
+    assert_streamed(&a);
+    let pieces: Vec<&str> = a
+        .chunks
+        .iter()
+        .map(|c| c["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        pieces, STREAM_PIECES,
+        "one chunk per streamed delta, in order"
+    );
+    assert_eq!(a.last["metadata"]["generated_by"], MODEL);
+    assert_eq!(a.last["metadata"]["success"], true);
+
+    let seen = stub.seen.lock().unwrap().clone();
+    let (model, body) = seen.last().unwrap();
+    assert_eq!(model, MODEL);
+    let system = body["system"][0]["text"].as_str().unwrap();
+    assert!(
+        system.contains(inquiry["company"].as_str().unwrap())
+            && system.contains(inquiry["message"].as_str().unwrap()),
+        "the inquiry is in the instructions: {system}"
+    );
+    assert_eq!(body["messages"][0]["role"], "user");
+    assert_eq!(
+        body["messages"][0]["content"][0]["text"],
+        "What do we propose?"
+    );
+
+    // The next turn carries the history, alternating from the user.
+    let session = a.ack["session_id"].as_str().unwrap().to_string();
+    let b = sock
+        .ask(&question(&session, "Why?", "c-2", Value::Null))
+        .await;
+    assert_streamed(&b);
+    let body = stub.seen.lock().unwrap().last().unwrap().1.clone();
+    let roles: Vec<&str> = body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "assistant", "user"]);
+    assert_eq!(body["messages"][1]["content"][0]["text"], a.last["content"]);
+}
+
+#[tokio::test]
+async fn a_model_that_fails_before_answering_falls_back_to_the_template() {
+    let (app, _stub) = app_with_model(Mode::Throttled).await;
+    let token = app.token().await;
+    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let a = sock.ask(&question("", "Costs?", "c-1", Value::Null)).await;
+    assert_streamed(&a);
+    assert_eq!(a.last["metadata"]["generated_by"], "template");
+    assert!(a.last["content"]
+        .as_str()
+        .unwrap()
+        .starts_with(TEMPLATE_LABEL));
+}
+
+#[tokio::test]
+async fn a_stream_that_breaks_midway_keeps_what_was_written_marked_incomplete() {
+    let (app, _stub) = app_with_model(Mode::StreamBreaks).await;
+    let token = app.token().await;
+    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let a = sock.ask(&question("", "Plan?", "c-1", Value::Null)).await;
+    assert_streamed(&a);
+    assert_eq!(a.last["content"], STREAM_PIECES[0]);
+    assert_eq!(a.last["metadata"]["success"], false);
+    let session = a.ack["session_id"].as_str().unwrap();
+    let h = history(&app, &token, session).await;
+    assert_eq!(h["messages"][1]["status"], "incomplete");
+}
+
+#[tokio::test]
+async fn sessions_are_created_listed_changed_and_deleted_over_http() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let inquiry = create_inquiry(&app).await;
+    let post = |body: Value| {
+        let (app, token) = (&app, &token);
+        async move {
+            json_of(
+                app.client
+                    .post(app.url("/api/v1/admin/chat/sessions"))
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let (status, v) = post(json!({"client_name": "Acme", "context": {"inquiry_id": inquiry["id"]}, "metadata": {"source": "dashboard"}})).await;
+    assert_eq!(status, 201, "{v}");
+    let s = &v["data"];
+    for k in [
+        "id",
+        "user_id",
+        "client_name",
+        "context",
+        "status",
+        "metadata",
+        "created_at",
+        "updated_at",
+        "last_activity",
+        "expires_at",
+    ] {
+        assert!(s.get(k).is_some(), "ChatSession has {k}: {s}");
+    }
+    assert_eq!(s["status"], "active");
+    assert_eq!(s["user_id"], "admin:consultant");
+    let id = s["id"].as_str().unwrap().to_string();
+    let (status, _) = post(json!({"client_name": "Other"})).await;
+    assert_eq!(status, 201);
+
+    // Every bad field at once, and nothing stored.
+    let (status, v) = post(json!({"client_name": 7, "context": {"inquiry_id": "nope"}, "metadata": [], "status": "active"})).await;
+    assert_eq!(status, 400);
+    assert_eq!(v["code"], "VALIDATION_ERROR");
+    let fields = v["details"]["fields"].as_object().unwrap();
+    assert_eq!(fields.len(), 4, "{v}");
+
+    let (_, list) = json_of(app.admin_get("/api/v1/admin/chat/sessions", &token).await).await;
+    assert_eq!(list["data"]["total_count"], 2);
+    assert_eq!(
+        list["data"]["sessions"][1]["id"],
+        id.as_str(),
+        "newest first"
+    );
+    let (_, page) = json_of(
+        app.admin_get("/api/v1/admin/chat/sessions?limit=1&offset=1", &token)
+            .await,
+    )
+    .await;
+    assert_eq!(page["data"]["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(page["data"]["limit"], 1);
+    assert_eq!(page["data"]["offset"], 1);
+    let (status, bad) = json_of(
+        app.admin_get("/api/v1/admin/chat/sessions?status=sleepy&limit=0", &token)
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(bad["details"]["fields"].as_object().unwrap().len(), 2);
+
+    let path = format!("/api/v1/admin/chat/sessions/{id}");
+    let (status, v) = json_of(
+        app.admin_put(
+            &path,
+            &token,
+            &json!({"status": "inactive", "client_name": "Acme Ltd"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["data"]["status"], "inactive");
+    assert_eq!(v["data"]["client_name"], "Acme Ltd");
+    let (_, inactive) = json_of(
+        app.admin_get("/api/v1/admin/chat/sessions?status=inactive", &token)
+            .await,
+    )
+    .await;
+    assert_eq!(inactive["data"]["total_count"], 1);
+    for body in [json!({"status": "expired"}), json!({"status": 3})] {
+        let (status, v) = json_of(app.admin_put(&path, &token, &body).await).await;
+        assert_eq!(status, 400, "{body}: {v}");
+    }
+
+    let del = app
+        .client
+        .delete(app.url(&path))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let (status, v) = json_of(del).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["message"], "Session deleted successfully");
+    for p in [
+        path.clone(),
+        format!("{path}/history"),
+        "/api/v1/admin/chat/sessions/a%23b".into(),
+    ] {
+        let (status, v) = json_of(app.admin_get(&p, &token).await).await;
+        assert_eq!(status, 404, "{p}: {v}");
+        assert_eq!(v["code"], "NOT_FOUND");
+    }
+}
+
+#[tokio::test]
+async fn the_dashboard_message_routes_ask_and_read_through_the_same_service() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let post = |path: &'static str, body: Value| {
+        let (app, token) = (&app, &token);
+        async move {
+            json_of(
+                app.client
+                    .post(app.url(path))
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    // The dashboard's health probe.
+    let (status, v) = json_of(
+        app.admin_get(
+            "/api/v1/admin/simple-chat/messages?session_id=health-check",
+            &token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["messages"], json!([]));
+
+    let (status, v) = post(
+        "/api/v1/admin/simple-chat/messages",
+        json!({"content": "How do we scale this?"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["success"], true);
+    assert!(v["message_id"].as_str().unwrap().starts_with("msg_"));
+    let session = v["session_id"].as_str().unwrap().to_string();
+    let (_, read) = json_of(
+        app.admin_get(
+            &format!("/api/v1/admin/simple-chat/messages?session_id={session}"),
+            &token,
+        )
+        .await,
+    )
+    .await;
+    let msgs = read["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs[0]["id"], v["message_id"]);
+    assert_eq!(msgs[0]["role"], "user");
+    assert_eq!(msgs[1]["role"], "assistant");
+    for k in ["id", "content", "role", "timestamp", "session_id"] {
+        assert!(msgs[0].get(k).is_some(), "{k}");
+    }
+
+    // The dashboard names its own session.
+    let (status, v) = post(
+        "/api/v1/admin/chat/messages",
+        json!({"content": "Cost ideas?", "session_id": "dash-42", "client_name": "Globex"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["type"], "assistant");
+    assert!(v["content"].as_str().unwrap().contains("Savings Plans"));
+    let (_, s) = json_of(
+        app.admin_get("/api/v1/admin/chat/sessions/dash-42", &token)
+            .await,
+    )
+    .await;
+    assert_eq!(s["data"]["client_name"], "Globex");
+    let (_, all) = json_of(
+        app.admin_get(
+            "/api/v1/admin/chat/messages?session_id=dash-42&limit=1",
+            &token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(all["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(all["has_more"], true);
+    let first_at = all["messages"][0]["created_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, since) = json_of(
+        app.admin_get(
+            &format!("/api/v1/admin/chat/messages?session_id=dash-42&since=2000-01-01T00:00:00Z"),
+            &token,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(since["messages"].as_array().unwrap().len(), 2);
+    assert!(first_at.ends_with('Z'));
+
+    // Bad input: every field named, a 4xx, nothing stored.
+    for (path, body, fields) in [
+        (
+            "/api/v1/admin/chat/messages",
+            json!({"content": "x"}),
+            vec!["session_id"],
+        ),
+        (
+            "/api/v1/admin/chat/messages",
+            json!({"session_id": "a b", "content": ""}),
+            vec!["content", "session_id"],
+        ),
+        (
+            "/api/v1/admin/simple-chat/messages",
+            json!({"content": "a\u{0}b"}),
+            vec!["content"],
+        ),
+    ] {
+        let (status, v) = post(path, body.clone()).await;
+        assert_eq!(status, 400, "{body}: {v}");
+        let got: Vec<&str> = v["details"]["fields"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(got, fields, "{body}");
+    }
+    for q in [
+        "",
+        "?session_id=",
+        "?session_id=dash-42&since=yesterday",
+        "?session_id=dash-42&limit=0",
+    ] {
+        let (status, v) = json_of(
+            app.admin_get(&format!("/api/v1/admin/chat/messages{q}"), &token)
+                .await,
+        )
+        .await;
+        assert_eq!(status, 400, "{q}: {v}");
+    }
+
+    let (status, m) = json_of(app.admin_get("/api/v1/admin/chat/metrics", &token).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(m["data"]["total_messages"], 4);
+    assert_eq!(m["data"]["user_messages"], 2);
+    assert_eq!(m["data"]["assistant_messages"], 2);
+    assert_eq!(m["data"]["total_sessions"], 2);
+    assert_eq!(m["data"]["model"], "template");
+    let (status, h) = json_of(app.admin_get("/api/v1/admin/chat/health", &token).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(h["data"]["status"], "healthy");
+    assert_eq!(h["data"]["checks"]["store"], "ok");
+    let scrape = system_tests::scrape(&app, &token).await;
+    assert_eq!(
+        system_tests::sample(&scrape, "chat_messages", &[("role", "assistant")]),
+        Some(2.0)
+    );
+}
+
+#[tokio::test]
+async fn an_idle_session_expires_and_refuses_new_questions() {
+    let app = spawn_app_with(|cfg| cfg.chat.idle_expiry = Duration::from_secs(1)).await;
+    let token = app.token().await;
+    let (status, v) = json_of(
+        app.client
+            .post(app.url("/api/v1/admin/chat/messages"))
+            .bearer_auth(&token)
+            .json(&json!({"content": "hello", "session_id": "short-lived"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (_, s) = json_of(
+        app.admin_get("/api/v1/admin/chat/sessions/short-lived", &token)
+            .await,
+    )
+    .await;
+    assert_eq!(s["data"]["status"], "expired");
+    let (status, v) = json_of(
+        app.client
+            .post(app.url("/api/v1/admin/chat/messages"))
+            .bearer_auth(&token)
+            .json(&json!({"content": "still there?", "session_id": "short-lived"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 409, "{v}");
+    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let a = sock
+        .ask(&question("short-lived", "hello?", "c-1", Value::Null))
+        .await;
+    assert_eq!(a.last["type"], "error");
+    assert_eq!(a.last["metadata"]["code"], "CONFLICT");
+    // Its history can still be read.
+    assert_eq!(
+        history(&app, &token, "short-lived").await["stats"]["total_messages"],
+        2
+    );
+}
