@@ -745,14 +745,7 @@ pub mod bedrock_stub {
     impl Stub {
         /// An SDK configuration aimed at this stub.
         pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .endpoint_url(&self.endpoint)
-                .region(aws_config::Region::new("us-east-1"))
-                .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                    "testing", "testing", None, None, "tests",
-                ))
-                .load()
-                .await
+            super::local_sdk_config(&self.endpoint).await
         }
     }
 }
@@ -825,6 +818,18 @@ pub mod receiver {
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         (r, url)
     }
+}
+
+/// An SDK configuration aimed at a local stub, with test credentials.
+pub async fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await
 }
 
 /// A local stand-in for API Gateway's `@connections` endpoint: a push to an open

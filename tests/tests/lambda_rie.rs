@@ -62,6 +62,15 @@ const ADMIN_API: &[(&str, u16, Option<&str>)] = &[
         Some("INVALID_TIME_RANGE"),
     ),
     ("prometheus-metrics.json", 200, None),
+    ("chat-ask.json", 200, None),
+    ("chat-messages.json", 200, None),
+    ("chat-sessions.json", 200, None),
+    (
+        "chat-session-create-invalid.json",
+        400,
+        Some("VALIDATION_ERROR"),
+    ),
+    ("chat-health.json", 200, None),
 ];
 
 fn event_files(dir: &str) -> Vec<String> {
@@ -242,6 +251,7 @@ fn every_event_directory_has_a_test() {
         dirs.keys().map(String::as_str).collect::<Vec<_>>(),
         [
             "admin-api",
+            "chat-ws",
             "notify-worker",
             "outbox-relay",
             "public-api",
@@ -291,6 +301,16 @@ async fn admin_api_answers_every_event() {
         }
         if *file == "prometheus-metrics.json" {
             assert!(text.contains("http_requests_total"), "{text}");
+        }
+        if *file == "chat-messages.json" {
+            let body: Value = serde_json::from_str(text).unwrap();
+            let roles: Vec<&str> = body["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["role"].as_str().unwrap())
+                .collect();
+            assert_eq!(roles, ["user", "assistant"], "chat-ask.json's turn: {text}");
         }
     }
     let log = rie.log_text();
@@ -480,4 +500,140 @@ async fn notify_worker_sends_each_notification_once() {
     // Outside the dev server the SSRF guard refuses a loopback Slack URL; the
     // refusal is recorded as failed, not retried, and nothing reaches the receiver.
     assert_eq!(slack.calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+/// The connection id the `events/chat-ws` files carry.
+const CHAT_CONNECTION: &str = "Xk1abcDEFgoCJQ=";
+
+/// A token signed as the functions' test configuration signs them.
+async fn admin_token() -> String {
+    use shared::app::auth::Authenticator;
+    let deps = shared::app::Deps::new(
+        system_tests::embedded_adapters(),
+        std::sync::Arc::new(shared::ports::SystemClock),
+    );
+    let auth = Authenticator::new(system_tests::auth_config(), deps);
+    auth.login(system_tests::ADMIN_USER, ADMIN_PASSWORD, "tests")
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .token
+}
+
+#[tokio::test]
+async fn chat_ws_handles_every_route_and_streams_through_connections() {
+    use system_tests::bedrock_stub::{self, Mode, STREAM_PIECES};
+    use system_tests::connections_stub;
+    assert_eq!(
+        event_files("chat-ws"),
+        [
+            "connect-bad-token.json",
+            "connect-no-token.json",
+            "connect.json",
+            "disconnect.json",
+            "heartbeat.json",
+            "malformed-frame.json",
+            "message-invalid.json",
+            "message.json"
+        ],
+        "events/chat-ws and this test must match"
+    );
+    let model = "anthropic.claude-3-haiku-20240307-v1:0";
+    let res = aws_resources().await;
+    let connections = connections_stub::Stub::start().await;
+    let bedrock = bedrock_stub::start(Mode::Ok).await;
+    let mut env = aws_env(&res);
+    env.extend(auth_env());
+    env.push(("CHAT_CALLBACK_URL", connections.callback_url.clone()));
+    env.push(("BEDROCK_MODEL_ID", model.into()));
+    env.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", bedrock.endpoint.clone()));
+    let rie = Rie::start(&built_binary("chat-ws"), &env);
+    let token = admin_token().await;
+    let invoke = |file: &str| {
+        let e = event_with_token(&format!("chat-ws/{file}"), &token);
+        let rie = &rie;
+        async move {
+            let out = rie.invoke(&e).await;
+            out["statusCode"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{out}\n{}", rie.log_text()))
+        }
+    };
+    let store = shared::adapters::aws::connect_with(&system_tests::sdk_config().await, &res).store;
+    let stored = || {
+        let store = store.clone();
+        async move {
+            store
+                .get(&format!("CONN#{CHAT_CONNECTION}"), "CONN")
+                .await
+                .unwrap()
+                .is_some()
+        }
+    };
+
+    // Refused before anything is stored.
+    assert_eq!(invoke("connect-no-token.json").await, 401);
+    assert_eq!(invoke("connect-bad-token.json").await, 401);
+    assert!(!stored().await);
+    assert_eq!(invoke("connect.json").await, 200, "{}", rie.log_text());
+    assert!(stored().await, "the connection is remembered");
+    connections.open(CHAT_CONNECTION);
+
+    assert_eq!(invoke("heartbeat.json").await, 200);
+    let frames = connections.frames(CHAT_CONNECTION);
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0]["type"], "heartbeat");
+    connections.clear(CHAT_CONNECTION);
+
+    assert_eq!(invoke("message.json").await, 200);
+    let frames = connections.frames(CHAT_CONNECTION);
+    let kinds: Vec<&str> = frames.iter().map(|f| f["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["ack", "chunk", "chunk", "chunk", "chunk", "message"],
+        "{frames:?}\n{}",
+        rie.log_text()
+    );
+    assert_eq!(frames[0]["message_id"], "client-msg-1");
+    let session = frames[0]["session_id"].as_str().unwrap().to_string();
+    let chunks: Vec<&str> = frames[1..5]
+        .iter()
+        .map(|f| f["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(chunks, STREAM_PIECES, "Bedrock's deltas, in order");
+    assert_eq!(frames[5]["content"], STREAM_PIECES.concat());
+    assert_eq!(frames[5]["metadata"]["generated_by"], model);
+    assert_eq!(frames[5]["session_id"], session.as_str());
+    let messages = store
+        .query(
+            &shared::ports::Query::table(format!("CHAT#{session}"))
+                .range(shared::ports::SkRange::Prefix("MSG#".into())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(messages.items.len(), 2, "both messages stored in DynamoDB");
+    connections.clear(CHAT_CONNECTION);
+
+    for (file, code) in [
+        ("message-invalid.json", "VALIDATION_ERROR"),
+        ("malformed-frame.json", "INVALID_FRAME"),
+    ] {
+        assert_eq!(invoke(file).await, 200);
+        let frames = connections.frames(CHAT_CONNECTION);
+        assert_eq!(frames.len(), 1, "{file}: {frames:?}");
+        assert_eq!(frames[0]["type"], "error");
+        assert_eq!(frames[0]["metadata"]["code"], code, "{file}");
+        connections.clear(CHAT_CONNECTION);
+    }
+
+    assert_eq!(invoke("disconnect.json").await, 200);
+    assert!(!stored().await, "$disconnect forgets the connection");
+
+    // A client that vanished without a $disconnect: the 410 removes it.
+    assert_eq!(invoke("connect.json").await, 200);
+    connections.close(CHAT_CONNECTION);
+    assert_eq!(invoke("message.json").await, 200);
+    assert!(!stored().await, "a 410 Gone forgets the connection");
+    let log = rie.log_text();
+    assert!(!log.contains(&token) && !log.contains(system_tests::JWT_SECRET));
 }
