@@ -5,5 +5,5 @@
 set -euo pipefail
 source "$(dirname "$0")/tools.sh"
 cd "$ROOT"
-cargo build --release -p public-api -p admin-api -p report-worker -p notify-worker -p outbox-relay -p hello-baseline
+cargo build --release -p public-api -p admin-api -p report-worker -p notify-worker -p outbox-relay -p chat-ws -p hello-baseline
 python3 infra/scripts/bench_coldstart.py "${RUNS:-21}" "${CARGO_TARGET_DIR:-$ROOT/target}/release"

@@ -29,6 +29,7 @@ FUNCTIONS = {
     "admin-api": "events/admin-api/login-wrong-password.json",
     "report-worker": "events/report-worker/batch-with-poison.json",
     "notify-worker": "events/notify-worker/inquiry-created.json",
+    "chat-ws": "events/chat-ws/heartbeat.json",
 }
 
 # Configuration as in Lambda; the endpoint is a closed loopback port, since only
@@ -42,6 +43,7 @@ ENV = {
     "REPORTS_QUEUE_URL": "http://127.0.0.1:9/000000000000/reports",
     "EVENTS_QUEUE_URL": "http://127.0.0.1:9/000000000000/events",
     "REPORTS_BUCKET": "bench",
+    "CHAT_CALLBACK_URL": "http://127.0.0.1:9/dev",
     "MAIL_FROM": "no-reply@example.com",
     "CONSULTANT_EMAILS": '{"default": ["consultants@example.com"]}',
     "JWT_SECRET": "bench-signing-secret-that-is-long-enough",

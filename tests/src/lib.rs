@@ -218,6 +218,21 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// An admin GET, answered as (status, JSON body).
+    pub async fn admin_json(&self, path: &str, token: &str) -> (u16, Value) {
+        json_of(self.admin_get(path, token).await).await
+    }
+
+    pub async fn admin_post(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     pub async fn admin_put(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
         self.client
             .put(self.url(path))
@@ -610,14 +625,6 @@ pub mod bedrock_stub {
         Json(body): Json<Value>,
     ) -> Response {
         s.seen.lock().unwrap().push((model, body));
-        let err = |code: StatusCode, kind: &str| {
-            (
-                code,
-                [("x-amzn-errortype", kind.to_string())],
-                Json(json!({"message": format!("stub {kind}")})),
-            )
-                .into_response()
-        };
         let mut events = vec![event("messageStart", false, json!({"role": "assistant"}))];
         match s.mode {
             Mode::Ok => {
@@ -683,20 +690,22 @@ pub mod bedrock_stub {
         pub endpoint: String,
     }
 
+    /// A service error as Bedrock answers one.
+    fn err(code: StatusCode, kind: &str) -> Response {
+        (
+            code,
+            [("x-amzn-errortype", kind.to_string())],
+            Json(json!({"message": format!("stub {kind}")})),
+        )
+            .into_response()
+    }
+
     async fn converse(
         State(s): State<Stub>,
         Path(model): Path<String>,
         Json(body): Json<Value>,
     ) -> Response {
         s.seen.lock().unwrap().push((model, body));
-        let err = |code: StatusCode, kind: &str| {
-            (
-                code,
-                [("x-amzn-errortype", kind.to_string())],
-                Json(json!({"message": format!("stub {kind}")})),
-            )
-                .into_response()
-        };
         match s.mode {
             Mode::Ok => Json(json!({
                 "output": {"message": {"role": "assistant", "content": [{"text": "## Executive summary\n"}, {"text": "Drafted by the stub."}]}},

@@ -48,15 +48,20 @@ fn assert_streamed(a: &Answer) {
     assert_eq!(a.last["metadata"]["message_type"], "assistant");
 }
 
+/// The app, an admin token, and a chat socket open on it.
+async fn chat_on(app: TestApp) -> (TestApp, String, ws::Client) {
+    let token = app.token().await;
+    let sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    (app, token, sock)
+}
+
 async fn history(app: &TestApp, token: &str, session: &str) -> Value {
-    let (status, v) = json_of(
-        app.admin_get(
+    let (status, v) = app
+        .admin_json(
             &format!("/api/v1/admin/chat/sessions/{session}/history"),
             token,
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(status, 200, "{v}");
     v["data"].clone()
 }
@@ -132,33 +137,27 @@ async fn a_question_is_acked_streamed_answered_and_shown_by_the_http_routes() {
     assert_eq!(h["stats"]["total_messages"], 2);
     assert_eq!(h["stats"]["user_messages"], 1);
 
-    let (_, v) = json_of(
-        app.admin_get(
+    let (_, v) = app
+        .admin_json(
             &format!("/api/v1/admin/chat/messages?session_id={session}"),
             &token,
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(v["messages"].as_array().unwrap().len(), 2);
     assert_eq!(v["messages"][1]["type"], "assistant");
     assert_eq!(v["has_more"], false);
-    let (_, v) = json_of(
-        app.admin_get(
+    let (_, v) = app
+        .admin_json(
             &format!("/api/v1/admin/simple-chat/messages?session_id={session}"),
             &token,
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(v["messages"][0]["role"], "user");
     assert_eq!(v["messages"][1]["content"], a.last["content"]);
 
-    let (_, s) = json_of(
-        app.admin_get(&format!("/api/v1/admin/chat/sessions/{session}"), &token)
-            .await,
-    )
-    .await;
+    let (_, s) = app
+        .admin_json(&format!("/api/v1/admin/chat/sessions/{session}"), &token)
+        .await;
     assert_eq!(s["data"]["client_name"], "Acme Corp");
     assert_eq!(s["data"]["context"]["inquiry_id"], inquiry["id"]);
     assert_eq!(s["data"]["status"], "active");
@@ -188,8 +187,7 @@ async fn a_question_is_acked_streamed_answered_and_shown_by_the_http_routes() {
 #[tokio::test]
 async fn heartbeats_and_bad_frames_leave_the_connection_open() {
     let app = spawn_app().await;
-    let token = app.token().await;
-    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let (_app, _token, mut sock) = chat_on(app).await;
 
     sock.send(&json!({"type": "heartbeat"})).await;
     let hb = sock.next().await;
@@ -245,8 +243,7 @@ async fn each_connection_is_rate_limited_with_an_error_frame() {
         }
     })
     .await;
-    let token = app.token().await;
-    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let (app, token, mut sock) = chat_on(app).await;
     for _ in 0..3 {
         sock.send_text("{}").await;
         assert_eq!(sock.next().await["metadata"]["code"], "INVALID_FRAME");
@@ -266,8 +263,7 @@ async fn each_connection_is_rate_limited_with_an_error_frame() {
 #[tokio::test]
 async fn a_resent_message_is_answered_once() {
     let app = spawn_app().await;
-    let token = app.token().await;
-    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let (app, token, mut sock) = chat_on(app).await;
     let first = sock
         .ask(&question("", "Architecture?", "same-id", Value::Null))
         .await;
@@ -290,8 +286,7 @@ async fn a_resent_message_is_answered_once() {
 #[tokio::test]
 async fn the_history_survives_a_restart() {
     let app = spawn_app().await;
-    let token = app.token().await;
-    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let (app, token, mut sock) = chat_on(app).await;
     let a = sock
         .ask(&question("", "Security review?", "c-1", Value::Null))
         .await;
@@ -384,8 +379,7 @@ async fn answers_stream_from_bedrock_converse_stream() {
 #[tokio::test]
 async fn a_model_that_fails_before_answering_falls_back_to_the_template() {
     let (app, _stub) = app_with_model(Mode::Throttled).await;
-    let token = app.token().await;
-    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let (_app, _token, mut sock) = chat_on(app).await;
     let a = sock.ask(&question("", "Costs?", "c-1", Value::Null)).await;
     assert_streamed(&a);
     assert_eq!(a.last["metadata"]["generated_by"], "template");
@@ -398,8 +392,7 @@ async fn a_model_that_fails_before_answering_falls_back_to_the_template() {
 #[tokio::test]
 async fn a_stream_that_breaks_midway_keeps_what_was_written_marked_incomplete() {
     let (app, _stub) = app_with_model(Mode::StreamBreaks).await;
-    let token = app.token().await;
-    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let (app, token, mut sock) = chat_on(app).await;
     let a = sock.ask(&question("", "Plan?", "c-1", Value::Null)).await;
     assert_streamed(&a);
     assert_eq!(a.last["content"], STREAM_PIECES[0]);
@@ -418,13 +411,8 @@ async fn sessions_are_created_listed_changed_and_deleted_over_http() {
         let (app, token) = (&app, &token);
         async move {
             json_of(
-                app.client
-                    .post(app.url("/api/v1/admin/chat/sessions"))
-                    .bearer_auth(token)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap(),
+                app.admin_post("/api/v1/admin/chat/sessions", token, &body)
+                    .await,
             )
             .await
         }
@@ -459,26 +447,22 @@ async fn sessions_are_created_listed_changed_and_deleted_over_http() {
     let fields = v["details"]["fields"].as_object().unwrap();
     assert_eq!(fields.len(), 4, "{v}");
 
-    let (_, list) = json_of(app.admin_get("/api/v1/admin/chat/sessions", &token).await).await;
+    let (_, list) = app.admin_json("/api/v1/admin/chat/sessions", &token).await;
     assert_eq!(list["data"]["total_count"], 2);
     assert_eq!(
         list["data"]["sessions"][1]["id"],
         id.as_str(),
         "newest first"
     );
-    let (_, page) = json_of(
-        app.admin_get("/api/v1/admin/chat/sessions?limit=1&offset=1", &token)
-            .await,
-    )
-    .await;
+    let (_, page) = app
+        .admin_json("/api/v1/admin/chat/sessions?limit=1&offset=1", &token)
+        .await;
     assert_eq!(page["data"]["sessions"].as_array().unwrap().len(), 1);
     assert_eq!(page["data"]["limit"], 1);
     assert_eq!(page["data"]["offset"], 1);
-    let (status, bad) = json_of(
-        app.admin_get("/api/v1/admin/chat/sessions?status=sleepy&limit=0", &token)
-            .await,
-    )
-    .await;
+    let (status, bad) = app
+        .admin_json("/api/v1/admin/chat/sessions?status=sleepy&limit=0", &token)
+        .await;
     assert_eq!(status, 400);
     assert_eq!(bad["details"]["fields"].as_object().unwrap().len(), 2);
 
@@ -495,11 +479,9 @@ async fn sessions_are_created_listed_changed_and_deleted_over_http() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["data"]["status"], "inactive");
     assert_eq!(v["data"]["client_name"], "Acme Ltd");
-    let (_, inactive) = json_of(
-        app.admin_get("/api/v1/admin/chat/sessions?status=inactive", &token)
-            .await,
-    )
-    .await;
+    let (_, inactive) = app
+        .admin_json("/api/v1/admin/chat/sessions?status=inactive", &token)
+        .await;
     assert_eq!(inactive["data"]["total_count"], 1);
     for body in [json!({"status": "expired"}), json!({"status": 3})] {
         let (status, v) = json_of(app.admin_put(&path, &token, &body).await).await;
@@ -521,7 +503,7 @@ async fn sessions_are_created_listed_changed_and_deleted_over_http() {
         format!("{path}/history"),
         "/api/v1/admin/chat/sessions/a%23b".into(),
     ] {
-        let (status, v) = json_of(app.admin_get(&p, &token).await).await;
+        let (status, v) = app.admin_json(&p, &token).await;
         assert_eq!(status, 404, "{p}: {v}");
         assert_eq!(v["code"], "NOT_FOUND");
     }
@@ -533,28 +515,15 @@ async fn the_dashboard_message_routes_ask_and_read_through_the_same_service() {
     let token = app.token().await;
     let post = |path: &'static str, body: Value| {
         let (app, token) = (&app, &token);
-        async move {
-            json_of(
-                app.client
-                    .post(app.url(path))
-                    .bearer_auth(token)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await
-        }
+        async move { json_of(app.admin_post(path, token, &body).await).await }
     };
     // The dashboard's health probe.
-    let (status, v) = json_of(
-        app.admin_get(
+    let (status, v) = app
+        .admin_json(
             "/api/v1/admin/simple-chat/messages?session_id=health-check",
             &token,
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["messages"], json!([]));
 
@@ -567,14 +536,12 @@ async fn the_dashboard_message_routes_ask_and_read_through_the_same_service() {
     assert_eq!(v["success"], true);
     assert!(v["message_id"].as_str().unwrap().starts_with("msg_"));
     let session = v["session_id"].as_str().unwrap().to_string();
-    let (_, read) = json_of(
-        app.admin_get(
+    let (_, read) = app
+        .admin_json(
             &format!("/api/v1/admin/simple-chat/messages?session_id={session}"),
             &token,
         )
-        .await,
-    )
-    .await;
+        .await;
     let msgs = read["messages"].as_array().unwrap();
     assert_eq!(msgs.len(), 2);
     assert_eq!(msgs[0]["id"], v["message_id"]);
@@ -593,36 +560,27 @@ async fn the_dashboard_message_routes_ask_and_read_through_the_same_service() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["type"], "assistant");
     assert!(v["content"].as_str().unwrap().contains("Savings Plans"));
-    let (_, s) = json_of(
-        app.admin_get("/api/v1/admin/chat/sessions/dash-42", &token)
-            .await,
-    )
-    .await;
+    let (_, s) = app
+        .admin_json("/api/v1/admin/chat/sessions/dash-42", &token)
+        .await;
     assert_eq!(s["data"]["client_name"], "Globex");
-    let (_, all) = json_of(
-        app.admin_get(
+    let (_, all) = app
+        .admin_json(
             "/api/v1/admin/chat/messages?session_id=dash-42&limit=1",
             &token,
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(all["messages"].as_array().unwrap().len(), 1);
     assert_eq!(all["has_more"], true);
-    let first_at = all["messages"][0]["created_at"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let (_, since) = json_of(
-        app.admin_get(
-            &format!("/api/v1/admin/chat/messages?session_id=dash-42&since=2000-01-01T00:00:00Z"),
-            &token,
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(since["messages"].as_array().unwrap().len(), 2);
-    assert!(first_at.ends_with('Z'));
+    for (since, n) in [("2000-01-01T00:00:00Z", 2), ("2100-01-01", 0)] {
+        let (_, v) = app
+            .admin_json(
+                &format!("/api/v1/admin/chat/messages?session_id=dash-42&since={since}"),
+                &token,
+            )
+            .await;
+        assert_eq!(v["messages"].as_array().unwrap().len(), n, "since {since}");
+    }
 
     // Bad input: every field named, a 4xx, nothing stored.
     for (path, body, fields) in [
@@ -658,22 +616,20 @@ async fn the_dashboard_message_routes_ask_and_read_through_the_same_service() {
         "?session_id=dash-42&since=yesterday",
         "?session_id=dash-42&limit=0",
     ] {
-        let (status, v) = json_of(
-            app.admin_get(&format!("/api/v1/admin/chat/messages{q}"), &token)
-                .await,
-        )
-        .await;
+        let (status, v) = app
+            .admin_json(&format!("/api/v1/admin/chat/messages{q}"), &token)
+            .await;
         assert_eq!(status, 400, "{q}: {v}");
     }
 
-    let (status, m) = json_of(app.admin_get("/api/v1/admin/chat/metrics", &token).await).await;
+    let (status, m) = app.admin_json("/api/v1/admin/chat/metrics", &token).await;
     assert_eq!(status, 200);
     assert_eq!(m["data"]["total_messages"], 4);
     assert_eq!(m["data"]["user_messages"], 2);
     assert_eq!(m["data"]["assistant_messages"], 2);
     assert_eq!(m["data"]["total_sessions"], 2);
     assert_eq!(m["data"]["model"], "template");
-    let (status, h) = json_of(app.admin_get("/api/v1/admin/chat/health", &token).await).await;
+    let (status, h) = app.admin_json("/api/v1/admin/chat/health", &token).await;
     assert_eq!(status, 200);
     assert_eq!(h["data"]["status"], "healthy");
     assert_eq!(h["data"]["checks"]["store"], "ok");
@@ -689,31 +645,27 @@ async fn an_idle_session_expires_and_refuses_new_questions() {
     let app = spawn_app_with(|cfg| cfg.chat.idle_expiry = Duration::from_secs(1)).await;
     let token = app.token().await;
     let (status, v) = json_of(
-        app.client
-            .post(app.url("/api/v1/admin/chat/messages"))
-            .bearer_auth(&token)
-            .json(&json!({"content": "hello", "session_id": "short-lived"}))
-            .send()
-            .await
-            .unwrap(),
+        app.admin_post(
+            "/api/v1/admin/chat/messages",
+            &token,
+            &json!({"content": "hello", "session_id": "short-lived"}),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, 200, "{v}");
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let (_, s) = json_of(
-        app.admin_get("/api/v1/admin/chat/sessions/short-lived", &token)
-            .await,
-    )
-    .await;
+    let (_, s) = app
+        .admin_json("/api/v1/admin/chat/sessions/short-lived", &token)
+        .await;
     assert_eq!(s["data"]["status"], "expired");
     let (status, v) = json_of(
-        app.client
-            .post(app.url("/api/v1/admin/chat/messages"))
-            .bearer_auth(&token)
-            .json(&json!({"content": "still there?", "session_id": "short-lived"}))
-            .send()
-            .await
-            .unwrap(),
+        app.admin_post(
+            "/api/v1/admin/chat/messages",
+            &token,
+            &json!({"content": "still there?", "session_id": "short-lived"}),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, 409, "{v}");

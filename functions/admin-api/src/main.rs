@@ -5,7 +5,6 @@
 use shared::adapters::aws::{self, BedrockLlm};
 use shared::app::auth::{AuthConfig, Authenticator};
 use shared::app::chat::{ChatConfig, ChatService};
-use shared::app::drafting::Drafter;
 use shared::app::reports::ReportService;
 use shared::app::Deps;
 use shared::config::{self, AwsResources, ConfigError};
@@ -32,9 +31,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let adapters = aws::connect_with(&sdk, &resources);
     let blobs = adapters.blobs.clone();
     let deps = Deps::new(adapters, Arc::new(SystemClock));
-    // Reading reports needs no model: the drafter here never runs.
-    let reports =
-        blobs.map(|b| ReportService::new(deps.clone(), b, Arc::new(Drafter::template_only())));
+    let reports = blobs.map(|b| ReportService::reader(deps.clone(), b));
     let model = BedrockLlm::from_env(&sdk).map(|m| Arc::new(m) as Arc<dyn ChatModel>);
     let chat = ChatService::new(deps.clone(), reports.clone(), model, ChatConfig::default());
     let state = AppState::new(

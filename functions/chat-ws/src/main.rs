@@ -10,7 +10,6 @@ use shared::adapters::aws::{self, ApiGatewayPush, BedrockLlm};
 use shared::app::auth::{AuthConfig, Authenticator};
 use shared::app::chat::{ChatConfig, ChatService};
 use shared::app::chat_socket::{ChatSocket, RateLimit};
-use shared::app::drafting::Drafter;
 use shared::app::reports::ReportService;
 use shared::app::Deps;
 use shared::config::AwsResources;
@@ -29,9 +28,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let adapters = aws::connect_with(&sdk, &resources);
     let blobs = adapters.blobs.clone();
     let deps = Deps::new(adapters, Arc::new(SystemClock));
-    // Reports are only read here, as the chat's context.
-    let reports =
-        blobs.map(|b| ReportService::new(deps.clone(), b, Arc::new(Drafter::template_only())));
+    let reports = blobs.map(|b| ReportService::reader(deps.clone(), b));
     let model = BedrockLlm::from_env(&sdk).map(|m| Arc::new(m) as Arc<dyn ChatModel>);
     let chat = ChatService::new(deps.clone(), reports, model, ChatConfig::default());
     let auth = Arc::new(Authenticator::new(auth, deps));

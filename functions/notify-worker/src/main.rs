@@ -6,7 +6,6 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{service_fn, LambdaEvent};
 use shared::adapters::aws::{self, SesMailer};
 use shared::adapters::http_client::ReqwestOutbound;
-use shared::app::drafting::Drafter;
 use shared::app::notify::{Notifier, NotifyConfig};
 use shared::app::reports::ReportService;
 use shared::app::Deps;
@@ -23,9 +22,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let adapters = aws::connect_with(&sdk, &resources);
     let blobs = adapters.blobs.clone();
     let deps = Deps::new(adapters, Arc::new(SystemClock));
-    // Only reads reports (to inline them): the drafter never runs here.
-    let reports =
-        blobs.map(|b| ReportService::new(deps.clone(), b, Arc::new(Drafter::template_only())));
+    let reports = blobs.map(|b| ReportService::reader(deps.clone(), b));
     let mailer = Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(&sdk)));
     let notifier = Notifier::new(
         deps,

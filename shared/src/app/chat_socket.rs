@@ -212,32 +212,27 @@ impl ChatSocket {
             Ok(c) => c,
             Err(e) => return self.refuse(connection, e, None).await,
         };
-        let (message_id, session_id, content, client_name, context) = match frame {
-            Ok(ClientFrame::Message {
-                message_id,
-                session_id,
-                content,
-                client_name,
-                context,
-            }) => (message_id, session_id, content, client_name, context),
+        let q = match frame {
+            Ok(ClientFrame::Message(q)) => q,
             Ok(ClientFrame::Heartbeat) => return,
             Err(e) => return self.refuse(connection, e, None).await,
         };
         let user = conn.data["user"].as_str().unwrap_or("admin").to_string();
         let fields = SessionFields {
-            client_name,
-            context,
+            client_name: q.client_name,
+            context: q.context,
             ..Default::default()
         };
-        let session = match self.chat.open(&user, session_id.clone(), fields).await {
+        let session = match self.chat.open(&user, q.session_id.clone(), fields).await {
             Ok(s) => s,
             Err(e) => {
                 return self
-                    .refuse(connection, app_refusal(&e), session_id.as_ref())
+                    .refuse(connection, app_refusal(&e), q.session_id.as_ref())
                     .await
             }
         };
-        let client_id = message_id
+        let client_id = q
+            .message_id
             .clone()
             .unwrap_or_else(|| self.chat.deps().ulid().to_string().to_lowercase());
         if self
@@ -257,7 +252,7 @@ impl ChatSocket {
         };
         match self
             .chat
-            .answer(&session, &content, message_id.as_deref(), &sink)
+            .answer(&session, &q.content, q.message_id.as_deref(), &sink)
             .await
         {
             Ok(turn) if !sink.gone.load(Ordering::SeqCst) => {

@@ -47,6 +47,12 @@ impl ReportService {
         }
     }
 
+    /// For a process that only reads reports (the APIs, the notifier, the chat):
+    /// its drafter never runs.
+    pub fn reader(deps: Deps, blobs: Arc<dyn BlobStore>) -> Self {
+        Self::new(deps, blobs, Arc::new(Drafter::template_only()))
+    }
+
     pub fn blobs(&self) -> &Arc<dyn BlobStore> {
         &self.blobs
     }

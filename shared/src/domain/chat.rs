@@ -323,19 +323,23 @@ pub fn check_content(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
+/// A question from the client, as a `message` frame carries it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    /// The client's id for its message, echoed in the `ack`; a resend with the
+    /// same id is answered from the stored answer, never a second time.
+    pub message_id: Option<String>,
+    /// `None` starts a new session.
+    pub session_id: Option<SessionId>,
+    pub content: String,
+    pub client_name: Option<String>,
+    pub context: Option<Value>,
+}
+
 /// A frame the client sent, parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientFrame {
-    Message {
-        /// The client's id for its message, echoed in the `ack`; a resend with the
-        /// same id is answered from the stored answer, never a second time.
-        message_id: Option<String>,
-        /// `None` starts a new session.
-        session_id: Option<SessionId>,
-        content: String,
-        client_name: Option<String>,
-        context: Option<Value>,
-    },
+    Message(Question),
     Heartbeat,
 }
 
@@ -417,13 +421,13 @@ fn parse_message(obj: &Map<String, Value>) -> Result<ClientFrame, FrameError> {
         }
         Some(_) => return Err(bad("metadata", "must be an object")),
     }
-    Ok(ClientFrame::Message {
+    Ok(ClientFrame::Message(Question {
         message_id,
         session_id,
         content,
         client_name,
         context,
-    })
+    }))
 }
 
 /// The frames the server sends, as API.md lists them.
@@ -555,13 +559,13 @@ mod tests {
         let f = parse_frame(r#"{"type":"message","message_id":"c1","session_id":"","content":"hi","metadata":{"client_name":"Acme","context":"inq_01hx0000000000000000000000"}}"#).unwrap();
         assert_eq!(
             f,
-            ClientFrame::Message {
+            ClientFrame::Message(Question {
                 message_id: Some("c1".into()),
                 session_id: None,
                 content: "hi".into(),
                 client_name: Some("Acme".into()),
                 context: Some(json!("inq_01hx0000000000000000000000")),
-            }
+            })
         );
         assert_eq!(
             parse_frame(r#"{"type":"heartbeat"}"#).unwrap(),
