@@ -33,7 +33,12 @@ async fn main() -> Result<(), lambda_http::Error> {
     let deps = Deps::new(adapters, Arc::new(SystemClock));
     let reports = blobs.map(|b| ReportService::reader(deps.clone(), b));
     let model = BedrockLlm::from_env(&sdk).map(|m| Arc::new(m) as Arc<dyn ChatModel>);
-    let chat = ChatService::new(deps.clone(), reports.clone(), model, ChatConfig::default());
+    let chat = ChatService::new(
+        deps.clone(),
+        reports.clone(),
+        model,
+        ChatConfig::from_lookup(|k| std::env::var(k).ok())?,
+    );
     let state = AppState::new(
         deps.clone(),
         Some(Authenticator::new(auth, deps)),

@@ -30,7 +30,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let deps = Deps::new(adapters, Arc::new(SystemClock));
     let reports = blobs.map(|b| ReportService::reader(deps.clone(), b));
     let model = BedrockLlm::from_env(&sdk).map(|m| Arc::new(m) as Arc<dyn ChatModel>);
-    let chat = ChatService::new(deps.clone(), reports, model, ChatConfig::default());
+    let chat = ChatService::new(
+        deps.clone(),
+        reports,
+        model,
+        ChatConfig::from_lookup(|k| std::env::var(k).ok())?,
+    );
     let auth = Arc::new(Authenticator::new(auth, deps));
     let push: OnceLock<Arc<dyn Push>> = OnceLock::new();
     lambda_runtime::run(service_fn(

@@ -113,7 +113,7 @@ impl Config {
             llm: bedrock.clone().map(|m| Arc::new(m) as Arc<dyn Llm>),
             notify: notify_from_env()?,
             chat_model: bedrock.map(|m| Arc::new(m) as Arc<dyn ChatModel>),
-            chat: ChatConfig::default(),
+            chat: ChatConfig::from_lookup(|k| std::env::var(k).ok())?,
             chat_limit: RateLimit::default(),
         })
     }

@@ -72,6 +72,29 @@ impl Default for ChatConfig {
     }
 }
 
+impl ChatConfig {
+    /// The defaults, with `CHAT_ANSWER_TIMEOUT_SECONDS` (1 to 600) when set: a
+    /// function behind the HTTP API must answer within its 30 s.
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, crate::config::ConfigError> {
+        let mut cfg = Self::default();
+        if let Some(v) = get("CHAT_ANSWER_TIMEOUT_SECONDS") {
+            let secs = v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|s| (1..=600).contains(s))
+                .ok_or(crate::config::ConfigError::Invalid {
+                    var: "CHAT_ANSWER_TIMEOUT_SECONDS".into(),
+                    reason: "must be a number of seconds from 1 to 600".into(),
+                })?;
+            cfg.timeout = Duration::from_secs(secs);
+        }
+        Ok(cfg)
+    }
+}
+
 /// Where the pieces of an answer go as they are written.
 #[async_trait]
 pub trait PieceSink: Send + Sync {
@@ -1012,6 +1035,23 @@ pub fn template_answer(g: &Grounding, question: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_answer_timeout_is_configurable_within_bounds() {
+        let get = |v: &'static str| {
+            move |k: &str| (k == "CHAT_ANSWER_TIMEOUT_SECONDS").then(|| v.to_string())
+        };
+        assert_eq!(
+            ChatConfig::from_lookup(get("25")).unwrap().timeout,
+            Duration::from_secs(25)
+        );
+        assert!(ChatConfig::from_lookup(get("0")).is_err());
+        assert!(ChatConfig::from_lookup(get("soon")).is_err());
+        assert_eq!(
+            ChatConfig::from_lookup(|_| None).unwrap().timeout,
+            Duration::from_secs(60)
+        );
+    }
 
     #[test]
     fn the_template_answer_is_labelled_and_follows_the_question() {
