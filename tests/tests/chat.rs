@@ -308,6 +308,27 @@ async fn the_history_survives_a_restart() {
         history(&app, &token, &session).await["stats"]["total_messages"],
         4
     );
+
+    // Paging back through the history, newest page first.
+    let path = format!("/api/v1/admin/chat/sessions/{session}/history?limit=3");
+    let (_, newest) = app.admin_json(&path, &token).await;
+    let page = newest["data"]["messages"].as_array().unwrap();
+    assert_eq!(page.len(), 3);
+    assert_eq!(page[2]["id"], b.last["message_id"]);
+    assert_eq!(newest["data"]["has_more"], true);
+    let before = newest["data"]["next_before"].as_str().unwrap();
+    assert_eq!(before, page[0]["id"].as_str().unwrap());
+    let (_, older) = app
+        .admin_json(&format!("{path}&before={before}"), &token)
+        .await;
+    let page = older["data"]["messages"].as_array().unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0]["content"], "Security review?");
+    assert_eq!(older["data"]["has_more"], false);
+    let (status, _) = app
+        .admin_json(&format!("{path}&before=yesterday"), &token)
+        .await;
+    assert_eq!(status, 400);
 }
 
 async fn app_with_model(mode: Mode) -> (TestApp, bedrock_stub::Stub) {

@@ -399,12 +399,15 @@ impl ChatService {
         Ok(out)
     }
 
-    /// The newest `limit` messages (oldest first) and figures over the whole session.
+    /// A page of history: the newest `limit` messages older than `before` (all when
+    /// `None`), oldest first; figures over the whole session; and whether older
+    /// messages remain.
     pub async fn history(
         &self,
         id: &SessionId,
         limit: usize,
-    ) -> Result<(Vec<ChatMessage>, Value), AppError> {
+        before: Option<&MessageId>,
+    ) -> Result<(Vec<ChatMessage>, Value, bool), AppError> {
         self.get(id).await?;
         let all = self.all_messages(id).await?;
         let count = |r: Role| all.iter().filter(|m| m.role == r).count();
@@ -415,8 +418,12 @@ impl ChatService {
             "first_message_at": all.first().map(|m| m.created_at.clone()),
             "last_message_at": all.last().map(|m| m.created_at.clone()),
         });
-        let skip = all.len().saturating_sub(limit);
-        Ok((all.into_iter().skip(skip).collect(), stats))
+        let older: Vec<ChatMessage> = all
+            .into_iter()
+            .filter(|m| before.is_none_or(|b| m.id.as_str() < b.as_str()))
+            .collect();
+        let skip = older.len().saturating_sub(limit);
+        Ok((older.into_iter().skip(skip).collect(), stats, skip > 0))
     }
 
     /// Messages oldest first, only those after `since` (RFC 3339) when given, at

@@ -11,7 +11,9 @@ use super::AppState;
 use crate::app::auth::Claims;
 use crate::app::chat::{ChatService, NoSink};
 use crate::app::AppError;
-use crate::domain::chat::{check_content, ChatMessage, SessionFields, SessionId, SessionStatus};
+use crate::domain::chat::{
+    check_content, ChatMessage, MessageId, SessionFields, SessionId, SessionStatus,
+};
 use crate::domain::FieldErrors;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
@@ -68,8 +70,11 @@ pub fn table() -> Vec<Route> {
             get(history),
         )
         .admin()
-        .doc("chat", "A session's newest messages and figures")
-        .query(&["limit"])
+        .doc(
+            "chat",
+            "A session's newest messages (older pages with `before`) and figures",
+        )
+        .query(&["limit", "before"])
         .ok(200, Some("ChatHistory")),
         Route::new(Method::GET, "/api/v1/admin/chat/metrics", get(metrics))
             .admin()
@@ -222,14 +227,27 @@ async fn history(
     let p = params(p)?;
     let mut fields = FieldErrors::new();
     let limit = number(&p, "limit", 50, 1, 500, &mut fields);
+    let before = param(
+        &p,
+        "before",
+        MessageId::parse,
+        "must be a message id this API returned",
+        &mut fields,
+    );
     if !fields.is_empty() {
         return Err(ApiError::validation(&fields));
     }
-    let (messages, stats) = service(&s)?.history(&id, limit).await.map_err(chat_error)?;
+    let (messages, stats, more) = service(&s)?
+        .history(&id, limit, before.as_ref())
+        .await
+        .map_err(chat_error)?;
+    let next_before = more
+        .then(|| messages.first().map(|m| m.id.clone()))
+        .flatten();
     let messages: Vec<Value> = messages.iter().map(ChatMessage::to_json).collect();
     Ok(Json(json!({
         "success": true,
-        "data": {"messages": messages, "stats": stats, "limit": limit},
+        "data": {"messages": messages, "stats": stats, "limit": limit, "has_more": more, "next_before": next_before},
     })))
 }
 

@@ -146,7 +146,8 @@ fn chat_schemas() -> Value {
         },
         "ChatHistory": envelope(json!({"type": "object", "properties": {
             "messages": {"type": "array", "items": schema_ref("ChatMessage")},
-            "stats": {"type": "object"}, "limit": {"type": "integer"}}})),
+            "stats": {"type": "object"}, "limit": {"type": "integer"},
+            "has_more": {"type": "boolean"}, "next_before": {"type": ["string", "null"], "description": "pass as `before` for the page of older messages"}}})),
         "ChatMetrics": envelope(json!({"type": "object"})),
         "ChatHealth": envelope(json!({"type": "object", "properties": {"status": {"enum": ["healthy", "unhealthy"]}, "checks": {"type": "object"}}})),
         "SimpleChatQuestion": {"type": "object", "required": ["content"], "properties": {"content": {"type": "string", "minLength": 1, "maxLength": 4000}, "session_id": {"type": "string"}}},
