@@ -5,7 +5,7 @@ Each sample is a fresh RIE process running the binary once; the figure is the
 emulator's own `INIT REPORT(durationMs: ...)` for that first init. Binaries are
 interleaved run by run so drift on the machine hits all of them alike.
 
-usage: bench_coldstart.py RUNS TARGET_DIR
+usage: bench_coldstart.py RUNS TARGET_DIR [BINARY ...]   (default: every function)
 """
 
 import os
@@ -96,10 +96,12 @@ def cold_start_ms(rie, binary, event_path):
 
 def main():
     runs, target = int(sys.argv[1]), sys.argv[2]
+    chosen = ["hello-baseline"] + [n for n in sys.argv[3:] if n != "hello-baseline"]
+    functions = {n: FUNCTIONS[n] for n in (chosen if sys.argv[3:] else FUNCTIONS)}
     rie = os.environ["RIE_BIN"]
-    samples = {name: [] for name in FUNCTIONS}
+    samples = {name: [] for name in functions}
     for _ in range(runs):
-        for name, event in FUNCTIONS.items():
+        for name, event in functions.items():
             samples[name].append(cold_start_ms(rie, os.path.join(target, name), os.path.join(ROOT, event)))
     base = statistics.median(samples["hello-baseline"])
     print(f"| binary | median init (ms) | min | max | ratio to baseline median | size (bytes) |")

@@ -11,7 +11,9 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let resources = AwsResources::from_env()?;
+    let mut resources = AwsResources::from_env()?;
+    // The web form writes no report files: no S3 client to build at start-up.
+    resources.bucket = None;
     let cors = config::cors_origins(|k| std::env::var(k).ok())?;
     let deps = Deps::new(aws::connect(&resources).await, Arc::new(SystemClock));
     lambda::serve(public_router(AppState::new(

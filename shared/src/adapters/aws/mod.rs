@@ -21,8 +21,48 @@ use super::Adapters;
 use crate::config::AwsResources;
 use std::sync::Arc;
 
+/// The roots of Amazon Trust Services, which sign the certificate of every AWS
+/// service endpoint. Trusting only these (instead of parsing the ~140 roots of the
+/// system bundle) is most of what a function's cold start spends on TLS.
+const AMAZON_ROOTS: &[u8] = include_bytes!("../../../certs/amazon-trust-services.pem");
+
+/// The SDK configuration from the standard settings. In Lambda it is read the
+/// quick way: region and credentials straight from the environment Lambda sets (no
+/// profile files, no metadata endpoints), and one HTTPS client, trusting the Amazon
+/// roots, shared by every service client. `TRUST_STORE=system` trusts the system's
+/// roots instead (an endpoint behind a TLS-inspecting proxy, say).
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+        if let Ok(region) = std::env::var("AWS_REGION") {
+            loader = loader.region(aws_config::Region::new(region));
+        }
+        if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+            loader = loader.credentials_provider(
+                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+            );
+        }
+        loader = loader.http_client(https_client(
+            std::env::var("TRUST_STORE").ok().as_deref() != Some("system"),
+        ));
+    }
+    loader.load().await
+}
+
+/// One HTTPS client (rustls with aws-lc) for every service client of a process.
+fn https_client(amazon_roots_only: bool) -> aws_sdk_sqs::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+    let trust = if amazon_roots_only {
+        TrustStore::empty().with_pem_certificate(AMAZON_ROOTS)
+    } else {
+        TrustStore::default()
+    };
+    let builder = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+    match TlsContext::builder().with_trust_store(trust).build() {
+        Ok(ctx) => builder.tls_context(ctx).build_https(),
+        Err(_) => builder.build_https(),
+    }
 }
 
 pub async fn connect(res: &AwsResources) -> Adapters {
