@@ -18,6 +18,26 @@ fn collect_refs(v: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// The served document is checked in (`shared/openapi.json`); it must be the one
+/// the route table builds. `UPDATE_OPENAPI=1` rewrites it after a route change.
+#[test]
+fn the_checked_in_document_is_the_one_the_route_table_builds() {
+    let built = shared::http::openapi::document(&routes::all());
+    let served: Value =
+        serde_json::from_str(shared::http::openapi::DOCUMENT).expect("shared/openapi.json is JSON");
+    if served != built {
+        if std::env::var_os("UPDATE_OPENAPI").is_some() {
+            let path = system_tests::workspace_root().join("shared/openapi.json");
+            let text = serde_json::to_string_pretty(&built).unwrap() + "\n";
+            std::fs::write(&path, text).unwrap();
+        }
+        panic!(
+            "shared/openapi.json differs from the route table's document; \
+             run `UPDATE_OPENAPI=1 cargo test -p system-tests --test openapi` and commit it"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_document_matches_the_registered_routes() {
     let app = spawn_app().await;
