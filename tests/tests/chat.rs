@@ -261,6 +261,40 @@ async fn each_connection_is_rate_limited_with_an_error_frame() {
 }
 
 #[tokio::test]
+async fn a_question_can_move_its_session_onto_an_inquiry() {
+    let app = spawn_app().await;
+    let inquiry = create_inquiry(&app).await;
+    let (app, token, mut sock) = chat_on(app).await;
+    let first = sock
+        .ask(&question("", "General advice?", "c-1", Value::Null))
+        .await;
+    assert_streamed(&first);
+    let session = first.ack["session_id"].as_str().unwrap().to_string();
+    assert!(!first.last["content"]
+        .as_str()
+        .unwrap()
+        .contains(inquiry["id"].as_str().unwrap()));
+
+    let next = sock
+        .ask(&question(
+            &session,
+            "And for this one?",
+            "c-2",
+            json!({"inquiry_id": inquiry["id"]}),
+        ))
+        .await;
+    assert_streamed(&next);
+    assert!(next.last["content"]
+        .as_str()
+        .unwrap()
+        .contains(inquiry["id"].as_str().unwrap()));
+    let (_, s) = app
+        .admin_json(&format!("/api/v1/admin/chat/sessions/{session}"), &token)
+        .await;
+    assert_eq!(s["data"]["context"]["inquiry_id"], inquiry["id"]);
+}
+
+#[tokio::test]
 async fn a_resent_message_is_answered_once() {
     let app = spawn_app().await;
     let (app, token, mut sock) = chat_on(app).await;

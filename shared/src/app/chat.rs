@@ -462,6 +462,18 @@ impl ChatService {
                     "the chat session has expired; start a new one".into(),
                 ));
             }
+            // A question may move the session onto another subject (a new context)
+            // or name a client the session did not have yet.
+            let moved = f.context.as_ref().is_some_and(|c| *c != s.context);
+            let named = s.client_name.is_empty() && f.client_name.is_some();
+            if moved || named {
+                let change = SessionFields {
+                    context: f.context.filter(|_| moved),
+                    client_name: f.client_name.filter(|_| named),
+                    ..Default::default()
+                };
+                return self.update(&id, change).await;
+            }
             return Ok(s);
         }
         let s = self.fresh(id.clone(), user, f);
