@@ -16,10 +16,8 @@ const GRACE: Duration = Duration::from_secs(30);
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let mut resources = AwsResources::from_env()?;
-    // The relay moves queue messages only: no S3 client to build at start-up.
-    resources.bucket = None;
-    let deps = Deps::new(aws::connect(&resources).await, Arc::new(SystemClock));
+    let resources = AwsResources::from_env()?;
+    let deps = Deps::new(aws::connect_core(&resources).await, Arc::new(SystemClock));
     let relay = OutboxRelay::new(deps, GRACE);
     lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| {
         let relay = relay.clone();

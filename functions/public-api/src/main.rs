@@ -11,11 +11,9 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let mut resources = AwsResources::from_env()?;
-    // The web form writes no report files: no S3 client to build at start-up.
-    resources.bucket = None;
+    let resources = AwsResources::from_env()?;
     let cors = config::cors_origins(|k| std::env::var(k).ok())?;
-    let deps = Deps::new(aws::connect(&resources).await, Arc::new(SystemClock));
+    let deps = Deps::new(aws::connect_core(&resources).await, Arc::new(SystemClock));
     lambda::serve(public_router(AppState::new(
         deps,
         None,

@@ -69,7 +69,13 @@ pub async fn connect(res: &AwsResources) -> Adapters {
     connect_with(&sdk_config().await, res)
 }
 
-pub fn connect_with(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters {
+/// The item store and the queues alone, for a function that handles no report files:
+/// it then links and builds no S3 client at all (a smaller binary, a quicker start).
+pub async fn connect_core(res: &AwsResources) -> Adapters {
+    core(&sdk_config().await, res)
+}
+
+fn core(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters {
     Adapters {
         store: Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(sdk),
@@ -79,6 +85,13 @@ pub fn connect_with(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters
             aws_sdk_sqs::Client::new(sdk),
             res.queues.clone(),
         )),
+        blobs: None,
+    }
+}
+
+/// The store, the queues, and the report files when a bucket is configured.
+pub fn connect_with(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters {
+    Adapters {
         blobs: res.bucket.as_ref().map(|b| {
             // Path-style addressing works with every S3-compatible endpoint,
             // including the emulator; virtual-host style needs DNS per bucket.
@@ -88,5 +101,6 @@ pub fn connect_with(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters
             Arc::new(S3Blobs::new(aws_sdk_s3::Client::from_conf(s3), b))
                 as Arc<dyn crate::ports::blob::BlobStore>
         }),
+        ..core(sdk, res)
     }
 }
