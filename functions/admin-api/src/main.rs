@@ -2,15 +2,13 @@
 //! signing secret and an admin), AWS adapters, the chat service (a Bedrock model
 //! when `BEDROCK_MODEL_ID` names one), then the shared admin router.
 
-use shared::adapters::aws::{self, BedrockLlm};
+use shared::adapters::aws;
 use shared::app::auth::{AuthConfig, Authenticator};
-use shared::app::chat::{ChatConfig, ChatService};
 use shared::app::reports::ReportService;
 use shared::app::Deps;
 use shared::config::{self, AwsResources, ConfigError};
 use shared::domain::hook::parse_hooks;
 use shared::http::{admin_router, lambda, AppState};
-use shared::ports::llm::ChatModel;
 use shared::ports::SystemClock;
 use std::sync::Arc;
 
@@ -32,13 +30,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let blobs = adapters.blobs.clone();
     let deps = Deps::new(adapters, Arc::new(SystemClock));
     let reports = blobs.map(|b| ReportService::reader(deps.clone(), b));
-    let model = BedrockLlm::from_env(&sdk).map(|m| Arc::new(m) as Arc<dyn ChatModel>);
-    let chat = ChatService::new(
-        deps.clone(),
-        reports.clone(),
-        model,
-        ChatConfig::from_lookup(|k| std::env::var(k).ok())?,
-    );
+    let chat = shared::lambda::chat_service(&sdk, deps.clone(), reports.clone())?;
     let state = AppState::new(
         deps.clone(),
         Some(Authenticator::new(auth, deps)),

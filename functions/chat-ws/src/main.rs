@@ -6,14 +6,12 @@
 
 use aws_lambda_events::event::apigw::ApiGatewayWebsocketProxyRequest;
 use lambda_runtime::{service_fn, LambdaEvent};
-use shared::adapters::aws::{self, ApiGatewayPush, BedrockLlm};
+use shared::adapters::aws::{self, ApiGatewayPush};
 use shared::app::auth::{AuthConfig, Authenticator};
-use shared::app::chat::{ChatConfig, ChatService};
 use shared::app::chat_socket::{ChatSocket, RateLimit};
 use shared::app::reports::ReportService;
 use shared::app::Deps;
 use shared::config::AwsResources;
-use shared::ports::llm::ChatModel;
 use shared::ports::push::Push;
 use shared::ports::SystemClock;
 use std::sync::{Arc, OnceLock};
@@ -29,13 +27,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let blobs = adapters.blobs.clone();
     let deps = Deps::new(adapters, Arc::new(SystemClock));
     let reports = blobs.map(|b| ReportService::reader(deps.clone(), b));
-    let model = BedrockLlm::from_env(&sdk).map(|m| Arc::new(m) as Arc<dyn ChatModel>);
-    let chat = ChatService::new(
-        deps.clone(),
-        reports,
-        model,
-        ChatConfig::from_lookup(|k| std::env::var(k).ok())?,
-    );
+    let chat = shared::lambda::chat_service(&sdk, deps.clone(), reports)?;
     let auth = Arc::new(Authenticator::new(auth, deps));
     let push: OnceLock<Arc<dyn Push>> = OnceLock::new();
     lambda_runtime::run(service_fn(
