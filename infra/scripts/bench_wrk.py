@@ -8,22 +8,17 @@ usage: bench_wrk.py DEVSERVER_BINARY [SECONDS] [CONNECTIONS]
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# An argon2id hash of "bench", as the cold-start benchmark uses.
-ADMIN_USERS = '[{"username": "bench", "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$/tf66Cz5bISw2cwMD7Gi7Q$Dy/9JZQQ1VYRTlt6MIXA0gZpaqYmSmEEjUh0ME1eAzg"}]'
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The cold-start benchmark's helpers and sign-in (user "bench", password "bench").
+from bench_coldstart import ENV, ROOT, free_port  # noqa: E402
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+ADMIN_USERS = ENV["ADMIN_USERS"]
 
 
 def call(url, body=None, token=None):

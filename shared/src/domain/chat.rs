@@ -3,7 +3,7 @@
 //! code the error frame shows), and every server frame is built here, so the Lambda
 //! and dev-server entry points cannot drift apart.
 
-use super::inquiry::{is_prefixed_ulid, InquiryId};
+use super::inquiry::{is_key_name, is_prefixed_ulid, InquiryId};
 use super::{rfc3339, FieldErrors};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -28,15 +28,15 @@ const MAX_CLIENT_NAME: usize = 200;
 pub struct SessionId(String);
 
 impl SessionId {
+    /// What `parse` accepts, in the words an error message uses.
+    pub const RULE: &'static str = "must be 1 to 64 letters, digits, _ or -";
+
     pub fn new(id: ulid::Ulid) -> Self {
         Self(format!("chat_{}", id.to_string().to_lowercase()))
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        let ok = (1..=64).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        ok.then(|| Self(s.to_string()))
+        is_key_name(s).then(|| Self(s.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -398,10 +398,9 @@ fn parse_message(obj: &Map<String, Value>) -> Result<ClientFrame, FrameError> {
     let session_id = match obj.get("session_id") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) => Some(
-            SessionId::parse(s)
-                .ok_or_else(|| bad("session_id", "must be 1 to 64 letters, digits, _ or -"))?,
-        ),
+        Some(Value::String(s)) => {
+            Some(SessionId::parse(s).ok_or_else(|| bad("session_id", SessionId::RULE))?)
+        }
         Some(_) => return Err(bad("session_id", "must be a string")),
     };
     let (mut client_name, mut context) = (None, None);

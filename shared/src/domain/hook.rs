@@ -84,12 +84,7 @@ pub fn parse_hooks(json: &str) -> Result<Vec<Hook>, String> {
     let hooks: Vec<Hook> = serde_json::from_str(json).map_err(|e| e.to_string())?;
     let mut ids = std::collections::HashSet::new();
     for h in &hooks {
-        let ok = !h.id.is_empty()
-            && h.id.len() <= 64
-            && h.id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b));
-        if !ok || !ids.insert(h.id.clone()) {
+        if !super::inquiry::is_key_name(&h.id) || !ids.insert(h.id.clone()) {
             return Err(format!(
                 "hook id {:?} must be unique, 1 to 64 of [A-Za-z0-9_-]",
                 h.id

@@ -49,6 +49,14 @@ pub(crate) fn is_prefixed_ulid(s: &str, prefix: &str) -> bool {
     })
 }
 
+/// Whether `s` is 1–64 characters of `[A-Za-z0-9_-]`: a name (a hook's, a chat
+/// session's) that can become part of a store key without smuggling a separator.
+pub(crate) fn is_key_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// Per-field messages, ordered by field name for stable responses.
 pub type FieldErrors = BTreeMap<String, String>;
 

@@ -285,10 +285,7 @@ fn question(body: &Value, session_required: bool) -> Result<(String, Option<Sess
         Some(Value::String(v)) => {
             let id = SessionId::parse(v);
             if id.is_none() {
-                fields.insert(
-                    "session_id".into(),
-                    "must be 1 to 64 letters, digits, _ or -".into(),
-                );
+                fields.insert("session_id".into(), SessionId::RULE.into());
             }
             id
         }
@@ -332,13 +329,7 @@ fn session_param(
         fields.insert("session_id".into(), "is required".into());
         return None;
     }
-    param(
-        p,
-        "session_id",
-        SessionId::parse,
-        "must be 1 to 64 letters, digits, _ or -",
-        fields,
-    )
+    param(p, "session_id", SessionId::parse, SessionId::RULE, fields)
 }
 
 async fn simple_messages(
