@@ -19,6 +19,11 @@ pub use sqs::{QueueUrls, SqsQueue};
 
 use super::Adapters;
 use crate::config::AwsResources;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use std::sync::Arc;
 
 /// The roots of Amazon Trust Services, which sign the certificate of every AWS
@@ -42,15 +47,15 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
                 aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
             );
         }
-        loader = loader.http_client(https_client(
+        loader = loader.http_client(BuiltOnUse::shared(https_client(
             std::env::var("TRUST_STORE").ok().as_deref() != Some("system"),
-        ));
+        )));
     }
     loader.load().await
 }
 
 /// One HTTPS client (rustls with aws-lc) for every service client of a process.
-fn https_client(amazon_roots_only: bool) -> aws_sdk_sqs::config::SharedHttpClient {
+fn https_client(amazon_roots_only: bool) -> SharedHttpClient {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
     let trust = if amazon_roots_only {
         TrustStore::empty().with_pem_certificate(AMAZON_ROOTS)
@@ -62,6 +67,34 @@ fn https_client(amazon_roots_only: bool) -> aws_sdk_sqs::config::SharedHttpClien
     match TlsContext::builder().with_trust_store(trust).build() {
         Ok(ctx) => builder.tls_context(ctx).build_https(),
         Err(_) => builder.build_https(),
+    }
+}
+
+/// An HTTP client whose TLS connector is built when a request first needs it, once
+/// per timeout setting, and then cached. The SDK's own client also builds and throws
+/// away a whole connector (trust store parsed, TLS configuration made) for every
+/// service client it is handed to, as a check at construction; in a function that is
+/// init time spent twice over for a connector the first request builds anyway.
+#[derive(Debug)]
+struct BuiltOnUse(SharedHttpClient);
+
+impl BuiltOnUse {
+    fn shared(inner: SharedHttpClient) -> SharedHttpClient {
+        SharedHttpClient::new(Self(inner))
+    }
+}
+
+impl HttpClient for BuiltOnUse {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
     }
 }
 
