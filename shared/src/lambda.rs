@@ -115,13 +115,10 @@ pub fn callback_url(
 pub fn chat_service(
     sdk: &aws_config::SdkConfig,
     deps: crate::app::Deps,
-    reports: Option<crate::app::reports::ReportService>,
 ) -> Result<crate::app::chat::ChatService, crate::config::ConfigError> {
     use crate::ports::llm::ChatModel;
     let model = crate::adapters::aws::BedrockLlm::from_env(sdk)
         .map(|m| std::sync::Arc::new(m) as std::sync::Arc<dyn ChatModel>);
     let cfg = crate::app::chat::ChatConfig::from_lookup(|k| std::env::var(k).ok())?;
-    Ok(crate::app::chat::ChatService::new(
-        deps, reports, model, cfg,
-    ))
+    Ok(crate::app::chat::ChatService::new(deps, model, cfg))
 }

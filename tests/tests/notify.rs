@@ -132,7 +132,6 @@ fn notifier(
     let mailer = Arc::new(system_tests::RecordingMailer::default());
     let n = Notifier::new(
         Deps::new(adapters.clone(), Arc::new(SystemClock)),
-        None,
         mailer.clone(),
         Arc::new(shared::adapters::http_client::ReqwestOutbound::allowing_private()),
         cfg,
@@ -199,7 +198,6 @@ async fn permanent_failures_are_recorded_and_counted_not_retried() {
     let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
     let n = Notifier::new(
         deps.clone(),
-        None,
         mailer.clone(),
         Arc::new(shared::adapters::http_client::ReqwestOutbound::allowing_private()),
         config(None),
@@ -229,7 +227,6 @@ async fn consultants_are_chosen_by_service() {
     let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
     let n = Notifier::new(
         deps.clone(),
-        None,
         mailer.clone(),
         Arc::new(shared::adapters::http_client::ReqwestOutbound::allowing_private()),
         cfg,
@@ -346,7 +343,6 @@ async fn matching_hooks_get_a_signed_call_once_and_others_none() {
     let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
     let n = Notifier::new(
         deps,
-        None,
         Arc::new(system_tests::RecordingMailer::default()),
         Arc::new(shared::adapters::http_client::ReqwestOutbound::allowing_private()),
         cfg,
@@ -420,7 +416,6 @@ async fn outbound_urls_are_guarded_against_ssrf() {
     let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
     let n = Notifier::new(
         deps,
-        None,
         Arc::new(system_tests::RecordingMailer::default()),
         Arc::new(shared::adapters::http_client::ReqwestOutbound::new()),
         cfg,

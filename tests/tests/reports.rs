@@ -556,7 +556,6 @@ async fn a_job_that_fails_for_good_sends_the_consultants_the_inquiry_alone() {
     cfg.slack_webhook = None;
     let notifier = shared::app::notify::Notifier::new(
         Deps::new(adapters.clone(), Arc::new(SystemClock)),
-        Some(reports),
         mailer.clone(),
         Arc::new(shared::adapters::http_client::ReqwestOutbound::allowing_private()),
         cfg,

@@ -12,7 +12,9 @@ use shared::http::{admin_router, lambda, AppState};
 use shared::ports::SystemClock;
 use std::sync::Arc;
 
-#[tokio::main]
+// Lambda hands a function one event at a time, so worker threads would only
+// add to the cold start.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let resources = AwsResources::from_env()?;
@@ -30,7 +32,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let blobs = adapters.blobs.clone();
     let deps = Deps::new(adapters, Arc::new(SystemClock));
     let reports = blobs.map(|b| ReportService::reader(deps.clone(), b));
-    let chat = shared::lambda::chat_service(&sdk, deps.clone(), reports.clone())?;
+    let chat = shared::lambda::chat_service(&sdk, deps.clone())?;
     let state = AppState::new(
         deps.clone(),
         Some(Authenticator::new(auth, deps)),

@@ -9,25 +9,23 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use shared::adapters::aws::{self, ApiGatewayPush};
 use shared::app::auth::{AuthConfig, Authenticator};
 use shared::app::chat_socket::{ChatSocket, RateLimit};
-use shared::app::reports::ReportService;
 use shared::app::Deps;
 use shared::config::AwsResources;
 use shared::ports::push::Push;
 use shared::ports::SystemClock;
 use std::sync::{Arc, OnceLock};
 
-#[tokio::main]
+// Lambda hands a function one event at a time, so worker threads would only
+// add to the cold start.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let resources = AwsResources::from_env()?;
     let auth = AuthConfig::from_env()?;
     let callback = std::env::var("CHAT_CALLBACK_URL").ok();
     let sdk = aws::sdk_config().await;
-    let adapters = aws::connect_with(&sdk, &resources);
-    let blobs = adapters.blobs.clone();
-    let deps = Deps::new(adapters, Arc::new(SystemClock));
-    let reports = blobs.map(|b| ReportService::reader(deps.clone(), b));
-    let chat = shared::lambda::chat_service(&sdk, deps.clone(), reports)?;
+    let deps = Deps::new(aws::connect_core(&sdk, &resources), Arc::new(SystemClock));
+    let chat = shared::lambda::chat_service(&sdk, deps.clone())?;
     let auth = Arc::new(Authenticator::new(auth, deps));
     let push: OnceLock<Arc<dyn Push>> = OnceLock::new();
     lambda_runtime::run(service_fn(

@@ -13,11 +13,16 @@ use std::time::Duration;
 /// Entries younger than this are still being sent by the request that wrote them.
 const GRACE: Duration = Duration::from_secs(30);
 
-#[tokio::main]
+// Lambda hands a function one event at a time, so worker threads would only
+// add to the cold start.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let resources = AwsResources::from_env()?;
-    let deps = Deps::new(aws::connect_core(&resources).await, Arc::new(SystemClock));
+    let deps = Deps::new(
+        aws::connect_core(&aws::sdk_config().await, &resources),
+        Arc::new(SystemClock),
+    );
     let relay = OutboxRelay::new(deps, GRACE);
     lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| {
         let relay = relay.clone();

@@ -8,12 +8,17 @@ use shared::http::{lambda, public_router, AppState};
 use shared::ports::SystemClock;
 use std::sync::Arc;
 
-#[tokio::main]
+// Lambda hands a function one event at a time, so worker threads would only
+// add to the cold start.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let resources = AwsResources::from_env()?;
     let cors = config::cors_origins(|k| std::env::var(k).ok())?;
-    let deps = Deps::new(aws::connect_core(&resources).await, Arc::new(SystemClock));
+    let deps = Deps::new(
+        aws::connect_core(&aws::sdk_config().await, &resources),
+        Arc::new(SystemClock),
+    );
     lambda::serve(public_router(AppState::new(
         deps,
         None,

@@ -14,7 +14,9 @@ use shared::ports::SystemClock;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[tokio::main]
+// Lambda hands a function one event at a time, so worker threads would only
+// add to the cold start.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let resources = AwsResources::from_env()?;

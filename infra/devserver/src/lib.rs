@@ -193,12 +193,7 @@ pub async fn start_with(
         Some(a) => a,
         None => generated_auth(&cfg.data_dir)?,
     };
-    let chat = ChatService::new(
-        deps.clone(),
-        reports.clone(),
-        cfg.chat_model.clone(),
-        cfg.chat.clone(),
-    );
+    let chat = ChatService::new(deps.clone(), cfg.chat_model.clone(), cfg.chat.clone());
     let state = AppState::new(
         deps.clone(),
         Some(Authenticator::new(auth, deps.clone())),
@@ -250,7 +245,6 @@ pub async fn start_with(
     let mut tasks = vec![http, relay_task];
     let notifier = Notifier::new(
         deps_for_notify,
-        reports.clone(),
         Arc::new(OutboxMailer::new(cfg.data_dir.join("outbox"))),
         Arc::new(ReqwestOutbound::allowing_private()),
         cfg.notify.clone(),

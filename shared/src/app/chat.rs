@@ -9,7 +9,7 @@
 //! remembered as `CHAT#<id>`/`REQ#<hash>` so a resent question is answered once.
 
 use super::drafting::{md_escape, CircuitBreaker};
-use super::reports::ReportService;
+use super::reports::ReportRecords;
 use super::{AppError, Deps, InquiryService};
 use crate::domain::chat::{
     split_chars, ChatMessage, ChatSession, MessageId, MessageStatus, Role, SessionFields,
@@ -133,7 +133,7 @@ pub struct Grounding {
 pub struct ChatService {
     deps: Deps,
     inquiries: InquiryService,
-    reports: Option<ReportService>,
+    reports: ReportRecords,
     model: Option<Arc<dyn ChatModel>>,
     breaker: Arc<CircuitBreaker>,
     cfg: Arc<ChatConfig>,
@@ -154,16 +154,11 @@ fn raced(e: &StoreError) -> bool {
 }
 
 impl ChatService {
-    pub fn new(
-        deps: Deps,
-        reports: Option<ReportService>,
-        model: Option<Arc<dyn ChatModel>>,
-        cfg: ChatConfig,
-    ) -> Self {
+    pub fn new(deps: Deps, model: Option<Arc<dyn ChatModel>>, cfg: ChatConfig) -> Self {
         Self {
             inquiries: InquiryService::new(deps.clone()),
+            reports: ReportRecords::new(deps.clone()),
             deps,
-            reports,
             model,
             breaker: Arc::new(CircuitBreaker::new(5, Duration::from_secs(60))),
             cfg: Arc::new(cfg),
@@ -738,8 +733,8 @@ impl ChatService {
             Err(AppError::NotFound) => g.missing_inquiry = true,
             Err(e) => tracing::warn!(error = %e, "chat context unavailable"),
         }
-        if let (Some(reports), Some(_)) = (&self.reports, &g.inquiry) {
-            match reports.for_inquiry(&id).await {
+        if g.inquiry.is_some() {
+            match self.reports.for_inquiry(&id).await {
                 Ok(rs) => g.report = rs.into_iter().next(),
                 Err(e) => tracing::warn!(error = %e, "chat report context unavailable"),
             }

@@ -9,7 +9,7 @@
 
 use super::figures::NOTIFICATIONS_INDEX;
 use super::hook_registry::HookRegistry;
-use super::reports::ReportService;
+use super::reports::ReportRecords;
 use super::retry::RetryPolicy;
 use super::{AppError, Deps, InquiryService};
 use crate::domain::hook::{parse_hooks, Hook, HookAction};
@@ -135,7 +135,7 @@ enum Effect {
 pub struct Notifier {
     deps: Deps,
     inquiries: InquiryService,
-    reports: Option<ReportService>,
+    reports: ReportRecords,
     mailer: Arc<dyn Mailer>,
     outbound: Arc<dyn Outbound>,
     cfg: Arc<NotifyConfig>,
@@ -145,7 +145,6 @@ pub struct Notifier {
 impl Notifier {
     pub fn new(
         deps: Deps,
-        reports: Option<ReportService>,
         mailer: Arc<dyn Mailer>,
         outbound: Arc<dyn Outbound>,
         cfg: NotifyConfig,
@@ -153,8 +152,8 @@ impl Notifier {
         Self {
             inquiries: InquiryService::new(deps.clone()),
             hooks: HookRegistry::new(cfg.hooks.clone(), deps.store.clone()),
+            reports: ReportRecords::new(deps.clone()),
             deps,
-            reports,
             mailer,
             outbound,
             cfg: Arc::new(cfg),
@@ -328,10 +327,7 @@ impl Notifier {
     }
 
     async fn consultant_email(&self, i: &Inquiry) -> Result<Effect, AppError> {
-        let report = match &self.reports {
-            Some(r) => r.for_inquiry(&i.id).await?.into_iter().next(),
-            None => None,
-        };
+        let report = self.reports.for_inquiry(&i.id).await?.into_iter().next();
         let marker = match i.priority {
             Priority::Urgent => "[URGENT] ",
             Priority::High => "[HIGH] ",

@@ -29,6 +29,30 @@ fn pointer_pk(id: &ReportId) -> String {
 
 const REPORT_PREFIX: &str = "REPORT#";
 
+/// Report records, read from the store alone: what the e-mails name and the chat
+/// grounds in. A function that needs nothing more builds no file store (no S3
+/// client at its cold start).
+#[derive(Clone)]
+pub struct ReportRecords {
+    deps: Deps,
+}
+
+impl ReportRecords {
+    pub fn new(deps: Deps) -> Self {
+        Self { deps }
+    }
+
+    /// An inquiry's reports, newest first.
+    pub async fn for_inquiry(&self, inquiry: &InquiryId) -> Result<Vec<Report>, AppError> {
+        let q = Query::table(format!("INQ#{inquiry}"))
+            .range(SkRange::Prefix(REPORT_PREFIX.into()))
+            .descending()
+            .limit(50);
+        let page = self.deps.store.query(&q).await?;
+        page.items.iter().map(decode).collect()
+    }
+}
+
 #[derive(Clone)]
 pub struct ReportService {
     deps: Deps,
@@ -47,8 +71,8 @@ impl ReportService {
         }
     }
 
-    /// For a process that only reads reports (the APIs, the notifier, the chat):
-    /// its drafter never runs.
+    /// For a process that serves reports and their files (the admin API): its
+    /// drafter never runs.
     pub fn reader(deps: Deps, blobs: Arc<dyn BlobStore>) -> Self {
         Self::new(deps, blobs, Arc::new(Drafter::template_only()))
     }
@@ -227,12 +251,9 @@ impl ReportService {
 
     /// An inquiry's reports, newest first.
     pub async fn for_inquiry(&self, inquiry: &InquiryId) -> Result<Vec<Report>, AppError> {
-        let q = Query::table(format!("INQ#{inquiry}"))
-            .range(SkRange::Prefix(REPORT_PREFIX.into()))
-            .descending()
-            .limit(50);
-        let page = self.deps.store.query(&q).await?;
-        page.items.iter().map(decode).collect()
+        ReportRecords::new(self.deps.clone())
+            .for_inquiry(inquiry)
+            .await
     }
 
     pub async fn by_id(&self, id: &ReportId) -> Result<Report, AppError> {

@@ -104,11 +104,7 @@ pub async fn connect(res: &AwsResources) -> Adapters {
 
 /// The item store and the queues alone, for a function that handles no report files:
 /// it then links and builds no S3 client at all (a smaller binary, a quicker start).
-pub async fn connect_core(res: &AwsResources) -> Adapters {
-    core(&sdk_config().await, res)
-}
-
-fn core(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters {
+pub fn connect_core(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters {
     Adapters {
         store: Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(sdk),
@@ -134,6 +130,6 @@ pub fn connect_with(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters
             Arc::new(S3Blobs::new(aws_sdk_s3::Client::from_conf(s3), b))
                 as Arc<dyn crate::ports::blob::BlobStore>
         }),
-        ..core(sdk, res)
+        ..connect_core(sdk, res)
     }
 }
