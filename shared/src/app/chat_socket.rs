@@ -290,21 +290,42 @@ impl PieceSink for ChunkPusher<'_> {
 }
 
 fn app_refusal(e: &AppError) -> FrameError {
-    match e {
-        AppError::Validation(fields) => FrameError::new(
-            "VALIDATION_ERROR",
-            fields
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        AppError::NotFound => FrameError::new("NOT_FOUND", "no such chat session"),
-        AppError::Conflict(why) => FrameError::new("CONFLICT", why.clone()),
-        AppError::InvalidTransition { .. } => FrameError::new("CONFLICT", e.to_string()),
-        AppError::Unavailable(_) => FrameError::new(
-            "UNAVAILABLE",
-            "the chat is unavailable right now; try again shortly",
-        ),
+    let message = match e {
+        AppError::Validation(fields) => fields
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        AppError::NotFound => "no such chat session".into(),
+        AppError::Conflict(why) => why.clone(),
+        AppError::InvalidTransition { .. } => e.to_string(),
+        AppError::Unavailable(_) => "the chat is unavailable right now; try again shortly".into(),
+    };
+    FrameError::new(e.code(), message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::InquiryStatus;
+    use crate::http::error::ApiError;
+
+    #[test]
+    fn a_refusal_carries_the_code_the_http_envelope_gives() {
+        let cases = || {
+            vec![
+                AppError::Validation([("content".to_string(), "is empty".to_string())].into()),
+                AppError::NotFound,
+                AppError::Conflict("taken".into()),
+                AppError::InvalidTransition {
+                    from: InquiryStatus::Closed,
+                    to: InquiryStatus::Pending,
+                },
+                AppError::Unavailable("store down".into()),
+            ]
+        };
+        for (socket, http) in cases().iter().zip(cases()) {
+            assert_eq!(app_refusal(socket).code, ApiError::from(http).code);
+        }
     }
 }

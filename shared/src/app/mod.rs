@@ -42,6 +42,20 @@ pub enum AppError {
     Unavailable(String),
 }
 
+impl AppError {
+    /// The code a client sees for this refusal, in the HTTP envelope and in a chat
+    /// socket's error frame alike.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Validation(_) => "VALIDATION_ERROR",
+            AppError::NotFound => "NOT_FOUND",
+            AppError::Conflict(_) => "CONFLICT",
+            AppError::InvalidTransition { .. } => "INVALID_TRANSITION",
+            AppError::Unavailable(_) => "UNAVAILABLE",
+        }
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {

@@ -63,13 +63,14 @@ impl ApiError {
 
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
+        let code = e.code();
         match e {
             AppError::Validation(fields) => Self::validation(&fields),
             AppError::NotFound => Self::not_found("Resource"),
-            AppError::Conflict(msg) => Self::new(StatusCode::CONFLICT, "CONFLICT", msg),
+            AppError::Conflict(msg) => Self::new(StatusCode::CONFLICT, code, msg),
             AppError::InvalidTransition { from, to } => Self::new(
                 StatusCode::CONFLICT,
-                "INVALID_TRANSITION",
+                code,
                 format!("An inquiry cannot move from {from} to {to}"),
             )
             .with_details(json!({
@@ -81,7 +82,7 @@ impl From<AppError> for ApiError {
                 tracing::error!(error = %detail, "dependency unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "UNAVAILABLE",
+                    code,
                     "The service is temporarily unavailable; please retry",
                 )
             }
