@@ -193,15 +193,9 @@ async fn a_worker_that_dies_between_two_effects_repeats_neither() {
 #[tokio::test]
 async fn permanent_failures_are_recorded_and_counted_not_retried() {
     let adapters = system_tests::embedded_adapters();
-    let mailer = Arc::new(system_tests::RecordingMailer::default());
+    let (n, mailer) = notifier(&adapters, config(None));
     *mailer.fail_next.lock().unwrap() = Some(MailError::Permanent("address rejected".into()));
     let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
-    let n = Notifier::new(
-        deps.clone(),
-        mailer.clone(),
-        Arc::new(shared::adapters::http_client::ReqwestOutbound::allowing_private()),
-        config(None),
-    );
     let body = created_event(&adapters).await;
     assert_eq!(
         n.handle(&body).await.unwrap(),
@@ -223,15 +217,8 @@ async fn permanent_failures_are_recorded_and_counted_not_retried() {
 async fn consultants_are_chosen_by_service() {
     let cfg = config(None);
     let adapters = system_tests::embedded_adapters();
-    let mailer = Arc::new(system_tests::RecordingMailer::default());
-    let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
-    let n = Notifier::new(
-        deps.clone(),
-        mailer.clone(),
-        Arc::new(shared::adapters::http_client::ReqwestOutbound::allowing_private()),
-        cfg,
-    );
-    let out = InquiryService::new(deps)
+    let (n, mailer) = notifier(&adapters, cfg);
+    let out = InquiryService::new(Deps::new(adapters.clone(), Arc::new(SystemClock)))
         .submit(&inquiry_body(), None, "c")
         .await
         .unwrap();
@@ -340,13 +327,7 @@ async fn matching_hooks_get_a_signed_call_once_and_others_none() {
         {"id": "off", "name": "Off", "event": "inquiry_created", "enabled": false,
          "action": {"type": "webhook", "url": other_url, "secret": SECRET}}
     ]));
-    let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
-    let n = Notifier::new(
-        deps,
-        Arc::new(system_tests::RecordingMailer::default()),
-        Arc::new(shared::adapters::http_client::ReqwestOutbound::allowing_private()),
-        cfg,
-    );
+    let (n, _) = notifier(&adapters, cfg);
     let body = created_event(&adapters).await;
     n.handle(&body).await.unwrap();
     n.handle(&body).await.unwrap();
