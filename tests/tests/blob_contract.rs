@@ -83,6 +83,15 @@ macro_rules! contract {
         mod s3 {
             $(#[tokio::test] async fn $case() { super::$case(system_tests::aws_adapters().await.blobs.unwrap()).await; })*
         }
+        mod s3_client_on_first_use {
+            $(#[tokio::test] async fn $case() {
+                let adapters = shared::adapters::aws::connect_files_on_use(
+                    &system_tests::sdk_config().await,
+                    &system_tests::aws_resources().await,
+                );
+                super::$case(adapters.blobs.unwrap()).await;
+            })*
+        }
     };
 }
 

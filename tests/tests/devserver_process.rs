@@ -157,7 +157,9 @@ async fn sigkill_with_reports_pending_loses_nothing_and_duplicates_nothing() {
         adapters.blobs.clone().unwrap(),
         std::sync::Arc::new(shared::app::drafting::Drafter::template_only()),
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // A report the killed process had received stays invisible for the queue's
+    // visibility timeout (60 s in the dev server, as in SQS) before it is retried.
+    let deadline = Instant::now() + Duration::from_secs(80);
     loop {
         let mut done = 0;
         for id in &ids {

@@ -28,7 +28,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         None => vec![],
     };
     let sdk = aws::sdk_config().await;
-    let adapters = aws::connect_with(&sdk, &resources);
+    let adapters = aws::connect_files_on_use(&sdk, &resources);
     let blobs = adapters.blobs.clone();
     let deps = Deps::new(adapters, Arc::new(SystemClock));
     let reports = blobs.map(|b| ReportService::reader(deps.clone(), b));

@@ -120,15 +120,30 @@ pub fn connect_core(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters
 
 /// The store, the queues, and the report files when a bucket is configured.
 pub fn connect_with(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters {
+    with_files(sdk, res, |conf, bucket| {
+        S3Blobs::new(aws_sdk_s3::Client::from_conf(conf), bucket)
+    })
+}
+
+/// As `connect_with`, for a process where only some requests read report files (the
+/// admin API): its S3 client is built on first use.
+pub fn connect_files_on_use(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters {
+    with_files(sdk, res, S3Blobs::on_first_use)
+}
+
+fn with_files(
+    sdk: &aws_config::SdkConfig,
+    res: &AwsResources,
+    blobs: impl Fn(aws_sdk_s3::Config, &str) -> S3Blobs,
+) -> Adapters {
     Adapters {
         blobs: res.bucket.as_ref().map(|b| {
             // Path-style addressing works with every S3-compatible endpoint,
             // including the emulator; virtual-host style needs DNS per bucket.
-            let s3 = aws_sdk_s3::config::Builder::from(sdk)
+            let conf = aws_sdk_s3::config::Builder::from(sdk)
                 .force_path_style(true)
                 .build();
-            Arc::new(S3Blobs::new(aws_sdk_s3::Client::from_conf(s3), b))
-                as Arc<dyn crate::ports::blob::BlobStore>
+            Arc::new(blobs(conf, b)) as Arc<dyn crate::ports::blob::BlobStore>
         }),
         ..connect_core(sdk, res)
     }

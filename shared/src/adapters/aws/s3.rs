@@ -5,20 +5,38 @@ use crate::ports::blob::{check_key, Blob, BlobError, BlobStore};
 use async_trait::async_trait;
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::Client;
+use aws_sdk_s3::{Client, Config};
+use std::sync::OnceLock;
 
-#[derive(Clone)]
 pub struct S3Blobs {
-    client: Client,
+    conf: Config,
+    client: OnceLock<Client>,
     bucket: String,
 }
 
 impl S3Blobs {
     pub fn new(client: Client, bucket: &str) -> Self {
         Self {
-            client,
+            conf: client.config().clone(),
+            client: OnceLock::from(client),
             bucket: bucket.to_string(),
         }
+    }
+
+    /// The client is built by the first call that needs it. For a process where
+    /// only some requests touch files (the admin API's report downloads), the others,
+    /// and its cold start, do not pay for building it.
+    pub fn on_first_use(conf: Config, bucket: &str) -> Self {
+        Self {
+            conf,
+            client: OnceLock::new(),
+            bucket: bucket.to_string(),
+        }
+    }
+
+    fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| Client::from_conf(self.conf.clone()))
     }
 }
 
@@ -30,7 +48,7 @@ fn unavailable<E: std::error::Error>(e: E) -> BlobError {
 impl BlobStore for S3Blobs {
     async fn put(&self, key: &str, blob: Blob) -> Result<(), BlobError> {
         check_key(key)?;
-        self.client
+        self.client()
             .put_object()
             .bucket(&self.bucket)
             .key(key)
@@ -45,7 +63,7 @@ impl BlobStore for S3Blobs {
     async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError> {
         check_key(key)?;
         let out = match self
-            .client
+            .client()
             .get_object()
             .bucket(&self.bucket)
             .key(key)
