@@ -952,6 +952,16 @@ pub mod ws {
     }
 
     impl Answer {
+        /// The session the server put the question in, from its `ack`.
+        pub fn session(&self) -> String {
+            self.ack["session_id"].as_str().unwrap().to_string()
+        }
+
+        /// The whole answer, from the final `message` frame.
+        pub fn text(&self) -> &str {
+            self.last["content"].as_str().unwrap()
+        }
+
         pub fn streamed_text(&self) -> String {
             self.chunks
                 .iter()

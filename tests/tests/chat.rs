@@ -44,7 +44,7 @@ fn assert_streamed(a: &Answer) {
         assert!(c.to_string().len() < 32 * 1024);
         assert!(c["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
     }
-    assert_eq!(a.streamed_text(), a.last["content"].as_str().unwrap());
+    assert_eq!(a.streamed_text(), a.text());
     assert_eq!(a.last["metadata"]["message_type"], "assistant");
 }
 
@@ -103,7 +103,7 @@ async fn a_question_is_acked_streamed_answered_and_shown_by_the_http_routes() {
         .await;
     assert_eq!(a.ack["message_id"], "client-1");
     assert_eq!(a.ack["metadata"]["status"], "received");
-    let session = a.ack["session_id"].as_str().unwrap().to_string();
+    let session = a.session();
     assert!(session.starts_with("chat_"), "{session}");
     assert_streamed(&a);
     assert!(
@@ -113,7 +113,7 @@ async fn a_question_is_acked_streamed_answered_and_shown_by_the_http_routes() {
     );
     assert_eq!(a.last["metadata"]["success"], true);
     assert_eq!(a.last["metadata"]["generated_by"], "template");
-    let answer = a.last["content"].as_str().unwrap();
+    let answer = a.text();
     assert!(answer.starts_with(TEMPLATE_LABEL), "labelled: {answer}");
     assert!(
         answer.contains(inquiry["id"].as_str().unwrap())
@@ -173,10 +173,7 @@ async fn a_question_is_acked_streamed_answered_and_shown_by_the_http_routes() {
         .await;
     assert_streamed(&b);
     assert_eq!(b.ack["session_id"], session.as_str());
-    assert!(b.last["content"]
-        .as_str()
-        .unwrap()
-        .contains("Savings Plans"));
+    assert!(b.text().contains("Savings Plans"));
     assert_eq!(
         history(&app, &token, &session).await["stats"]["total_messages"],
         4
@@ -269,11 +266,8 @@ async fn a_question_can_move_its_session_onto_an_inquiry() {
         .ask(&question("", "General advice?", "c-1", Value::Null))
         .await;
     assert_streamed(&first);
-    let session = first.ack["session_id"].as_str().unwrap().to_string();
-    assert!(!first.last["content"]
-        .as_str()
-        .unwrap()
-        .contains(inquiry["id"].as_str().unwrap()));
+    let session = first.session();
+    assert!(!first.text().contains(inquiry["id"].as_str().unwrap()));
 
     let next = sock
         .ask(&question(
@@ -284,10 +278,7 @@ async fn a_question_can_move_its_session_onto_an_inquiry() {
         ))
         .await;
     assert_streamed(&next);
-    assert!(next.last["content"]
-        .as_str()
-        .unwrap()
-        .contains(inquiry["id"].as_str().unwrap()));
+    assert!(next.text().contains(inquiry["id"].as_str().unwrap()));
     let (_, s) = app
         .admin_json(&format!("/api/v1/admin/chat/sessions/{session}"), &token)
         .await;
@@ -302,7 +293,7 @@ async fn a_resent_message_is_answered_once() {
         .ask(&question("", "Architecture?", "same-id", Value::Null))
         .await;
     assert_streamed(&first);
-    let session = first.ack["session_id"].as_str().unwrap().to_string();
+    let session = first.session();
 
     let again = sock
         .ask(&question(&session, "Architecture?", "same-id", Value::Null))
@@ -325,7 +316,7 @@ async fn the_history_survives_a_restart() {
         .ask(&question("", "Security review?", "c-1", Value::Null))
         .await;
     assert_streamed(&a);
-    let session = a.ack["session_id"].as_str().unwrap().to_string();
+    let session = a.session();
     sock.close().await;
 
     let app = app.restart().await;
@@ -415,7 +406,7 @@ async fn answers_stream_from_bedrock_converse_stream() {
     );
 
     // The next turn carries the history, alternating from the user.
-    let session = a.ack["session_id"].as_str().unwrap().to_string();
+    let session = a.session();
     let b = sock
         .ask(&question(&session, "Why?", "c-2", Value::Null))
         .await;
@@ -438,10 +429,7 @@ async fn a_model_that_fails_before_answering_falls_back_to_the_template() {
     let a = sock.ask(&question("", "Costs?", "c-1", Value::Null)).await;
     assert_streamed(&a);
     assert_eq!(a.last["metadata"]["generated_by"], "template");
-    assert!(a.last["content"]
-        .as_str()
-        .unwrap()
-        .starts_with(TEMPLATE_LABEL));
+    assert!(a.text().starts_with(TEMPLATE_LABEL));
 }
 
 #[tokio::test]

@@ -57,6 +57,7 @@ impl ReportRecords {
 pub struct ReportService {
     deps: Deps,
     inquiries: InquiryService,
+    records: ReportRecords,
     blobs: Arc<dyn BlobStore>,
     drafter: Arc<Drafter>,
 }
@@ -65,6 +66,7 @@ impl ReportService {
     pub fn new(deps: Deps, blobs: Arc<dyn BlobStore>, drafter: Arc<Drafter>) -> Self {
         Self {
             inquiries: InquiryService::new(deps.clone()),
+            records: ReportRecords::new(deps.clone()),
             deps,
             blobs,
             drafter,
@@ -251,9 +253,7 @@ impl ReportService {
 
     /// An inquiry's reports, newest first.
     pub async fn for_inquiry(&self, inquiry: &InquiryId) -> Result<Vec<Report>, AppError> {
-        ReportRecords::new(self.deps.clone())
-            .for_inquiry(inquiry)
-            .await
+        self.records.for_inquiry(inquiry).await
     }
 
     pub async fn by_id(&self, id: &ReportId) -> Result<Report, AppError> {

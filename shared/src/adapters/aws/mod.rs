@@ -120,9 +120,7 @@ pub fn connect_core(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters
 
 /// The store, the queues, and the report files when a bucket is configured.
 pub fn connect_with(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters {
-    with_files(sdk, res, |conf, bucket| {
-        S3Blobs::new(aws_sdk_s3::Client::from_conf(conf), bucket)
-    })
+    with_files(sdk, res, S3Blobs::new)
 }
 
 /// As `connect_with`, for a process where only some requests read report files (the
@@ -134,7 +132,7 @@ pub fn connect_files_on_use(sdk: &aws_config::SdkConfig, res: &AwsResources) -> 
 fn with_files(
     sdk: &aws_config::SdkConfig,
     res: &AwsResources,
-    blobs: impl Fn(aws_sdk_s3::Config, &str) -> S3Blobs,
+    blobs: fn(aws_sdk_s3::Config, &str) -> S3Blobs,
 ) -> Adapters {
     Adapters {
         blobs: res.bucket.as_ref().map(|b| {

@@ -15,12 +15,11 @@ pub struct S3Blobs {
 }
 
 impl S3Blobs {
-    pub fn new(client: Client, bucket: &str) -> Self {
-        Self {
-            conf: client.config().clone(),
-            client: OnceLock::from(client),
-            bucket: bucket.to_string(),
-        }
+    /// Builds its client now.
+    pub fn new(conf: Config, bucket: &str) -> Self {
+        let blobs = Self::on_first_use(conf, bucket);
+        blobs.client();
+        blobs
     }
 
     /// The client is built by the first call that needs it. For a process where
