@@ -119,6 +119,20 @@ impl TestApp {
     }
 }
 
+/// The mails the dev server left in `dir` as `.eml` files, in name order.
+pub fn eml_files(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".eml"))
+                .map(|e| std::fs::read_to_string(e.path()).unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
 /// Scrapes `/api/v1/metrics` with a real exposition-format parser.
 pub async fn scrape(app: &TestApp, token: &str) -> prometheus_parse::Scrape {
     let text = app

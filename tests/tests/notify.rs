@@ -12,20 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use system_tests::receiver::receiver;
-use system_tests::{inquiry_body, json, json_of, spawn_app, Value};
-
-fn eml_files(dir: &std::path::Path) -> Vec<String> {
-    let mut out: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".eml"))
-                .map(|e| std::fs::read_to_string(e.path()).unwrap())
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
-}
+use system_tests::{eml_files, inquiry_body, json, json_of, spawn_app, Value};
 
 #[tokio::test]
 async fn the_dev_server_leaves_a_confirmation_and_a_consultant_email_each_once() {

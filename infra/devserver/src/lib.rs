@@ -60,6 +60,10 @@ pub struct Config {
     pub chat: ChatConfig,
     /// Frames per connection per window on the chat socket.
     pub chat_limit: RateLimit,
+    /// Whether the report and notify workers consume the queues in-process
+    /// (`WORKERS=off` leaves queued events to be read, as a disabled event source
+    /// mapping would).
+    pub workers: bool,
 }
 
 /// Notification settings from the environment, with local defaults for the two
@@ -115,6 +119,11 @@ impl Config {
             chat_model: bedrock.map(|m| Arc::new(m) as Arc<dyn ChatModel>),
             chat: ChatConfig::from_lookup(|k| std::env::var(k).ok())?,
             chat_limit: RateLimit::default(),
+            workers: match var("WORKERS", "on").as_str() {
+                "on" => true,
+                "off" => false,
+                other => anyhow::bail!("WORKERS must be on or off, not {other:?}"),
+            },
         })
     }
 
@@ -135,6 +144,7 @@ impl Config {
                 ..ChatConfig::default()
             },
             chat_limit: RateLimit::default(),
+            workers: true,
         }
     }
 }
@@ -243,37 +253,39 @@ pub async fn start_with(
     });
 
     let mut tasks = vec![http, relay_task];
-    let notifier = Notifier::new(
-        deps_for_notify,
-        Arc::new(OutboxMailer::new(cfg.data_dir.join("outbox"))),
-        Arc::new(ReqwestOutbound::allowing_private()),
-        cfg.notify.clone(),
-    );
-    let idle = cfg.relay_every.min(Duration::from_millis(500));
-    tasks.push(spawn_worker(
-        notify_queue,
-        QueueName::Events,
-        idle,
-        stop.subscribe(),
-        move |body, _| {
-            let notifier = notifier.clone();
-            async move { notifier.handle(&body).await.map(|_| ()) }
-        },
-    ));
-    if let Some(reports) = reports {
+    if cfg.workers {
+        let notifier = Notifier::new(
+            deps_for_notify,
+            Arc::new(OutboxMailer::new(cfg.data_dir.join("outbox"))),
+            Arc::new(ReqwestOutbound::allowing_private()),
+            cfg.notify.clone(),
+        );
+        let idle = cfg.relay_every.min(Duration::from_millis(500));
         tasks.push(spawn_worker(
-            deps_queue,
-            QueueName::Reports,
+            notify_queue,
+            QueueName::Events,
             idle,
             stop.subscribe(),
-            move |body, receives| {
-                let reports = reports.clone();
-                async move { reports.handle_attempt(&body, receives).await.map(|_| ()) }
+            move |body, _| {
+                let notifier = notifier.clone();
+                async move { notifier.handle(&body).await.map(|_| ()) }
             },
         ));
+        if let Some(reports) = reports {
+            tasks.push(spawn_worker(
+                deps_queue,
+                QueueName::Reports,
+                idle,
+                stop.subscribe(),
+                move |body, receives| {
+                    let reports = reports.clone();
+                    async move { reports.handle_attempt(&body, receives).await.map(|_| ()) }
+                },
+            ));
+        }
     }
 
-    tracing::info!(%addr, backend = ?cfg.backend, model = cfg.llm.is_some(), data_dir = %cfg.data_dir.display(), "dev server listening");
+    tracing::info!(%addr, backend = ?cfg.backend, model = cfg.llm.is_some(), workers = cfg.workers, data_dir = %cfg.data_dir.display(), "dev server listening");
     Ok(Server { addr, stop, tasks })
 }
 
