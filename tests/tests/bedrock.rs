@@ -18,7 +18,7 @@ fn prompt() -> Prompt {
         system: "system text".into(),
         user: "<inquiry>hello</inquiry>".into(),
         max_tokens: 512,
-        timeout: Duration::from_millis(700),
+        timeout: Duration::from_millis(1500),
     }
 }
 

@@ -41,8 +41,9 @@ async fn send_receive_ack(q: Q) {
 
 async fn hidden_until_visibility_ends(q: Q) {
     q.send(QueueName::Reports, &msg("h1")).await.unwrap();
+    // Long enough that a stalled machine cannot let it lapse before the second look.
     let first = q
-        .receive(QueueName::Reports, 1, Duration::from_secs(1))
+        .receive(QueueName::Reports, 1, Duration::from_secs(3))
         .await
         .unwrap();
     assert_eq!(first.len(), 1);
@@ -51,7 +52,7 @@ async fn hidden_until_visibility_ends(q: Q) {
         .await
         .unwrap()
         .is_empty());
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     let again = q
         .receive(QueueName::Reports, 1, Duration::from_secs(30))
         .await
