@@ -6,8 +6,32 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use system_tests::{built_binary, inquiry_body, json_of};
 
-fn start(data_dir: &std::path::Path, port: u16) -> Child {
-    Command::new(built_binary("devserver"))
+/// The dev server's process, killed when dropped, so that a failed assertion leaves
+/// no server running.
+struct Running(Option<Child>);
+
+impl Running {
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("still running")
+    }
+
+    /// SIGTERM, then the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        terminate(self.0.take().expect("still running"))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn start(data_dir: &std::path::Path, port: u16) -> Running {
+    let child = Command::new(built_binary("devserver"))
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .env("DATA_DIR", data_dir)
         .env("LOG_LEVEL", "warn")
@@ -16,13 +40,14 @@ fn start(data_dir: &std::path::Path, port: u16) -> Child {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("devserver starts")
+        .expect("devserver starts");
+    Running(Some(child))
 }
 
 /// The admin password the dev server prints once at start when none is configured.
-fn printed_password(child: &mut Child) -> String {
+fn printed_password(server: &mut Running) -> String {
     use std::io::BufRead;
-    let out = child.stdout.take().expect("piped stdout");
+    let out = server.child().stdout.take().expect("piped stdout");
     let mut lines = std::io::BufReader::new(out).lines();
     let line = lines
         .find_map(|l| l.ok().filter(|l| l.contains("password")))
@@ -94,7 +119,7 @@ async fn sigterm_stops_cleanly_and_data_survives_a_restart() {
     assert_eq!(login.status(), 200, "the printed password signs in");
     let (status, first) = json_of(post().await.unwrap()).await;
     assert_eq!(status, 201);
-    let exit = terminate(server);
+    let exit = server.terminate();
     assert!(
         exit.success(),
         "SIGTERM ends the server with success, not {exit:?}"
@@ -108,7 +133,7 @@ async fn sigterm_stops_cleanly_and_data_survives_a_restart() {
     assert_eq!(resp.headers()["idempotency-replayed"], "true");
     let (status, again) = json_of(resp).await;
     assert_eq!((status, &again["data"]), (201, &first["data"]));
-    let exit = terminate(server);
+    let exit = server.terminate();
     assert!(
         exit.success(),
         "the second SIGTERM ends it with success too, not {exit:?}"
@@ -141,8 +166,8 @@ async fn sigkill_with_reports_pending_loses_nothing_and_duplicates_nothing() {
         assert_eq!(status, 201);
         ids.push(v["data"]["id"].as_str().unwrap().to_string());
     }
-    server.kill().expect("SIGKILL");
-    server.wait().unwrap();
+    server.child().kill().expect("SIGKILL");
+    server.child().wait().unwrap();
 
     let mut server = start(dir.path(), port);
     let _ = printed_password(&mut server);
@@ -184,6 +209,5 @@ async fn sigkill_with_reports_pending_loses_nothing_and_duplicates_nothing() {
     // Let the worker run a while longer: still exactly one each.
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(reports.all().await.unwrap().len(), ids.len());
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 }
