@@ -116,10 +116,16 @@ fn finish(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            error::panic_response,
-        ))
-        // Outside the routes, so a preflight is answered before routing.
-        .layer(cors)
-        .layer(axum::middleware::from_fn(context::request_context))
+        // One layer, not three: `Router::layer` wraps every route again on each call,
+        // and the admin router's routes are built during the function's cold start.
+        // Outermost first; CORS sits outside the routes, so a preflight is answered
+        // before routing.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(context::request_context))
+                .layer(cors)
+                .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                    error::panic_response,
+                )),
+        )
 }
