@@ -1,6 +1,7 @@
 //! The dev server as a person runs it: the built binary, a POST with an
 //! Idempotency-Key, SIGTERM, a clean exit, a restart on the same data, and the same
-//! inquiry for the replayed key.
+//! inquiry for the replayed key; SIGKILL with reports pending; its settings read
+//! from the environment.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -30,18 +31,30 @@ impl Drop for Running {
     }
 }
 
-fn start(data_dir: &std::path::Path, port: u16) -> Running {
-    let child = Command::new(built_binary("devserver"))
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+/// The dev server binary as `cargo run -p devserver` starts it, on `port` and
+/// `data_dir`, with no admin configured.
+fn command(data_dir: &std::path::Path, port: u16) -> Command {
+    let mut cmd = Command::new(built_binary("devserver"));
+    cmd.env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .env("DATA_DIR", data_dir)
         .env("LOG_LEVEL", "warn")
         .env_remove("JWT_SECRET")
         .env_remove("ADMIN_USERS")
+        .env_remove("WORKERS");
+    cmd
+}
+
+fn spawn(mut cmd: Command) -> Running {
+    let child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("devserver starts");
     Running(Some(child))
+}
+
+fn start(data_dir: &std::path::Path, port: u16) -> Running {
+    spawn(command(data_dir, port))
 }
 
 /// The admin password the dev server prints once at start when none is configured.
@@ -210,4 +223,52 @@ async fn sigkill_with_reports_pending_loses_nothing_and_duplicates_nothing() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(reports.all().await.unwrap().len(), ids.len());
     drop(server);
+}
+
+/// `WORKERS=off` leaves the queued events in the embedded queue, to be read.
+#[tokio::test]
+async fn workers_off_leaves_the_events_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = system_tests::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut cmd = command(dir.path(), port);
+    cmd.env("WORKERS", "off");
+    let mut server = spawn(cmd);
+    let _ = printed_password(&mut server);
+    wait_healthy(&client, &base).await;
+    let (status, created) = json_of(
+        client
+            .post(format!("{base}/api/v1/inquiries"))
+            .json(&inquiry_body())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    // Time for a worker, had one been running, to take the events.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(server.terminate().success());
+
+    let adapters = shared::adapters::embedded::open(dir.path()).unwrap();
+    for q in shared::ports::QueueName::ALL {
+        let got = adapters.queue.receive(q, 10, Duration::ZERO).await.unwrap();
+        assert_eq!(got.len(), 1, "{q:?} holds the event");
+        let event: serde_json::Value = serde_json::from_str(&got[0].body).unwrap();
+        assert_eq!(event["inquiry_id"], created["data"]["id"]);
+    }
+}
+
+/// A setting the dev server cannot read stops it at start, naming the setting.
+#[test]
+fn a_bad_setting_stops_the_start_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    for (var, value) in [("WORKERS", "sometimes"), ("BACKEND", "cloud")] {
+        let mut cmd = command(dir.path(), system_tests::free_port());
+        let out = cmd.env(var, value).output().expect("devserver runs");
+        assert!(!out.status.success(), "{var}={value} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(var), "{var} not named in: {stderr}");
+    }
 }
