@@ -86,6 +86,21 @@ async fn wait_healthy(client: &reqwest::Client, base: &str) {
     panic!("dev server did not become healthy at {base}");
 }
 
+/// Posts the sample inquiry without an idempotency key; returns its id.
+async fn submit(client: &reqwest::Client, base: &str) -> String {
+    let (status, v) = json_of(
+        client
+            .post(format!("{base}/api/v1/inquiries"))
+            .json(&inquiry_body())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    v["data"]["id"].as_str().unwrap().to_string()
+}
+
 fn terminate(mut child: Child) -> std::process::ExitStatus {
     let pid = child.id().to_string();
     let sent = Command::new("kill")
@@ -167,17 +182,7 @@ async fn sigkill_with_reports_pending_loses_nothing_and_duplicates_nothing() {
     wait_healthy(&client, &base).await;
     let mut ids = Vec::new();
     for _ in 0..6 {
-        let (status, v) = json_of(
-            client
-                .post(format!("{base}/api/v1/inquiries"))
-                .json(&inquiry_body())
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        assert_eq!(status, 201);
-        ids.push(v["data"]["id"].as_str().unwrap().to_string());
+        ids.push(submit(&client, &base).await);
     }
     server.child().kill().expect("SIGKILL");
     server.child().wait().unwrap();
@@ -237,16 +242,7 @@ async fn workers_off_leaves_the_events_queued() {
     let mut server = spawn(cmd);
     let _ = printed_password(&mut server);
     wait_healthy(&client, &base).await;
-    let (status, created) = json_of(
-        client
-            .post(format!("{base}/api/v1/inquiries"))
-            .json(&inquiry_body())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 201);
+    let id = submit(&client, &base).await;
     // Time for a worker, had one been running, to take the events.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(server.terminate().success());
@@ -256,7 +252,7 @@ async fn workers_off_leaves_the_events_queued() {
         let got = adapters.queue.receive(q, 10, Duration::ZERO).await.unwrap();
         assert_eq!(got.len(), 1, "{q:?} holds the event");
         let event: serde_json::Value = serde_json::from_str(&got[0].body).unwrap();
-        assert_eq!(event["inquiry_id"], created["data"]["id"]);
+        assert_eq!(event["inquiry_id"], id.as_str());
     }
 }
 
