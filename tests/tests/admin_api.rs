@@ -219,11 +219,9 @@ async fn no_protected_route_answers_without_a_valid_admin_token() {
     assert_eq!(resp.status(), 200);
     // The inquiry was not moved by any refused PUT.
     let token = app.token().await;
-    let (_, v) = json_of(
-        app.admin_get(&format!("/api/v1/inquiries/{id}"), &token)
-            .await,
-    )
-    .await;
+    let (_, v) = app
+        .admin_json(&format!("/api/v1/inquiries/{id}"), &token)
+        .await;
     assert_eq!(v["data"]["status"], "pending");
 }
 
@@ -240,7 +238,7 @@ async fn inquiries_are_listed_filtered_and_read() {
     .await;
     let c = post_inquiry(&app, &["general"], "Just curious").await;
 
-    let (status, v) = json_of(app.admin_get("/api/v1/inquiries", &token).await).await;
+    let (status, v) = app.admin_json("/api/v1/inquiries", &token).await;
     assert_eq!(status, 200);
     let ids: Vec<&str> = v["data"]
         .as_array()
@@ -264,11 +262,9 @@ async fn inquiries_are_listed_filtered_and_read() {
         let app = &app;
         let token = token.clone();
         async move {
-            let (s, v) = json_of(
-                app.admin_get(&format!("/api/v1/inquiries?{q}"), &token)
-                    .await,
-            )
-            .await;
+            let (s, v) = app
+                .admin_json(&format!("/api/v1/inquiries?{q}"), &token)
+                .await;
             assert_eq!(s, 200, "{q}: {v}");
             v["data"]
                 .as_array()
@@ -296,14 +292,12 @@ async fn inquiries_are_listed_filtered_and_read() {
     );
     assert_eq!(filtered("date_to=2000-01-01").await.len(), 0);
 
-    let (s, v) = json_of(
-        app.admin_get(
+    let (s, v) = app
+        .admin_json(
             "/api/v1/inquiries?status=bogus&limit=0&priority=x&cursor=zzz&date_from=yesterday",
             &token,
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!((s, v["code"].as_str()), (400, Some("VALIDATION_ERROR")));
     let fields: Vec<&String> = v["details"]["fields"].as_object().unwrap().keys().collect();
     assert_eq!(
@@ -311,21 +305,17 @@ async fn inquiries_are_listed_filtered_and_read() {
         ["cursor", "date_from", "limit", "priority", "status"]
     );
 
-    let (s, v) = json_of(
-        app.admin_get(
+    let (s, v) = app
+        .admin_json(
             &format!("/api/v1/inquiries/{}", a["id"].as_str().unwrap()),
             &token,
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!((s, &v["data"]), (200, &a));
     for missing in ["inq_01aaaaaaaaaaaaaaaaaaaaaaaa", "nope", "inq_..%2F..%2Fx"] {
-        let (s, v) = json_of(
-            app.admin_get(&format!("/api/v1/inquiries/{missing}"), &token)
-                .await,
-        )
-        .await;
+        let (s, v) = app
+            .admin_json(&format!("/api/v1/inquiries/{missing}"), &token)
+            .await;
         assert_eq!(
             (s, v["code"].as_str()),
             (404, Some("NOT_FOUND")),
@@ -475,11 +465,9 @@ async fn paging_stays_correct_over_thousands_of_inquiries_and_concurrent_writes(
         let q = cursor
             .as_ref()
             .map_or(String::new(), |c| format!("&cursor={c}"));
-        let (s, v) = json_of(
-            app.admin_get(&format!("/api/v1/inquiries?limit=100{q}"), &token)
-                .await,
-        )
-        .await;
+        let (s, v) = app
+            .admin_json(&format!("/api/v1/inquiries?limit=100{q}"), &token)
+            .await;
         assert_eq!(s, 200, "{v}");
         for i in v["data"].as_array().unwrap() {
             seen.push((
@@ -505,14 +493,12 @@ async fn paging_stays_correct_over_thousands_of_inquiries_and_concurrent_writes(
     );
 
     // Offset paging counts what the filter matches.
-    let (s, v) = json_of(
-        app.admin_get(
+    let (s, v) = app
+        .admin_json(
             "/api/v1/admin/inquiries?service=assessment&limit=100&offset=300",
             &token,
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(s, 200);
     assert_eq!(
         (
@@ -523,7 +509,7 @@ async fn paging_stays_correct_over_thousands_of_inquiries_and_concurrent_writes(
         ),
         (Some(400), Some(4), Some(4), Some(100))
     );
-    let (_, v) = json_of(app.admin_get("/api/v1/admin/inquiries", &token).await).await;
+    let (_, v) = app.admin_json("/api/v1/admin/inquiries", &token).await;
     assert_eq!(
         (
             v["total"].as_u64(),
@@ -533,11 +519,9 @@ async fn paging_stays_correct_over_thousands_of_inquiries_and_concurrent_writes(
         ),
         (Some(1250), Some(10), Some(1), Some(125))
     );
-    let (s, v) = json_of(
-        app.admin_get("/api/v1/admin/inquiries?limit=101", &token)
-            .await,
-    )
-    .await;
+    let (s, v) = app
+        .admin_json("/api/v1/admin/inquiries?limit=101", &token)
+        .await;
     assert_eq!((s, v["code"].as_str()), (400, Some("VALIDATION_ERROR")));
 }
 
@@ -559,11 +543,9 @@ async fn figures_are_measured_and_agree_between_admin_metrics_and_prometheus() {
     .await;
     assert_eq!(s, 200);
 
-    let (s, v) = json_of(
-        app.admin_get("/api/v1/admin/metrics?time_range=24h", &token)
-            .await,
-    )
-    .await;
+    let (s, v) = app
+        .admin_json("/api/v1/admin/metrics?time_range=24h", &token)
+        .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["meta"]["time_range"], "24h");
     let d = &v["data"];
@@ -620,24 +602,20 @@ async fn figures_are_measured_and_agree_between_admin_metrics_and_prometheus() {
         })
         .collect();
     adapters.store.write(writes).await.unwrap();
-    let (_, v) = json_of(
-        app.admin_get("/api/v1/admin/metrics?time_range=1h", &token)
-            .await,
-    )
-    .await;
+    let (_, v) = app
+        .admin_json("/api/v1/admin/metrics?time_range=1h", &token)
+        .await;
     let d = &v["data"];
     assert_eq!(d["reports_generated"], 2, "{v}");
     assert_eq!(d["avg_report_gen_time_ms"].as_f64(), Some(200.0));
     assert_eq!(d["emails_sent"], 2);
     assert!((d["email_delivery_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-9);
     assert_eq!(d["total_inquiries"], 3);
-    let (_, v) = json_of(app.admin_get("/api/v1/admin/metrics", &token).await).await;
+    let (_, v) = app.admin_json("/api/v1/admin/metrics", &token).await;
     assert_eq!(v["meta"]["time_range"], "30d");
-    let (s, v) = json_of(
-        app.admin_get("/api/v1/admin/metrics?time_range=2w", &token)
-            .await,
-    )
-    .await;
+    let (s, v) = app
+        .admin_json("/api/v1/admin/metrics?time_range=2w", &token)
+        .await;
     assert_eq!((s, v["code"].as_str()), (400, Some("INVALID_TIME_RANGE")));
 
     let resp = app.admin_get("/api/v1/metrics", &token).await;

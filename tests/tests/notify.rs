@@ -64,11 +64,9 @@ async fn the_dev_server_leaves_a_confirmation_and_a_consultant_email_each_once()
         &[("channel", "email"), ("status", "sent")],
     );
     assert_eq!(sent, Some(2.0));
-    let (_, m) = json_of(
-        app.admin_get("/api/v1/admin/metrics?time_range=1h", &token)
-            .await,
-    )
-    .await;
+    let (_, m) = app
+        .admin_json("/api/v1/admin/metrics?time_range=1h", &token)
+        .await;
     assert_eq!(
         (
             m["data"]["emails_sent"].as_u64(),
@@ -402,7 +400,7 @@ async fn hooks_are_listed_without_secrets_and_run_on_demand() {
     ]));
     let app = system_tests::spawn_app_with(|c| c.notify.hooks = configured).await;
     let token = app.token().await;
-    let (s, v) = json_of(app.admin_get("/api/v1/hooks", &token).await).await;
+    let (s, v) = app.admin_json("/api/v1/hooks", &token).await;
     assert_eq!(s, 200);
     let text = v.to_string();
     assert!(
@@ -483,7 +481,7 @@ async fn hooks_stored_in_the_item_store_are_listed_and_fire() {
         )
         .await
         .unwrap();
-    let (_, v) = json_of(app.admin_get("/api/v1/hooks", &token).await).await;
+    let (_, v) = app.admin_json("/api/v1/hooks", &token).await;
     assert_eq!(v["data"][0]["id"], "stored");
     assert!(!v.to_string().contains(SECRET));
     app.post_json("/api/v1/inquiries", &inquiry_body()).await;

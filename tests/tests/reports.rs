@@ -16,11 +16,9 @@ use system_tests::{inquiry_body, json, json_of, spawn_app, spawn_app_with, TestA
 async fn wait_for_report(app: &TestApp, token: &str, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let (status, v) = json_of(
-            app.admin_get(&format!("/api/v1/inquiries/{id}/report"), token)
-                .await,
-        )
-        .await;
+        let (status, v) = app
+            .admin_json(&format!("/api/v1/inquiries/{id}/report"), token)
+            .await;
         if status == 200 {
             return v["data"].clone();
         }
@@ -98,14 +96,12 @@ async fn a_posted_inquiry_gets_a_readable_report() {
         resp.headers()["content-disposition"],
         "attachment; filename=\"Acme____Sons_migration_report.html\""
     );
-    let (s, v) = json_of(
-        app.admin_get(
+    let (s, v) = app
+        .admin_json(
             &format!("/api/v1/inquiries/{id}/report/download?format=docx"),
             &token,
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!((s, v["code"].as_str()), (400, Some("VALIDATION_ERROR")));
 
     // The PDF is real: its text reads back.
@@ -153,41 +149,35 @@ async fn a_posted_inquiry_gets_a_readable_report() {
     );
 
     // The inquiry carries its reports; the admin views list and show it.
-    let (_, inq) = json_of(
-        app.admin_get(&format!("/api/v1/inquiries/{id}"), &token)
-            .await,
-    )
-    .await;
+    let (_, inq) = app
+        .admin_json(&format!("/api/v1/inquiries/{id}"), &token)
+        .await;
     assert_eq!(inq["data"]["reports"][0]["id"], report["id"]);
-    let (s, list) = json_of(app.admin_get("/api/v1/admin/reports?limit=5", &token).await).await;
+    let (s, list) = app
+        .admin_json("/api/v1/admin/reports?limit=5", &token)
+        .await;
     assert_eq!(s, 200, "{list}");
     assert_eq!(
         (list["total"].as_u64(), list["count"].as_u64()),
         (Some(1), Some(1))
     );
     assert_eq!(list["data"][0]["inquiry"]["id"], id);
-    let (_, empty) = json_of(
-        app.admin_get("/api/v1/admin/reports?status=final", &token)
-            .await,
-    )
-    .await;
+    let (_, empty) = app
+        .admin_json("/api/v1/admin/reports?status=final", &token)
+        .await;
     assert_eq!(empty["data"], json!([]));
     let rid = report["id"].as_str().unwrap();
-    let (s, view) = json_of(
-        app.admin_get(&format!("/api/v1/admin/reports/view/{rid}"), &token)
-            .await,
-    )
-    .await;
+    let (s, view) = app
+        .admin_json(&format!("/api/v1/admin/reports/view/{rid}"), &token)
+        .await;
     assert_eq!((s, &view["data"]["id"]), (200, &report["id"]));
     assert_eq!(view["data"]["inquiry"]["company"], "Acme & <Sons>");
-    let (s, _) = json_of(
-        app.admin_get(
+    let (s, _) = app
+        .admin_json(
             "/api/v1/admin/reports/view/rep_01aaaaaaaaaaaaaaaaaaaaaaaa",
             &token,
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(s, 404);
     let resp = app
         .admin_get(&format!("/api/v1/admin/reports/download/{id}/html"), &token)
@@ -203,11 +193,9 @@ async fn a_posted_inquiry_gets_a_readable_report() {
         "{cd}"
     );
 
-    let (_, m) = json_of(
-        app.admin_get("/api/v1/admin/metrics?time_range=1h", &token)
-            .await,
-    )
-    .await;
+    let (_, m) = app
+        .admin_json("/api/v1/admin/metrics?time_range=1h", &token)
+        .await;
     assert_eq!(m["data"]["reports_generated"], 1);
     let scrape = system_tests::scrape(&app, &token).await;
     let sample = |m: &str, l: &[(&str, &str)]| system_tests::sample(&scrape, m, l);
@@ -230,7 +218,7 @@ async fn no_report_yet_is_a_404_and_unknown_inquiries_too() {
         "/api/v1/inquiries/inq_01aaaaaaaaaaaaaaaaaaaaaaaa/report",
         "/api/v1/inquiries/bad/report/html",
     ] {
-        let (s, v) = json_of(app.admin_get(path, &token).await).await;
+        let (s, v) = app.admin_json(path, &token).await;
         assert_eq!((s, v["code"].as_str()), (404, Some("NOT_FOUND")), "{path}");
     }
 }
