@@ -166,6 +166,15 @@ async fn a_posted_inquiry_gets_a_readable_report() {
         .admin_json("/api/v1/admin/reports?status=final", &token)
         .await;
     assert_eq!(empty["data"], json!([]));
+    let (s, bad) = app
+        .admin_json("/api/v1/admin/reports?limit=0&offset=-1", &token)
+        .await;
+    assert_eq!(s, 400, "{bad}");
+    assert_eq!(
+        bad["details"]["fields"],
+        json!({"limit": "must be a whole number from 1 to 100",
+               "offset": "must be a whole number, 0 or more"})
+    );
     let rid = report["id"].as_str().unwrap();
     let (s, view) = app
         .admin_json(&format!("/api/v1/admin/reports/view/{rid}"), &token)

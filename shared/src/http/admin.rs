@@ -255,10 +255,11 @@ pub(super) fn number(
         Some(v) => match v.parse::<usize>() {
             Ok(n) if (min..=max).contains(&n) => n,
             _ => {
-                fields.insert(
-                    k.into(),
-                    format!("must be a whole number from {min} to {max}"),
-                );
+                let range = match max {
+                    usize::MAX => format!(", {min} or more"),
+                    _ => format!(" from {min} to {max}"),
+                };
+                fields.insert(k.into(), format!("must be a whole number{range}"));
                 default
             }
         },

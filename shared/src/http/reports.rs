@@ -1,6 +1,7 @@
 //! Report routes (admin): the newest report of an inquiry as JSON or its HTML page,
 //! downloads, and the admin report listing and view.
 
+use super::admin::{number, params, Params};
 use super::error::ApiError;
 use super::routes::Route;
 use super::AppState;
@@ -290,14 +291,9 @@ fn with_inquiry(report: &Report, inquiry: Option<&Inquiry>) -> Value {
     v
 }
 
-async fn list(
-    State(s): State<Arc<AppState>>,
-    q: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+async fn list(State(s): State<Arc<AppState>>, q: Params) -> Result<Json<Value>, ApiError> {
     let svc = service(&s)?;
-    let q = q.map(|Query(m)| m).map_err(|_| {
-        ApiError::bad_request("VALIDATION_ERROR", "The query string could not be read")
-    })?;
+    let q = params(q)?;
     let mut fields = crate::domain::FieldErrors::new();
     let status = match q.get("status").filter(|v| !v.is_empty()) {
         None => None,
@@ -313,26 +309,8 @@ async fn list(
         }
     };
     let report_type = q.get("type").filter(|v| !v.is_empty()).cloned();
-    let num = |k: &str,
-               d: usize,
-               min: usize,
-               max: usize,
-               fields: &mut crate::domain::FieldErrors| match q.get(k) {
-        None => d,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (min..=max).contains(n))
-            .unwrap_or_else(|| {
-                fields.insert(
-                    k.into(),
-                    format!("must be a whole number from {min} to {max}"),
-                );
-                d
-            }),
-    };
-    let limit = num("limit", 10, 1, 100, &mut fields);
-    let offset = num("offset", 0, 0, usize::MAX, &mut fields);
+    let limit = number(&q, "limit", 10, 1, 100, &mut fields);
+    let offset = number(&q, "offset", 0, 0, usize::MAX, &mut fields);
     if !fields.is_empty() {
         return Err(ApiError::validation(&fields));
     }
