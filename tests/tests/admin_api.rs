@@ -305,6 +305,14 @@ async fn inquiries_are_listed_filtered_and_read() {
         fields,
         ["cursor", "date_from", "limit", "priority", "status"]
     );
+    let (s, v) = app
+        .admin_json("/api/v1/inquiries?status=pending&status=closed", &token)
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(
+        v["details"]["fields"],
+        json!({"status": "is given more than once"})
+    );
 
     let (s, v) = app
         .admin_json(

@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
@@ -178,13 +179,32 @@ async fn login(
     }
 }
 
-/// Query parameters, or a 400 in the envelope when they cannot be decoded.
-pub(super) type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+/// Query parameters as given, in order; `params` reads them.
+pub(super) type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
 
+/// Query parameters by name, or a 400 in the envelope when they cannot be decoded or
+/// one is given twice: each takes one value, and keeping only the last would hide
+/// the client's mistake.
 pub(super) fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
-    p.map(|Query(m)| m).map_err(|_| {
+    let Query(pairs) = p.map_err(|_| {
         ApiError::bad_request("VALIDATION_ERROR", "The query string could not be read")
-    })
+    })?;
+    let mut out = HashMap::with_capacity(pairs.len());
+    let mut fields = FieldErrors::new();
+    for (k, v) in pairs {
+        match out.entry(k) {
+            Entry::Occupied(e) => {
+                fields.insert(e.key().clone(), "is given more than once".into());
+            }
+            Entry::Vacant(e) => {
+                e.insert(v);
+            }
+        }
+    }
+    match fields.is_empty() {
+        true => Ok(out),
+        false => Err(ApiError::validation(&fields)),
+    }
 }
 
 /// A date (`YYYY-MM-DD`) or an RFC 3339 instant, as the UTC text stored timestamps compare with.

@@ -9,14 +9,12 @@ use crate::app::reports::ReportService;
 use crate::app::AppError;
 use crate::domain::report::{Report, ReportId, ReportStatus};
 use crate::domain::{Inquiry, InquiryId};
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Json;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 pub fn table() -> Vec<Route> {
@@ -254,9 +252,9 @@ async fn latest_pdf(
 async fn download(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
-    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+    q: Params,
 ) -> Result<Response, ApiError> {
-    let q = q.map(|Query(m)| m).unwrap_or_default();
+    let q = params(q)?;
     let format = format_of(q.get("format").map(String::as_str))?;
     let (report, svc) = newest(&s, &id).await?;
     let inquiry = svc.inquiry(&report.inquiry_id).await?;
