@@ -292,6 +292,13 @@ async fn inquiries_are_listed_filtered_and_read() {
         3
     );
     assert_eq!(filtered("date_to=2000-01-01").await.len(), 0);
+    assert_eq!(
+        filtered("date_from=2030-01-01&date_to=2020-01-01")
+            .await
+            .len(),
+        0,
+        "a reversed range lists nothing"
+    );
 
     let (s, v) = app
         .admin_json(

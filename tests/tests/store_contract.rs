@@ -281,11 +281,12 @@ async fn expired_items_do_not_exist(s: Store) {
     );
 }
 
-async fn queries_with_empty_keys_are_refused(s: Store) {
+async fn queries_with_empty_keys_or_reversed_ranges_are_refused(s: Store) {
     let bad = [
         Query::table(""),
         Query::table("P").range(SkRange::Prefix(String::new())),
         Query::index("I").range(SkRange::Between(String::new(), "z".into())),
+        Query::table("P").range(SkRange::Between("b".into(), "a".into())),
         Query::table("P").limit(0),
     ];
     for q in bad {
@@ -328,7 +329,7 @@ contract!(
     table_ranges_order_and_pages,
     index_lists_newest_first,
     expired_items_do_not_exist,
-    queries_with_empty_keys_are_refused,
+    queries_with_empty_keys_or_reversed_ranges_are_refused,
     data_round_trips,
 );
 

@@ -25,8 +25,16 @@ fn inquiry_pk(id: &InquiryId) -> String {
 }
 
 const INQUIRY_SK: &str = "INQUIRY";
-/// The index partition that lists every inquiry by creation time.
-const ALL_INQUIRIES: &str = "INQUIRIES";
+/// Where every inquiry sat in the index before the index was keyed by status. An
+/// inquiry written then stays there until it is next written (a status change), so
+/// listings read it too.
+const LEGACY_PARTITION: &str = "INQUIRIES";
+
+/// The index partition of the inquiries in one status, by creation time: a status
+/// filter reads only its own.
+fn status_partition(status: InquiryStatus) -> String {
+    format!("{LEGACY_PARTITION}#{status}")
+}
 
 fn inquiry_item(inq: &Inquiry, version: u64) -> Item {
     let mut item = Item::new(
@@ -34,7 +42,10 @@ fn inquiry_item(inq: &Inquiry, version: u64) -> Item {
         INQUIRY_SK,
         serde_json::to_value(inq).unwrap_or_default(),
     )
-    .indexed(ALL_INQUIRIES, format!("{}#{}", inq.created_at, inq.id));
+    .indexed(
+        status_partition(inq.status),
+        format!("{}#{}", inq.created_at, inq.id),
+    );
     item.version = version;
     item
 }
@@ -164,29 +175,10 @@ impl InquiryService {
         limit: usize,
         cursor: Option<Cursor>,
     ) -> Result<Listing, AppError> {
-        let mut out: Vec<(Inquiry, Item)> = Vec::new();
-        let mut after = cursor;
-        // Filters other than the date run on each item, so read pages until enough match.
-        loop {
-            let page = self
-                .deps
-                .store
-                .query(&f.query().limit(100).after(after))
-                .await?;
-            for item in page.items {
-                let inq = decode(&item)?;
-                if f.matches(&inq) {
-                    out.push((inq, item));
-                    if out.len() > limit {
-                        break;
-                    }
-                }
-            }
-            if out.len() > limit || page.next.is_none() {
-                break;
-            }
-            after = page.next;
-        }
+        // The cursor is a position in creation order, the same in every partition, so
+        // an inquiry whose status changes during a walk is neither lost nor repeated.
+        let below = cursor.and_then(|c| c.gsi1sk);
+        let mut out = self.read(f, below.as_deref(), Some(limit + 1)).await?;
         let next = if out.len() > limit {
             out.truncate(limit);
             out.last().map(|(_, item)| Cursor::of(item, true).encode())
@@ -202,18 +194,69 @@ impl InquiryService {
     /// Every inquiry that matches, newest first: for offset paging with a total, and
     /// for figures. Reads the whole date range.
     pub async fn matching(&self, f: &InquiryFilter) -> Result<Vec<Inquiry>, AppError> {
+        let all = self.read(f, None, None).await?;
+        Ok(all.into_iter().map(|(i, _)| i).collect())
+    }
+
+    /// Up to `want` inquiries matching `f` (all when `None`), newest first, created
+    /// before the index position `below`: the first `want` of each partition the
+    /// filter needs, merged.
+    async fn read(
+        &self,
+        f: &InquiryFilter,
+        below: Option<&str>,
+        want: Option<usize>,
+    ) -> Result<Vec<(Inquiry, Item)>, AppError> {
+        // The partitions are read side by side: an unfiltered page waits for the
+        // slowest query, not for the sum of six.
+        let partitions = f.partitions();
+        let reads = partitions
+            .iter()
+            .map(|p| self.read_partition(p, f, below, want));
+        let mut out: Vec<(Inquiry, Item)> = futures::future::try_join_all(reads)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        out.sort_by(|a, b| b.1.gsi1sk.cmp(&a.1.gsi1sk));
+        if let Some(w) = want {
+            out.truncate(w);
+        }
+        Ok(out)
+    }
+
+    async fn read_partition(
+        &self,
+        partition: &str,
+        f: &InquiryFilter,
+        below: Option<&str>,
+        want: Option<usize>,
+    ) -> Result<Vec<(Inquiry, Item)>, AppError> {
         let mut out = Vec::new();
         let mut after = None;
+        // Filters other than status and date run on each item, so read pages until
+        // enough match.
+        let page_size = want.map_or(500, |w| w.clamp(1, 100));
+        let Some(query) = f.query(partition, below) else {
+            return Ok(out);
+        };
         loop {
             let page = self
                 .deps
                 .store
-                .query(&f.query().limit(500).after(after))
+                .query(&query.clone().limit(page_size).after(after))
                 .await?;
-            for item in &page.items {
-                let inq = decode(item)?;
+            for item in page.items {
+                // The range is inclusive; the cursor's own inquiry was listed already.
+                if below.is_some() && item.gsi1sk.as_deref() == below {
+                    continue;
+                }
+                let inq = decode(&item)?;
                 if f.matches(&inq) {
-                    out.push(inq);
+                    out.push((inq, item));
+                    if want.is_some_and(|w| out.len() >= w) {
+                        return Ok(out);
+                    }
                 }
             }
             if page.next.is_none() {
@@ -299,7 +342,23 @@ pub struct InquiryFilter {
 }
 
 impl InquiryFilter {
-    fn query(&self) -> Query {
+    /// The index partitions that can hold a match: the filter's status, or every
+    /// status, and the legacy partition.
+    fn partitions(&self) -> Vec<String> {
+        let statuses = match self.status {
+            Some(s) => vec![s],
+            None => InquiryStatus::ALL.to_vec(),
+        };
+        statuses
+            .into_iter()
+            .map(status_partition)
+            .chain([LEGACY_PARTITION.to_string()])
+            .collect()
+    }
+
+    /// One partition's date range, newest first, up to the index position `below`;
+    /// `None` when the range is empty (DynamoDB refuses a reversed BETWEEN).
+    fn query(&self, partition: &str, below: Option<&str>) -> Option<Query> {
         // Timestamps start with a digit, so "0" is below all of them (a key
         // condition may not hold an empty string in DynamoDB).
         let from = self.created_from.clone().unwrap_or_else(|| "0".to_string());
@@ -308,9 +367,15 @@ impl InquiryFilter {
             .created_to
             .as_ref()
             .map_or_else(|| "~".to_string(), |t| format!("{t}~"));
-        Query::index(ALL_INQUIRIES)
-            .range(SkRange::Between(from, to))
-            .descending()
+        let to = match below {
+            Some(b) if b < to.as_str() => b.to_string(),
+            _ => to,
+        };
+        (from <= to).then(|| {
+            Query::index(partition)
+                .range(SkRange::Between(from, to))
+                .descending()
+        })
     }
 
     fn matches(&self, i: &Inquiry) -> bool {

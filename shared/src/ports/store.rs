@@ -220,16 +220,17 @@ pub(crate) fn check_batch(ops: &[WriteOp]) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// DynamoDB refuses empty strings in key conditions; refuse them in every adapter.
+/// DynamoDB refuses empty strings in key conditions and a BETWEEN whose lower bound
+/// is above its upper; refuse them in every adapter.
 pub(crate) fn check_query(q: &Query) -> Result<(), StoreError> {
-    let empty = match &q.range {
+    let bad_range = match &q.range {
         SkRange::All => false,
         SkRange::Prefix(p) => p.is_empty(),
-        SkRange::Between(a, b) => a.is_empty() || b.is_empty(),
+        SkRange::Between(a, b) => a.is_empty() || b.is_empty() || a > b,
     };
-    if q.partition.is_empty() || empty || q.limit == 0 {
+    if q.partition.is_empty() || bad_range || q.limit == 0 {
         return Err(StoreError::Invalid(
-            "empty key value or zero limit in a query".into(),
+            "empty key value, reversed range or zero limit in a query".into(),
         ));
     }
     Ok(())

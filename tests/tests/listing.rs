@@ -1,0 +1,177 @@
+//! Inquiry listings over the status-keyed index, on the embedded store and on
+//! DynamoDB: a status filter, a cursor walk while statuses change, inquiries written
+//! before the index was keyed by status, and a reversed date range.
+
+use shared::adapters::Adapters;
+use shared::app::{Deps, InquiryFilter, InquiryService};
+use shared::domain::{InquiryId, InquiryStatus};
+use shared::ports::{Condition, SystemClock, WriteOp};
+use std::sync::Arc;
+use system_tests::{inquiry_body, json};
+
+fn service(adapters: &Adapters) -> InquiryService {
+    InquiryService::new(Deps::new(adapters.clone(), Arc::new(SystemClock)))
+}
+
+async fn submit(svc: &InquiryService, n: usize) -> Vec<InquiryId> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let mut body = inquiry_body();
+        body["message"] = json!(format!("Inquiry number {i}"));
+        let out = svc.submit(&body, None, "c").await.unwrap();
+        ids.push(InquiryId::parse(out.body["data"]["id"].as_str().unwrap()).unwrap());
+    }
+    ids
+}
+
+fn with_status(status: InquiryStatus) -> InquiryFilter {
+    InquiryFilter {
+        status: Some(status),
+        ..InquiryFilter::default()
+    }
+}
+
+/// Every page of a walk, `limit` at a time, moving the first listed inquiry of each
+/// page to `processing` between pages.
+async fn walk_changing_statuses(svc: &InquiryService, limit: usize) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = svc
+            .list(&InquiryFilter::default(), limit, cursor)
+            .await
+            .unwrap();
+        if let Some(first) = page.inquiries.first() {
+            if first.status == InquiryStatus::Pending {
+                svc.change_status(&first.id, InquiryStatus::Processing, None, "t", "c")
+                    .await
+                    .unwrap();
+            }
+        }
+        seen.extend(page.inquiries.iter().map(|i| i.id.to_string()));
+        match page.next_cursor {
+            Some(c) => cursor = Some(shared::ports::Cursor::decode(&c).unwrap()),
+            None => return seen,
+        }
+    }
+}
+
+async fn listings_follow_status_and_survive_a_walk(adapters: Adapters) {
+    let svc = service(&adapters);
+    let ids = submit(&svc, 7).await;
+    for id in &ids[..3] {
+        svc.change_status(id, InquiryStatus::Processing, None, "t", "c")
+            .await
+            .unwrap();
+    }
+    let processing = svc
+        .list(&with_status(InquiryStatus::Processing), 10, None)
+        .await
+        .unwrap();
+    let listed: Vec<_> = processing.inquiries.iter().map(|i| i.id.clone()).collect();
+    assert_eq!(
+        listed,
+        ids[..3].iter().rev().cloned().collect::<Vec<_>>(),
+        "newest first, only the moved ones"
+    );
+    let pending = svc
+        .matching(&with_status(InquiryStatus::Pending))
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 4);
+
+    let seen = walk_changing_statuses(&svc, 2).await;
+    let mut expected: Vec<String> = ids.iter().rev().map(|i| i.to_string()).collect();
+    assert_eq!(seen, expected, "each inquiry once, in creation order");
+    expected.sort();
+    let mut all: Vec<String> = svc
+        .matching(&InquiryFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.id.to_string())
+        .collect();
+    all.sort();
+    assert_eq!(all, expected);
+}
+
+/// An inquiry stored before the index was keyed by status sits in the old single
+/// partition: it is listed, found by its status, and moves when next written.
+async fn inquiries_in_the_old_partition_are_still_listed(adapters: Adapters) {
+    let svc = service(&adapters);
+    let ids = submit(&svc, 2).await;
+    let old = &ids[0];
+    let mut item = adapters
+        .store
+        .get(&format!("INQ#{old}"), "INQUIRY")
+        .await
+        .unwrap()
+        .expect("stored");
+    let version = item.version;
+    item.gsi1pk = Some("INQUIRIES".into());
+    item.version = version + 1;
+    adapters
+        .store
+        .write(vec![WriteOp::Put {
+            item,
+            condition: Condition::Version(version),
+        }])
+        .await
+        .unwrap();
+
+    let all = svc.list(&InquiryFilter::default(), 10, None).await.unwrap();
+    assert_eq!(all.inquiries.len(), 2, "the old inquiry is listed");
+    let pending = svc
+        .list(&with_status(InquiryStatus::Pending), 1, None)
+        .await
+        .unwrap();
+    assert_eq!(pending.inquiries[0].id, ids[1]);
+    let cursor = shared::ports::Cursor::decode(&pending.next_cursor.expect("a second page"));
+    let rest = svc
+        .list(&with_status(InquiryStatus::Pending), 1, cursor)
+        .await
+        .unwrap();
+    assert_eq!(rest.inquiries[0].id, *old, "found by its status");
+    assert!(rest.next_cursor.is_none());
+
+    svc.change_status(old, InquiryStatus::Processing, None, "t", "c")
+        .await
+        .unwrap();
+    let moved = adapters
+        .store
+        .get(&format!("INQ#{old}"), "INQUIRY")
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(moved.gsi1pk.as_deref(), Some("INQUIRIES#processing"));
+}
+
+async fn a_reversed_date_range_lists_nothing(adapters: Adapters) {
+    let svc = service(&adapters);
+    submit(&svc, 1).await;
+    let f = InquiryFilter {
+        created_from: Some("2030-01-01".into()),
+        created_to: Some("2020-01-01".into()),
+        ..InquiryFilter::default()
+    };
+    let page = svc.list(&f, 10, None).await.unwrap();
+    assert!(page.inquiries.is_empty());
+    assert!(svc.matching(&f).await.unwrap().is_empty());
+}
+
+macro_rules! contract {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $case() { super::$case(system_tests::embedded_adapters()).await; })*
+        }
+        mod dynamodb {
+            $(#[tokio::test] async fn $case() { super::$case(system_tests::aws_adapters().await).await; })*
+        }
+    };
+}
+
+contract!(
+    listings_follow_status_and_survive_a_walk,
+    inquiries_in_the_old_partition_are_still_listed,
+    a_reversed_date_range_lists_nothing,
+);
