@@ -345,6 +345,37 @@ pub fn embedded_adapters() -> Adapters {
     embedded::in_memory(&dir).expect("in-memory database")
 }
 
+/// Puts a stored inquiry back where every inquiry sat before the index was keyed by
+/// status (the one `INQUIRIES` partition), as data written then looks. Its version
+/// moves on, as any write's does.
+pub async fn move_to_legacy_partition(store: &dyn shared::ports::ItemStore, id: &str) {
+    use shared::ports::{Condition, WriteOp};
+    let mut item = store
+        .get(&format!("INQ#{id}"), "INQUIRY")
+        .await
+        .unwrap()
+        .expect("inquiry stored");
+    let version = item.version;
+    item.gsi1pk = Some("INQUIRIES".into());
+    item.version = version + 1;
+    store
+        .write(vec![WriteOp::Put {
+            item,
+            condition: Condition::Version(version),
+        }])
+        .await
+        .unwrap();
+}
+
+/// The index partition a stored inquiry sits in.
+pub async fn index_partition(store: &dyn shared::ports::ItemStore, id: &str) -> Option<String> {
+    store
+        .get(&format!("INQ#{id}"), "INQUIRY")
+        .await
+        .unwrap()
+        .and_then(|item| item.gsi1pk)
+}
+
 // ---- test doubles -------------------------------------------------------------
 
 /// A queue whose sends fail while `failing` is set: the fault the outbox exists for.

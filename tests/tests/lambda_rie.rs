@@ -190,10 +190,23 @@ async fn outbox_relay_sends_what_the_api_could_not() {
         .await
         .unwrap();
     let id = out.body["data"]["id"].as_str().unwrap().to_string();
+    // Stored as before the index was keyed by status: the run moves it.
+    system_tests::move_to_legacy_partition(&*adapters.store, &id).await;
 
     let rie = Rie::start(&built_binary("outbox-relay"), &aws_env(&res));
     let answer = rie.invoke(&event("outbox-relay/schedule.json")).await;
-    assert_eq!(answer, json!({"sent": 2}), "{}", rie.log_text());
+    assert_eq!(
+        answer,
+        json!({"sent": 2, "reindexed": 1}),
+        "{}",
+        rie.log_text()
+    );
+    assert_eq!(
+        system_tests::index_partition(&*adapters.store, &id)
+            .await
+            .as_deref(),
+        Some("INQUIRIES#pending")
+    );
     for q in QueueName::ALL {
         let msgs = adapters
             .queue
@@ -204,7 +217,7 @@ async fn outbox_relay_sends_what_the_api_could_not() {
     }
     assert_eq!(
         rie.invoke(&event("outbox-relay/schedule.json")).await,
-        json!({"sent": 0})
+        json!({"sent": 0, "reindexed": 0})
     );
 }
 

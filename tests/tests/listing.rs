@@ -1,13 +1,13 @@
 //! Inquiry listings over the status-keyed index, on the embedded store and on
 //! DynamoDB: a status filter, a cursor walk while statuses change, inquiries written
-//! before the index was keyed by status, and a reversed date range.
+//! before the index was keyed by status and their backfill, and a reversed date range.
 
 use shared::adapters::Adapters;
 use shared::app::{Deps, InquiryFilter, InquiryService};
 use shared::domain::{InquiryId, InquiryStatus};
-use shared::ports::{Condition, SystemClock, WriteOp};
+use shared::ports::SystemClock;
 use std::sync::Arc;
-use system_tests::{inquiry_body, json};
+use system_tests::{index_partition, inquiry_body, json, move_to_legacy_partition};
 
 fn service(adapters: &Adapters) -> InquiryService {
     InquiryService::new(Deps::new(adapters.clone(), Arc::new(SystemClock)))
@@ -101,23 +101,7 @@ async fn inquiries_in_the_old_partition_are_still_listed(adapters: Adapters) {
     let svc = service(&adapters);
     let ids = submit(&svc, 2).await;
     let old = &ids[0];
-    let mut item = adapters
-        .store
-        .get(&format!("INQ#{old}"), "INQUIRY")
-        .await
-        .unwrap()
-        .expect("stored");
-    let version = item.version;
-    item.gsi1pk = Some("INQUIRIES".into());
-    item.version = version + 1;
-    adapters
-        .store
-        .write(vec![WriteOp::Put {
-            item,
-            condition: Condition::Version(version),
-        }])
-        .await
-        .unwrap();
+    move_to_legacy_partition(&*adapters.store, &old.to_string()).await;
 
     let all = svc.list(&InquiryFilter::default(), 10, None).await.unwrap();
     assert_eq!(all.inquiries.len(), 2, "the old inquiry is listed");
@@ -137,13 +121,43 @@ async fn inquiries_in_the_old_partition_are_still_listed(adapters: Adapters) {
     svc.change_status(old, InquiryStatus::Processing, None, "t", "c")
         .await
         .unwrap();
-    let moved = adapters
-        .store
-        .get(&format!("INQ#{old}"), "INQUIRY")
+    assert_eq!(
+        index_partition(&*adapters.store, &old.to_string())
+            .await
+            .as_deref(),
+        Some("INQUIRIES#processing"),
+        "its next write moved it"
+    );
+}
+
+/// The scheduled backfill moves old-partition inquiries into their status
+/// partitions, and the listings stay the same.
+async fn the_backfill_empties_the_old_partition(adapters: Adapters) {
+    let svc = service(&adapters);
+    let ids = submit(&svc, 3).await;
+    for id in &ids {
+        move_to_legacy_partition(&*adapters.store, &id.to_string()).await;
+    }
+    let before = svc.matching(&InquiryFilter::default()).await.unwrap();
+    assert_eq!(svc.reindex_legacy(2).await.unwrap(), 2);
+    assert_eq!(svc.reindex_legacy(2).await.unwrap(), 1);
+    assert_eq!(svc.reindex_legacy(2).await.unwrap(), 0);
+    for id in &ids {
+        assert_eq!(
+            index_partition(&*adapters.store, &id.to_string())
+                .await
+                .as_deref(),
+            Some("INQUIRIES#pending")
+        );
+    }
+    assert_eq!(
+        svc.matching(&InquiryFilter::default()).await.unwrap(),
+        before
+    );
+    // A moved inquiry changes status as any other.
+    svc.change_status(&ids[0], InquiryStatus::Processing, None, "t", "c")
         .await
-        .unwrap()
-        .expect("stored");
-    assert_eq!(moved.gsi1pk.as_deref(), Some("INQUIRIES#processing"));
+        .unwrap();
 }
 
 async fn a_reversed_date_range_lists_nothing(adapters: Adapters) {
@@ -173,5 +187,6 @@ macro_rules! contract {
 contract!(
     listings_follow_status_and_survive_a_walk,
     inquiries_in_the_old_partition_are_still_listed,
+    the_backfill_empties_the_old_partition,
     a_reversed_date_range_lists_nothing,
 );

@@ -266,6 +266,32 @@ impl InquiryService {
         }
     }
 
+    /// Moves up to `max` inquiries from the legacy index partition into their status
+    /// partitions; returns how many moved. Run on a schedule until it returns 0.
+    /// The data and `version` stay as they are, so a status change racing with it
+    /// either wins (and this write is skipped) or finds its version unchanged.
+    pub async fn reindex_legacy(&self, max: usize) -> Result<usize, AppError> {
+        let page = self
+            .deps
+            .store
+            .query(&Query::index(LEGACY_PARTITION).limit(max.clamp(1, 100)))
+            .await?;
+        let mut moved = 0;
+        for item in page.items {
+            let inq = decode(&item)?;
+            let put = WriteOp::Put {
+                item: inquiry_item(&inq, item.version),
+                condition: Condition::Version(item.version),
+            };
+            match self.deps.store.write(vec![put]).await {
+                Ok(()) => moved += 1,
+                Err(StoreError::ConditionFailed) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(moved)
+    }
+
     /// Moves an inquiry along the transition table and emits `status_changed`.
     pub async fn change_status(
         &self,
