@@ -446,7 +446,8 @@ async fn concurrent_status_changes_let_exactly_one_win() {
 
 #[tokio::test]
 async fn paging_stays_correct_over_thousands_of_inquiries_and_concurrent_writes() {
-    let app = spawn_app().await;
+    // The workers would draft 1,250 reports meanwhile; paging does not need them.
+    let app = spawn_app_with(|c| c.workers = false).await;
     let token = app.token().await;
     let adapters = shared::adapters::embedded::open(&app.data_dir).unwrap();
     let service = shared::app::InquiryService::new(shared::app::Deps::new(
@@ -543,7 +544,9 @@ async fn paging_stays_correct_over_thousands_of_inquiries_and_concurrent_writes(
 
 #[tokio::test]
 async fn figures_are_measured_and_agree_between_admin_metrics_and_prometheus() {
-    let app = spawn_app().await;
+    // Without the workers, the only report and notification records are the ones
+    // this test writes.
+    let app = spawn_app_with(|c| c.workers = false).await;
     let token = app.token().await;
     post_inquiry(&app, &["migration"], "one").await;
     post_inquiry(&app, &["migration", "optimization"], "two").await;
