@@ -42,6 +42,11 @@ const ADMIN_API: &[(&str, u16, Option<&str>)] = &[
     ("login.json", 200, None),
     ("login-wrong-password.json", 401, Some("UNAUTHORIZED")),
     ("list-inquiries.json", 200, None),
+    (
+        "list-inquiries-repeated-filter.json",
+        400,
+        Some("VALIDATION_ERROR"),
+    ),
     ("list-inquiries-no-token.json", 401, Some("UNAUTHORIZED")),
     (
         "list-inquiries-expired-token.json",
@@ -311,6 +316,13 @@ async fn admin_api_answers_every_event() {
         if let Some(code) = code {
             let body: Value = serde_json::from_str(text).unwrap();
             assert_eq!(body["code"], *code, "{file}");
+        }
+        if *file == "list-inquiries-repeated-filter.json" {
+            let body: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(
+                body["details"]["fields"]["status"], "is given more than once",
+                "{text}"
+            );
         }
         if *file == "prometheus-metrics.json" {
             assert!(text.contains("http_requests_total"), "{text}");

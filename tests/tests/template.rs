@@ -1,6 +1,7 @@
 //! `template.yaml` against the code: API Gateway sends each HTTP route of the route
 //! table to the function whose router serves it, and no other route, so a route
-//! added to a table cannot be forgotten in the deployed API.
+//! added to a table cannot be forgotten in the deployed API; and the functions whose
+//! work reaches the table's index may do so.
 
 use shared::http::routes::{self, Route};
 use std::collections::BTreeSet;
@@ -12,23 +13,14 @@ type Routes = BTreeSet<(String, String)>;
 /// the one-line `Properties: { ApiId: …, Method: …, Path: … }` form the template
 /// uses; the CORS preflight catch-all is left out.
 fn template_routes(function: &str) -> Routes {
-    let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
-    let mut inside = false;
     let mut out = Routes::new();
-    for line in text.lines() {
-        if line.starts_with("  ") && !line.starts_with("   ") && line.trim_end().ends_with(':') {
-            inside = line.trim() == format!("{function}:");
-            continue;
-        }
+    for line in resource_lines(function) {
         let Some(props) = line
             .trim()
             .strip_prefix("Properties: { ApiId: !Ref HttpApi,")
         else {
             continue;
         };
-        if !inside {
-            continue;
-        }
         let field = |name: &str| {
             props
                 .split(',')
@@ -48,6 +40,95 @@ fn template_routes(function: &str) -> Routes {
         }
     }
     out
+}
+
+/// The lines of one resource of `template.yaml`, its name line left out.
+fn resource_lines(name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let mut inside = false;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("  ") && !line.starts_with("   ") && line.trim_end().ends_with(':') {
+            inside = line.trim() == format!("{name}:");
+        } else if inside {
+            out.push(line.to_string());
+        }
+    }
+    out
+}
+
+/// `(action, resource)` for every action and resource of each policy statement of a
+/// function, as the template writes them (`!GetAtt Table.Arn`, …).
+fn grants(function: &str) -> BTreeSet<(String, String)> {
+    #[derive(PartialEq)]
+    enum In {
+        Action,
+        Resource,
+        Other,
+    }
+    let mut statements: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    let mut mode = In::Other;
+    for line in resource_lines(function) {
+        let line = line.trim();
+        if line.starts_with("- Sid:") {
+            statements.push((Vec::new(), Vec::new()));
+            mode = In::Other;
+        } else if line == "Action:" {
+            mode = In::Action;
+        } else if let Some(rest) = line.strip_prefix("Resource:") {
+            mode = In::Resource;
+            if let (false, Some(s)) = (rest.trim().is_empty(), statements.last_mut()) {
+                s.1.push(rest.trim().to_string());
+                mode = In::Other;
+            }
+        } else if let (Some(item), Some(s)) = (line.strip_prefix("- "), statements.last_mut()) {
+            match mode {
+                In::Action => s.0.push(item.to_string()),
+                In::Resource => s.1.push(item.to_string()),
+                In::Other => {}
+            }
+        } else {
+            mode = In::Other;
+        }
+    }
+    statements
+        .into_iter()
+        .flat_map(|(actions, resources)| {
+            actions
+                .into_iter()
+                .flat_map(move |a| resources.clone().into_iter().map(move |r| (a.clone(), r)))
+        })
+        .collect()
+}
+
+const TABLE: &str = "!GetAtt Table.Arn";
+const INDEX: &str = r#"!Sub "${Table.Arn}/index/gsi1""#;
+
+#[test]
+fn functions_that_list_or_move_inquiries_may_use_the_index() {
+    let needs: [(&str, &[(&str, &str)]); 2] = [
+        // Listings read the status partitions of the index.
+        ("AdminApiFunction", &[("dynamodb:Query", INDEX)]),
+        // The relay clears the outbox and moves inquiries out of the legacy partition.
+        (
+            "OutboxRelayFunction",
+            &[
+                ("dynamodb:Query", TABLE),
+                ("dynamodb:DeleteItem", TABLE),
+                ("dynamodb:Query", INDEX),
+                ("dynamodb:PutItem", TABLE),
+            ],
+        ),
+    ];
+    for (function, wanted) in needs {
+        let granted = grants(function);
+        for (action, resource) in wanted {
+            assert!(
+                granted.contains(&(action.to_string(), resource.to_string())),
+                "{function} may not {action} on {resource}: {granted:?}"
+            );
+        }
+    }
 }
 
 fn table_routes(table: Vec<Route>) -> Routes {
