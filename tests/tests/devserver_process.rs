@@ -44,17 +44,18 @@ fn command(data_dir: &std::path::Path, port: u16) -> Command {
     cmd
 }
 
-fn spawn(mut cmd: Command) -> Running {
+/// Starts the dev server from `cmd` and waits until `base` answers; returns it and
+/// the admin password it printed.
+async fn up(mut cmd: Command, base: &str) -> (Running, String) {
     let child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("devserver starts");
-    Running(Some(child))
-}
-
-fn start(data_dir: &std::path::Path, port: u16) -> Running {
-    spawn(command(data_dir, port))
+    let mut server = Running(Some(child));
+    let password = printed_password(&mut server);
+    wait_healthy(&reqwest::Client::new(), base).await;
+    (server, password)
 }
 
 /// The admin password the dev server prints once at start when none is configured.
@@ -135,9 +136,7 @@ async fn sigterm_stops_cleanly_and_data_survives_a_restart() {
             .send()
     };
 
-    let mut server = start(dir.path(), port);
-    let password = printed_password(&mut server);
-    wait_healthy(&client, &base).await;
+    let (server, password) = up(command(dir.path(), port), &base).await;
     let login = client
         .post(format!("{base}/api/v1/auth/login"))
         .json(&serde_json::json!({"username": "admin", "password": password}))
@@ -153,10 +152,8 @@ async fn sigterm_stops_cleanly_and_data_survives_a_restart() {
         "SIGTERM ends the server with success, not {exit:?}"
     );
 
-    let mut server = start(dir.path(), port);
-    let second_password = printed_password(&mut server);
+    let (server, second_password) = up(command(dir.path(), port), &base).await;
     assert_ne!(second_password, password, "a fresh password each start");
-    wait_healthy(&client, &base).await;
     let resp = post().await.unwrap();
     assert_eq!(resp.headers()["idempotency-replayed"], "true");
     let (status, again) = json_of(resp).await;
@@ -177,9 +174,7 @@ async fn sigkill_with_reports_pending_loses_nothing_and_duplicates_nothing() {
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
 
-    let mut server = start(dir.path(), port);
-    let _ = printed_password(&mut server);
-    wait_healthy(&client, &base).await;
+    let (mut server, _) = up(command(dir.path(), port), &base).await;
     let mut ids = Vec::new();
     for _ in 0..6 {
         ids.push(submit(&client, &base).await);
@@ -187,9 +182,7 @@ async fn sigkill_with_reports_pending_loses_nothing_and_duplicates_nothing() {
     server.child().kill().expect("SIGKILL");
     server.child().wait().unwrap();
 
-    let mut server = start(dir.path(), port);
-    let _ = printed_password(&mut server);
-    wait_healthy(&client, &base).await;
+    let (server, _) = up(command(dir.path(), port), &base).await;
     let adapters = shared::adapters::embedded::open(dir.path()).unwrap();
     let deps = shared::app::Deps::new(
         adapters.clone(),
@@ -239,9 +232,7 @@ async fn workers_off_leaves_the_events_queued() {
     let client = reqwest::Client::new();
     let mut cmd = command(dir.path(), port);
     cmd.env("WORKERS", "off");
-    let mut server = spawn(cmd);
-    let _ = printed_password(&mut server);
-    wait_healthy(&client, &base).await;
+    let (server, _) = up(cmd, &base).await;
     let id = submit(&client, &base).await;
     // Time for a worker, had one been running, to take the events.
     tokio::time::sleep(Duration::from_secs(3)).await;

@@ -3,9 +3,9 @@
 //! moves a batch of inquiries stored before the index was keyed by status.
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use serde_json::{json, Value};
+use serde_json::Value;
 use shared::adapters::aws;
-use shared::app::{Deps, InquiryService, OutboxRelay};
+use shared::app::{Deps, ScheduledPass};
 use shared::config::AwsResources;
 use shared::ports::SystemClock;
 use std::sync::Arc;
@@ -13,8 +13,6 @@ use std::time::Duration;
 
 /// Entries younger than this are still being sent by the request that wrote them.
 const GRACE: Duration = Duration::from_secs(30);
-/// Inquiries moved out of the legacy index partition per run.
-const REINDEX_BATCH: usize = 100;
 
 // Lambda hands a function one event at a time, so worker threads would only
 // add to the cold start.
@@ -26,15 +24,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         aws::connect_core(&aws::sdk_config().await, &resources),
         Arc::new(SystemClock),
     );
-    let relay = OutboxRelay::new(deps.clone(), GRACE);
-    let inquiries = InquiryService::new(deps);
+    let pass = ScheduledPass::new(deps, GRACE);
     lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| {
-        let (relay, inquiries) = (relay.clone(), inquiries.clone());
-        async move {
-            let sent = relay.run_once().await?;
-            let reindexed = inquiries.reindex_legacy(REINDEX_BATCH).await?;
-            Ok::<_, lambda_runtime::Error>(json!({ "sent": sent, "reindexed": reindexed }))
-        }
+        let pass = pass.clone();
+        async move { pass.run().await.map_err(lambda_runtime::Error::from) }
     }))
     .await
 }

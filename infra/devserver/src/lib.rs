@@ -16,7 +16,7 @@ use shared::app::drafting::{CircuitBreaker, Drafter, RetryPolicy};
 use shared::app::notify::{Notifier, NotifyConfig};
 use shared::app::reports::ReportService;
 use shared::app::worker::Consumer;
-use shared::app::{Deps, InquiryService, OutboxRelay};
+use shared::app::{Deps, ScheduledPass};
 use shared::config::AwsResources;
 use shared::http::{router, AppState};
 use shared::ports::llm::{ChatModel, Llm};
@@ -237,18 +237,14 @@ pub async fn start_with(
     let deps_queue = deps.queue.clone();
     let notify_queue = deps.queue.clone();
     let deps_for_notify = deps.clone();
-    let relay = OutboxRelay::new(deps.clone(), cfg.relay_every);
-    let inquiries = InquiryService::new(deps);
+    // What the scheduled outbox-relay function does in Lambda.
+    let pass = ScheduledPass::new(deps, cfg.relay_every);
     let every = cfg.relay_every;
     let mut on_stop = stopped;
-    // What the scheduled outbox-relay function does in Lambda.
     let relay_task = tokio::spawn(async move {
         loop {
-            if let Err(e) = relay.run_once().await {
-                tracing::warn!(error = %e, "outbox relay pass failed");
-            }
-            if let Err(e) = inquiries.reindex_legacy(100).await {
-                tracing::warn!(error = %e, "moving inquiries out of the legacy index failed");
+            if let Err(e) = pass.run().await {
+                tracing::warn!(error = %e, "scheduled pass failed");
             }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}

@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod render;
 pub mod reports;
 pub mod retry;
+pub mod scheduled;
 pub mod worker;
 
 use crate::domain::FieldErrors;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 
 pub use inquiries::{InquiryFilter, InquiryService, Listing, Submitted};
 pub use outbox::OutboxRelay;
+pub use scheduled::{PassOutcome, ScheduledPass};
 
 /// What a use case can fail with, in terms a caller can act on.
 #[derive(Debug, thiserror::Error)]
