@@ -7,9 +7,9 @@
 //! test command; a test that needs one fails, never skips, when it is missing.
 
 use async_trait::async_trait;
-use shared::adapters::{aws, embedded, Adapters};
-use shared::config::AwsResources;
-use shared::ports::{Delivery, Message, Queue, QueueError, QueueName, SystemClock};
+use backend_aws::AwsResources;
+use backend_core::ports::Adapters;
+use backend_core::ports::{Delivery, Message, Queue, QueueError, QueueName, SystemClock};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -194,7 +194,7 @@ pub const JWT_SECRET: &str = "test-signing-secret-that-is-at-least-32-bytes";
 /// Hashing is slow by design: hash the test password once per test binary.
 fn admin_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| shared::app::auth::hash_password(ADMIN_PASSWORD))
+    HASH.get_or_init(|| backend_core::app::auth::hash_password(ADMIN_PASSWORD))
 }
 
 /// The variables that configure admin sign-in for the test admin.
@@ -206,12 +206,14 @@ pub fn auth_env() -> Vec<(&'static str, String)> {
     ]
 }
 
-pub fn auth_config() -> shared::app::auth::AuthConfig {
+pub fn auth_config() -> backend_core::app::auth::AuthConfig {
     let env = auth_env();
-    shared::app::auth::AuthConfig::from_lookup(|k| {
-        env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-    })
-    .expect("test auth configuration is valid")
+    let settings = backend_config::Settings::from_lookup(
+        |k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()),
+        &[backend_config::Part::Auth],
+    )
+    .expect("test auth configuration is valid");
+    settings.auth.expect("sign-in is configured")
 }
 
 impl TestApp {
@@ -309,13 +311,13 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 pub async fn aws_resources() -> AwsResources {
     let sdk = sdk_config().await;
     let name = format!("t{}", ulid::Ulid::new().to_string().to_lowercase());
-    aws::provision::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &name)
+    backend_aws::provision::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &name)
         .await
         .expect("table created in moto");
-    let queues = aws::provision::create_queues(
+    let queues = backend_aws::provision::create_queues(
         &aws_sdk_sqs::Client::new(&sdk),
         &name,
-        embedded::MAX_RECEIVES,
+        backend_core::ports::queue::MAX_RECEIVES,
     )
     .await
     .expect("queues created in moto");
@@ -324,7 +326,7 @@ pub async fn aws_resources() -> AwsResources {
             .force_path_style(true)
             .build(),
     );
-    aws::provision::create_bucket(&s3, &name)
+    backend_aws::provision::create_bucket(&s3, &name)
         .await
         .expect("bucket created in moto");
     AwsResources {
@@ -335,21 +337,21 @@ pub async fn aws_resources() -> AwsResources {
 }
 
 pub async fn aws_adapters() -> Adapters {
-    aws::connect_with(&sdk_config().await, &aws_resources().await)
+    backend_aws::connect_with(&sdk_config().await, &aws_resources().await)
 }
 
 /// Embedded adapters on an in-memory database, blobs in a fresh temporary folder
 /// (left for the OS to clean, as the adapters may outlive any guard here).
 pub fn embedded_adapters() -> Adapters {
     let dir = tempfile::tempdir().expect("temp dir").keep();
-    embedded::in_memory(&dir).expect("in-memory database")
+    backend_embedded::in_memory(&dir).expect("in-memory database")
 }
 
 /// Puts a stored inquiry back where every inquiry sat before the index was keyed by
 /// status (the one `INQUIRIES` partition), as data written then looks. Its version
 /// moves on, as any write's does.
-pub async fn move_to_legacy_partition(store: &dyn shared::ports::ItemStore, id: &str) {
-    use shared::ports::{Condition, WriteOp};
+pub async fn move_to_legacy_partition(store: &dyn backend_core::ports::ItemStore, id: &str) {
+    use backend_core::ports::{Condition, WriteOp};
     let mut item = store
         .get(&format!("INQ#{id}"), "INQUIRY")
         .await
@@ -368,7 +370,10 @@ pub async fn move_to_legacy_partition(store: &dyn shared::ports::ItemStore, id: 
 }
 
 /// The index partition a stored inquiry sits in.
-pub async fn index_partition(store: &dyn shared::ports::ItemStore, id: &str) -> Option<String> {
+pub async fn index_partition(
+    store: &dyn backend_core::ports::ItemStore,
+    id: &str,
+) -> Option<String> {
     store
         .get(&format!("INQ#{id}"), "INQUIRY")
         .await
@@ -427,7 +432,7 @@ impl Queue for FlakyQueue {
     }
 }
 
-use shared::ports::mail::{Mail, MailError, Mailer};
+use backend_core::ports::mail::{Mail, MailError, Mailer};
 
 /// A mailer that records what it sent, failing as told.
 #[derive(Default)]

@@ -1,9 +1,9 @@
 //! The admin API, black-box: sign-in, the token check on every protected route,
 //! inquiry management, and the figures.
 
+use backend_http::routes::{self, Access};
 use base64::Engine;
 use jsonwebtoken::{encode, EncodingKey, Header};
-use shared::http::routes::{self, Access};
 use std::collections::HashSet;
 use system_tests::{
     inquiry_body, json, json_of, spawn_app, spawn_app_with, TestApp, Value, ADMIN_PASSWORD,
@@ -385,11 +385,11 @@ async fn status_moves_follow_the_transition_table_and_emit_events() {
     .await;
     assert_eq!((s, v["code"].as_str()), (409, Some("INVALID_TRANSITION")));
 
-    let adapters = shared::adapters::embedded::open(&app.data_dir).unwrap();
+    let adapters = backend_embedded::open(&app.data_dir).unwrap();
     let got = adapters
         .queue
         .receive(
-            shared::ports::QueueName::Events,
+            backend_core::ports::QueueName::Events,
             10,
             std::time::Duration::from_secs(30),
         )
@@ -449,10 +449,10 @@ async fn paging_stays_correct_over_thousands_of_inquiries_and_concurrent_writes(
     // The workers would draft 1,250 reports meanwhile; paging does not need them.
     let app = spawn_app_with(|c| c.workers = false).await;
     let token = app.token().await;
-    let adapters = shared::adapters::embedded::open(&app.data_dir).unwrap();
-    let service = shared::app::InquiryService::new(shared::app::Deps::new(
+    let adapters = backend_embedded::open(&app.data_dir).unwrap();
+    let service = backend_core::app::InquiryService::new(backend_core::app::Deps::new(
         adapters,
-        std::sync::Arc::new(shared::ports::SystemClock),
+        std::sync::Arc::new(backend_core::ports::SystemClock),
     ));
     let mut body = inquiry_body();
     let mut created = HashSet::new();
@@ -580,10 +580,10 @@ async fn figures_are_measured_and_agree_between_admin_metrics_and_prometheus() {
     assert_eq!(d["email_delivery_rate"].as_f64(), Some(0.0));
 
     // Report and notification records, as the workers write them, are counted.
-    use shared::app::figures::{NOTIFICATIONS_INDEX, REPORTS_INDEX};
-    use shared::ports::{Condition, Item, WriteOp};
-    let adapters = shared::adapters::embedded::open(&app.data_dir).unwrap();
-    let at = shared::domain::rfc3339(time::OffsetDateTime::now_utc());
+    use backend_core::app::figures::{NOTIFICATIONS_INDEX, REPORTS_INDEX};
+    use backend_core::ports::{Condition, Item, WriteOp};
+    let adapters = backend_embedded::open(&app.data_dir).unwrap();
+    let at = backend_core::domain::rfc3339(time::OffsetDateTime::now_utc());
     let mut ops = Vec::new();
     for (i, ms) in [100.0, 300.0].iter().enumerate() {
         ops.push(

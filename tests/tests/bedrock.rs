@@ -1,8 +1,8 @@
 //! The Bedrock adapter with the real SDK client against a local stub of the Converse
 //! API: success, throttling, 5xx, timeout, a refused request and malformed answers.
 
-use shared::adapters::aws::BedrockLlm;
-use shared::ports::llm::{Llm, LlmError, Prompt};
+use backend_aws::BedrockLlm;
+use backend_core::ports::llm::{Llm, LlmError, Prompt};
 use std::sync::Arc;
 use std::time::Duration;
 use system_tests::bedrock_stub::{start, Mode};
@@ -63,7 +63,7 @@ async fn failures_are_classified_for_the_retry_policy() {
 
 #[tokio::test]
 async fn a_failing_model_still_yields_a_template_report() {
-    use shared::app::drafting::{CircuitBreaker, Drafter, RetryPolicy};
+    use backend_core::app::drafting::{CircuitBreaker, Drafter, RetryPolicy};
     let (llm, stub) = stub(Mode::ServerError).await;
     let retry = RetryPolicy {
         attempts: 2,
@@ -76,8 +76,8 @@ async fn a_failing_model_still_yields_a_template_report() {
         CircuitBreaker::new(5, Duration::from_secs(60)),
     );
     let adapters = system_tests::embedded_adapters();
-    let deps = shared::app::Deps::new(adapters, Arc::new(shared::ports::SystemClock));
-    let out = shared::app::InquiryService::new(deps)
+    let deps = backend_core::app::Deps::new(adapters, Arc::new(backend_core::ports::SystemClock));
+    let out = backend_core::app::InquiryService::new(deps)
         .submit(&system_tests::inquiry_body(), None, "c")
         .await
         .unwrap();

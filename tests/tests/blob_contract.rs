@@ -1,7 +1,7 @@
 //! The blob-store contract: a folder and S3 on moto keep bytes and content type
 //! alike, overwrite on a second put, and refuse keys that could escape a folder.
 
-use shared::ports::blob::{Blob, BlobError, BlobStore};
+use backend_core::ports::blob::{Blob, BlobError, BlobStore};
 use std::sync::Arc;
 
 type Blobs = Arc<dyn BlobStore>;
@@ -85,7 +85,7 @@ macro_rules! contract {
         }
         mod s3_client_on_first_use {
             $(#[tokio::test] async fn $case() {
-                let adapters = shared::adapters::aws::connect_files_on_use(
+                let adapters = backend_aws::connect_files_on_use(
                     &system_tests::sdk_config().await,
                     &system_tests::aws_resources().await,
                 );

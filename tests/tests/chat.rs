@@ -3,11 +3,11 @@
 //! streamed answers from the template answerer and from Bedrock ConverseStream
 //! (a local stub speaking the event-stream encoding to the real SDK client).
 
+use backend_aws::BedrockLlm;
+use backend_core::app::chat::TEMPLATE_LABEL;
+use backend_core::app::chat_socket::RateLimit;
+use backend_core::ports::llm::ChatModel;
 use serde_json::{json, Value};
-use shared::adapters::aws::BedrockLlm;
-use shared::app::chat::TEMPLATE_LABEL;
-use shared::app::chat_socket::RateLimit;
-use shared::ports::llm::ChatModel;
 use std::sync::Arc;
 use std::time::Duration;
 use system_tests::bedrock_stub::{self, Mode, STREAM_PIECES};

@@ -183,15 +183,15 @@ async fn sigkill_with_reports_pending_loses_nothing_and_duplicates_nothing() {
     server.child().wait().unwrap();
 
     let (server, _) = up(command(dir.path(), port), &base).await;
-    let adapters = shared::adapters::embedded::open(dir.path()).unwrap();
-    let deps = shared::app::Deps::new(
+    let adapters = backend_embedded::open(dir.path()).unwrap();
+    let deps = backend_core::app::Deps::new(
         adapters.clone(),
-        std::sync::Arc::new(shared::ports::SystemClock),
+        std::sync::Arc::new(backend_core::ports::SystemClock),
     );
-    let reports = shared::app::reports::ReportService::new(
+    let reports = backend_core::app::reports::ReportService::new(
         deps,
         adapters.blobs.clone().unwrap(),
-        std::sync::Arc::new(shared::app::drafting::Drafter::template_only()),
+        std::sync::Arc::new(backend_core::app::drafting::Drafter::template_only()),
     );
     // A report the killed process had received stays invisible for the queue's
     // visibility timeout (60 s in the dev server, as in SQS) before it is retried.
@@ -200,7 +200,7 @@ async fn sigkill_with_reports_pending_loses_nothing_and_duplicates_nothing() {
         let mut done = 0;
         for id in &ids {
             let n = reports
-                .for_inquiry(&shared::domain::InquiryId::parse(id).unwrap())
+                .for_inquiry(&backend_core::domain::InquiryId::parse(id).unwrap())
                 .await
                 .unwrap()
                 .len();
@@ -238,8 +238,8 @@ async fn workers_off_leaves_the_events_queued() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(server.terminate().success());
 
-    let adapters = shared::adapters::embedded::open(dir.path()).unwrap();
-    for q in shared::ports::QueueName::ALL {
+    let adapters = backend_embedded::open(dir.path()).unwrap();
+    for q in backend_core::ports::QueueName::ALL {
         let got = adapters.queue.receive(q, 10, Duration::ZERO).await.unwrap();
         assert_eq!(got.len(), 1, "{q:?} holds the event");
         let event: serde_json::Value = serde_json::from_str(&got[0].body).unwrap();

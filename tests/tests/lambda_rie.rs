@@ -2,7 +2,7 @@
 //! one `sam local invoke` runs), fed every file in `events/`, with their AWS
 //! adapters aimed at moto.
 
-use shared::ports::QueueName;
+use backend_core::ports::QueueName;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use system_tests::{
@@ -127,7 +127,7 @@ async fn public_api_answers_every_event() {
     }
 
     // The inquiry is really in DynamoDB and its event in SQS.
-    let adapters = shared::adapters::aws::connect_with(&system_tests::sdk_config().await, &res);
+    let adapters = backend_aws::connect_with(&system_tests::sdk_config().await, &res);
     let id = created.unwrap();
     let item = adapters
         .store
@@ -173,24 +173,24 @@ async fn public_api_refuses_to_start_without_configuration() {
 async fn outbox_relay_sends_what_the_api_could_not() {
     let res = aws_resources().await;
     let sdk = system_tests::sdk_config().await;
-    let adapters = shared::adapters::aws::connect_with(&sdk, &res);
+    let adapters = backend_aws::connect_with(&sdk, &res);
     // An inquiry written while the queue was unreachable: its outbox entries remain.
     let flaky = system_tests::FlakyQueue::new(adapters.queue.clone());
-    let deps = shared::app::Deps::new(
-        shared::adapters::Adapters {
+    let deps = backend_core::app::Deps::new(
+        backend_core::ports::Adapters {
             store: adapters.store.clone(),
             queue: flaky,
             blobs: adapters.blobs.clone(),
         },
-        std::sync::Arc::new(shared::ports::SystemClock),
+        std::sync::Arc::new(backend_core::ports::SystemClock),
     );
     // Backdated so the relay's grace period is over.
-    let past = shared::ports::clock::FixedClock(time_minutes_ago(5));
-    let deps = shared::app::Deps {
+    let past = backend_core::ports::clock::FixedClock(time_minutes_ago(5));
+    let deps = backend_core::app::Deps {
         clock: std::sync::Arc::new(past),
         ..deps
     };
-    let out = shared::app::InquiryService::new(deps)
+    let out = backend_core::app::InquiryService::new(deps)
         .submit(&system_tests::inquiry_body(), None, "c")
         .await
         .unwrap();
@@ -229,14 +229,14 @@ async fn outbox_relay_sends_what_the_api_could_not() {
 /// Stores an inquiry through the use case and returns its id and the event body
 /// that reached `queue`, as a function would receive it.
 async fn queued_inquiry(
-    adapters: &shared::adapters::Adapters,
+    adapters: &backend_core::ports::Adapters,
     queue: QueueName,
 ) -> (String, String) {
-    let deps = shared::app::Deps::new(
+    let deps = backend_core::app::Deps::new(
         adapters.clone(),
-        std::sync::Arc::new(shared::ports::SystemClock),
+        std::sync::Arc::new(backend_core::ports::SystemClock),
     );
-    let out = shared::app::InquiryService::new(deps)
+    let out = backend_core::app::InquiryService::new(deps)
         .submit(&system_tests::inquiry_body(), None, "c")
         .await
         .unwrap();
@@ -392,7 +392,7 @@ async fn admin_api_refuses_to_start_without_a_signing_secret_and_an_admin() {
 async fn report_worker_handles_batches_with_partial_failures() {
     let res = aws_resources().await;
     let sdk = system_tests::sdk_config().await;
-    let adapters = shared::adapters::aws::connect_with(&sdk, &res);
+    let adapters = backend_aws::connect_with(&sdk, &res);
     let (inquiry_id, body) = queued_inquiry(&adapters, QueueName::Reports).await;
 
     let rie = Rie::start(&built_binary("report-worker"), &aws_env(&res));
@@ -413,16 +413,16 @@ async fn report_worker_handles_batches_with_partial_failures() {
         };
         assert_eq!(failures, want, "{file}\n{}", rie.log_text());
     }
-    let deps = shared::app::Deps::new(
+    let deps = backend_core::app::Deps::new(
         adapters.clone(),
-        std::sync::Arc::new(shared::ports::SystemClock),
+        std::sync::Arc::new(backend_core::ports::SystemClock),
     );
-    let reports = shared::app::reports::ReportService::new(
+    let reports = backend_core::app::reports::ReportService::new(
         deps,
         adapters.blobs.clone().unwrap(),
-        std::sync::Arc::new(shared::app::drafting::Drafter::template_only()),
+        std::sync::Arc::new(backend_core::app::drafting::Drafter::template_only()),
     );
-    let id = shared::domain::InquiryId::parse(&inquiry_id).unwrap();
+    let id = backend_core::domain::InquiryId::parse(&inquiry_id).unwrap();
     let stored = reports.for_inquiry(&id).await.unwrap();
     assert_eq!(stored.len(), 1, "one report although the event came twice");
     assert_eq!(stored[0].generated_by, "template");
@@ -469,7 +469,7 @@ async fn notify_worker_sends_each_notification_once() {
         .send()
         .await
         .unwrap();
-    let adapters = shared::adapters::aws::connect_with(&sdk, &res);
+    let adapters = backend_aws::connect_with(&sdk, &res);
     let (inquiry_id, created) = queued_inquiry(&adapters, QueueName::Events).await;
 
     let (slack, slack_url) = system_tests::receiver::receiver(0).await;
@@ -532,10 +532,10 @@ const CHAT_CONNECTION: &str = "Xk1abcDEFgoCJQ=";
 
 /// A token signed as the functions' test configuration signs them.
 async fn admin_token() -> String {
-    use shared::app::auth::Authenticator;
-    let deps = shared::app::Deps::new(
+    use backend_core::app::auth::Authenticator;
+    let deps = backend_core::app::Deps::new(
         system_tests::embedded_adapters(),
-        std::sync::Arc::new(shared::ports::SystemClock),
+        std::sync::Arc::new(backend_core::ports::SystemClock),
     );
     let auth = Authenticator::new(system_tests::auth_config(), deps);
     auth.login(system_tests::ADMIN_USER, ADMIN_PASSWORD, "tests")
@@ -584,7 +584,7 @@ async fn chat_ws_handles_every_route_and_streams_through_connections() {
                 .unwrap_or_else(|| panic!("{out}\n{}", rie.log_text()))
         }
     };
-    let store = shared::adapters::aws::connect_with(&system_tests::sdk_config().await, &res).store;
+    let store = backend_aws::connect_with(&system_tests::sdk_config().await, &res).store;
     let stored = || {
         let store = store.clone();
         async move {
@@ -631,8 +631,8 @@ async fn chat_ws_handles_every_route_and_streams_through_connections() {
     assert_eq!(frames[5]["session_id"], session.as_str());
     let messages = store
         .query(
-            &shared::ports::Query::table(format!("CHAT#{session}"))
-                .range(shared::ports::SkRange::Prefix("MSG#".into())),
+            &backend_core::ports::Query::table(format!("CHAT#{session}"))
+                .range(backend_core::ports::SkRange::Prefix("MSG#".into())),
         )
         .await
         .unwrap();

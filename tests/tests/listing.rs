@@ -2,10 +2,10 @@
 //! DynamoDB: a status filter, a cursor walk while statuses change, inquiries written
 //! before the index was keyed by status and their backfill, and a reversed date range.
 
-use shared::adapters::Adapters;
-use shared::app::{Deps, InquiryFilter, InquiryService};
-use shared::domain::{InquiryId, InquiryStatus};
-use shared::ports::SystemClock;
+use backend_core::app::{Deps, InquiryFilter, InquiryService};
+use backend_core::domain::{InquiryId, InquiryStatus};
+use backend_core::ports::Adapters;
+use backend_core::ports::SystemClock;
 use std::sync::Arc;
 use system_tests::{index_partition, inquiry_body, json, move_to_legacy_partition};
 
@@ -50,7 +50,7 @@ async fn walk_changing_statuses(svc: &InquiryService, limit: usize) -> Vec<Strin
         }
         seen.extend(page.inquiries.iter().map(|i| i.id.to_string()));
         match page.next_cursor {
-            Some(c) => cursor = Some(shared::ports::Cursor::decode(&c).unwrap()),
+            Some(c) => cursor = Some(backend_core::ports::Cursor::decode(&c).unwrap()),
             None => return seen,
         }
     }
@@ -110,7 +110,7 @@ async fn inquiries_in_the_old_partition_are_still_listed(adapters: Adapters) {
         .await
         .unwrap();
     assert_eq!(pending.inquiries[0].id, ids[1]);
-    let cursor = shared::ports::Cursor::decode(&pending.next_cursor.expect("a second page"));
+    let cursor = backend_core::ports::Cursor::decode(&pending.next_cursor.expect("a second page"));
     let rest = svc
         .list(&with_status(InquiryStatus::Pending), 1, cursor)
         .await

@@ -2,11 +2,11 @@
 //! duplicate delivery, a worker that dies between two effects, Slack against a local
 //! receiver, permanent failures recorded, and the SES v2 adapter on moto.
 
-use shared::app::notify::{Notifier, NotifyConfig};
-use shared::app::{Deps, InquiryService};
-use shared::domain::Email;
-use shared::ports::mail::{Mail, MailError, Mailer};
-use shared::ports::{QueueName, SystemClock};
+use backend_core::app::notify::{Notifier, NotifyConfig};
+use backend_core::app::{Deps, InquiryService};
+use backend_core::domain::Email;
+use backend_core::ports::mail::{Mail, MailError, Mailer};
+use backend_core::ports::{QueueName, SystemClock};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -80,7 +80,7 @@ fn config(slack: Option<String>) -> NotifyConfig {
     let mut consultants = BTreeMap::new();
     consultants.insert(None, vec![Email::parse("ops@example.com").unwrap()]);
     consultants.insert(
-        Some(shared::domain::ServiceType::Migration),
+        Some(backend_core::domain::ServiceType::Migration),
         vec![Email::parse("migrations@example.com").unwrap()],
     );
     NotifyConfig {
@@ -92,7 +92,7 @@ fn config(slack: Option<String>) -> NotifyConfig {
     }
 }
 
-async fn created_event(adapters: &shared::adapters::Adapters) -> String {
+async fn created_event(adapters: &backend_core::ports::Adapters) -> String {
     let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
     let mut body = inquiry_body();
     body["company"] = json!("Acme <b>&</b> Co");
@@ -111,14 +111,14 @@ async fn created_event(adapters: &shared::adapters::Adapters) -> String {
 /// A notifier on `adapters` with a recording mailer and the unguarded client (the
 /// receivers are on loopback).
 fn notifier(
-    adapters: &shared::adapters::Adapters,
+    adapters: &backend_core::ports::Adapters,
     cfg: NotifyConfig,
 ) -> (Notifier, Arc<system_tests::RecordingMailer>) {
     let mailer = Arc::new(system_tests::RecordingMailer::default());
     let n = Notifier::new(
         Deps::new(adapters.clone(), Arc::new(SystemClock)),
         mailer.clone(),
-        Arc::new(shared::adapters::http_client::ReqwestOutbound::allowing_private()),
+        Arc::new(backend_net::outbound::ReqwestOutbound::allowing_private()),
         cfg,
     );
     (n, mailer)
@@ -188,7 +188,7 @@ async fn permanent_failures_are_recorded_and_counted_not_retried() {
         "the failure is final and recorded"
     );
     assert_eq!(n.handle(&body).await.unwrap(), 0, "and not retried");
-    let figures = shared::app::figures::figures(
+    let figures = backend_core::app::figures::figures(
         &deps,
         &InquiryService::new(deps.clone()),
         time::OffsetDateTime::now_utc() - time::Duration::hours(1),
@@ -217,6 +217,14 @@ async fn consultants_are_chosen_by_service() {
     );
 }
 
+/// The notification part of the settings, read from `get`.
+fn notify_settings(
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<NotifyConfig, backend_config::ConfigError> {
+    let s = backend_config::Settings::from_lookup(get, &[backend_config::Part::Notify])?;
+    Ok(s.notify.expect("asked for"))
+}
+
 #[test]
 fn notification_settings_are_checked() {
     let get = |pairs: Vec<(&'static str, &'static str)>| {
@@ -227,7 +235,7 @@ fn notification_settings_are_checked() {
                 .map(|(_, v)| v.to_string())
         }
     };
-    assert!(NotifyConfig::from_lookup(get(vec![
+    assert!(notify_settings(get(vec![
         ("MAIL_FROM", "a@example.com"),
         ("CONSULTANT_EMAILS", r#"{"default":["b@example.com"]}"#)
     ]))
@@ -255,10 +263,7 @@ fn notification_settings_are_checked() {
         ],
         vec![("MAIL_FROM", "a@example.com")],
     ] {
-        assert!(
-            NotifyConfig::from_lookup(get(bad.clone())).is_err(),
-            "{bad:?}"
-        );
+        assert!(notify_settings(get(bad.clone())).is_err(), "{bad:?}");
     }
 }
 
@@ -272,7 +277,7 @@ async fn the_ses_adapter_sends_through_moto() {
         .send()
         .await
         .unwrap();
-    let mailer = shared::adapters::aws::SesMailer::new(client);
+    let mailer = backend_aws::SesMailer::new(client);
     let subject = format!("SES check {}", ulid::Ulid::new());
     mailer
         .send(&Mail {
@@ -292,8 +297,8 @@ async fn the_ses_adapter_sends_through_moto() {
     );
 }
 
-fn hooks(json: Value) -> Vec<shared::domain::hook::Hook> {
-    shared::domain::hook::parse_hooks(&json.to_string()).unwrap()
+fn hooks(json: Value) -> Vec<backend_core::domain::hook::Hook> {
+    backend_core::domain::hook::parse_hooks(&json.to_string()).unwrap()
 }
 
 const SECRET: &str = "hook-secret-of-some-length";
@@ -351,7 +356,7 @@ async fn matching_hooks_get_a_signed_call_once_and_others_none() {
 
 #[tokio::test]
 async fn outbound_urls_are_guarded_against_ssrf() {
-    use shared::adapters::http_client::vet;
+    use backend_net::outbound::vet;
     for url in [
         "http://hooks.example.com/x",
         "https://127.0.0.1/x",
@@ -367,7 +372,10 @@ async fn outbound_urls_are_guarded_against_ssrf() {
     ] {
         let err = vet(url, false).await.unwrap_err();
         assert!(
-            matches!(err, shared::ports::outbound::OutboundError::Permanent(_)),
+            matches!(
+                err,
+                backend_core::ports::outbound::OutboundError::Permanent(_)
+            ),
             "{url}: {err:?}"
         );
     }
@@ -383,7 +391,7 @@ async fn outbound_urls_are_guarded_against_ssrf() {
     let n = Notifier::new(
         deps,
         Arc::new(system_tests::RecordingMailer::default()),
-        Arc::new(shared::adapters::http_client::ReqwestOutbound::new()),
+        Arc::new(backend_net::outbound::ReqwestOutbound::new()),
         cfg,
     );
     let body = created_event(&adapters).await;
@@ -467,8 +475,9 @@ async fn hooks_stored_in_the_item_store_are_listed_and_fire() {
     let (rx, url) = receiver(0).await;
     let app = spawn_app().await;
     let token = app.token().await;
-    let adapters = shared::adapters::embedded::open(&app.data_dir).unwrap();
-    let registry = shared::app::hook_registry::HookRegistry::new(vec![], adapters.store.clone());
+    let adapters = backend_embedded::open(&app.data_dir).unwrap();
+    let registry =
+        backend_core::app::hook_registry::HookRegistry::new(vec![], adapters.store.clone());
     let bad = registry.save(&json!({"id": "bad id!", "name": "x", "event": "inquiry_created", "action": {"type": "slack", "url": "https://x"}})).await;
     assert!(
         bad.is_err(),

@@ -1,7 +1,7 @@
 //! The OpenAPI document lists exactly the routes the routers register, and each
 //! documented operation is really served.
 
-use shared::http::routes::{self, Access};
+use backend_http::routes::{self, Access};
 use std::collections::BTreeSet;
 use system_tests::{inquiry_body, json_of, spawn_app, Value};
 
@@ -18,21 +18,21 @@ fn collect_refs(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// The served document is checked in (`shared/openapi.json`); it must be the one
+/// The served document is checked in (`shared/http/openapi.json`); it must be the one
 /// the route table builds. `UPDATE_OPENAPI=1` rewrites it after a route change.
 #[test]
 fn the_checked_in_document_is_the_one_the_route_table_builds() {
-    let built = shared::http::openapi::document(&routes::all());
-    let served: Value =
-        serde_json::from_str(shared::http::openapi::DOCUMENT).expect("shared/openapi.json is JSON");
+    let built = backend_http::openapi::document(&routes::all());
+    let served: Value = serde_json::from_str(backend_http::openapi::DOCUMENT)
+        .expect("shared/http/openapi.json is JSON");
     if served != built {
         if std::env::var_os("UPDATE_OPENAPI").is_some() {
-            let path = system_tests::workspace_root().join("shared/openapi.json");
+            let path = system_tests::workspace_root().join("shared/http/openapi.json");
             let text = serde_json::to_string_pretty(&built).unwrap() + "\n";
             std::fs::write(&path, text).unwrap();
         }
         panic!(
-            "shared/openapi.json differs from the route table's document; \
+            "shared/http/openapi.json differs from the route table's document; \
              run `UPDATE_OPENAPI=1 cargo test -p system-tests --test openapi` and commit it"
         );
     }

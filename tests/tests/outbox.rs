@@ -2,9 +2,9 @@
 //! fail right after the write, and the outbox relay must still deliver, on the
 //! embedded store and on DynamoDB.
 
-use shared::adapters::Adapters;
-use shared::app::{Deps, InquiryService, OutboxRelay};
-use shared::ports::{QueueName, SystemClock};
+use backend_core::app::{Deps, InquiryService, OutboxRelay};
+use backend_core::ports::Adapters;
+use backend_core::ports::{QueueName, SystemClock};
 use std::sync::Arc;
 use std::time::Duration;
 use system_tests::{eml_files, inquiry_body, json_of, spawn_app_in, FlakyQueue, Value};
@@ -109,7 +109,7 @@ async fn young_entries_are_left_to_the_request_that_wrote_them() {
 #[tokio::test]
 async fn dev_server_delivers_after_restart() {
     let dir = Arc::new(tempfile::tempdir().unwrap());
-    let real = shared::adapters::embedded::open(dir.path()).unwrap();
+    let real = backend_embedded::open(dir.path()).unwrap();
     let flaky = FlakyQueue::new(real.queue.clone());
     let app = spawn_app_in(
         dir.path().to_path_buf(),

@@ -95,8 +95,8 @@ async fn a_valid_inquiry_is_created_categorised_and_queued() {
     }
 
     // The inquiry_created event reaches both queues, carrying the correlation id.
-    let adapters = shared::adapters::embedded::open(&app.data_dir).unwrap();
-    for q in shared::ports::QueueName::ALL {
+    let adapters = backend_embedded::open(&app.data_dir).unwrap();
+    for q in backend_core::ports::QueueName::ALL {
         let got = adapters
             .queue
             .receive(q, 10, std::time::Duration::from_secs(30))

@@ -4,9 +4,9 @@
 //! a connection that is not (or no longer) open as gone.
 
 use async_trait::async_trait;
-use shared::adapters::aws::ApiGatewayPush;
-use shared::adapters::embedded::Connections;
-use shared::ports::push::{Push, PushError};
+use backend_aws::ApiGatewayPush;
+use backend_core::ports::push::{Push, PushError};
+use backend_embedded::Connections;
 use std::sync::{Arc, Mutex};
 use system_tests::connections_stub;
 use tokio::sync::mpsc;

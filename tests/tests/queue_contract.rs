@@ -1,8 +1,8 @@
 //! The queue contract: SQLite and SQS on moto deliver, hide, redeliver and
 //! dead-letter the same way.
 
-use shared::adapters::embedded::MAX_RECEIVES;
-use shared::ports::{Message, Queue, QueueName};
+use backend_core::ports::{Message, Queue, QueueName};
+use backend_embedded::MAX_RECEIVES;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -2,12 +2,12 @@
 //! report without the prospect waiting, exactly once, and the report routes serve
 //! it as JSON and HTML.
 
-use shared::app::drafting::{CircuitBreaker, Drafter, RetryPolicy};
-use shared::app::reports::{Outcome, ReportService};
-use shared::app::worker::Consumer;
-use shared::app::{Deps, InquiryService};
-use shared::ports::llm::{Completion, Llm, LlmError, Prompt};
-use shared::ports::{Message, QueueName, SystemClock};
+use backend_core::app::drafting::{CircuitBreaker, Drafter, RetryPolicy};
+use backend_core::app::reports::{Outcome, ReportService};
+use backend_core::app::worker::Consumer;
+use backend_core::app::{Deps, InquiryService};
+use backend_core::ports::llm::{Completion, Llm, LlmError, Prompt};
+use backend_core::ports::{Message, QueueName, SystemClock};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -233,7 +233,7 @@ async fn no_report_yet_is_a_404_and_unknown_inquiries_too() {
 }
 
 fn service(
-    adapters: &shared::adapters::Adapters,
+    adapters: &backend_core::ports::Adapters,
     drafter: Drafter,
 ) -> (ReportService, InquiryService) {
     let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
@@ -248,7 +248,7 @@ fn service(
 }
 
 async fn created_event(
-    adapters: &shared::adapters::Adapters,
+    adapters: &backend_core::ports::Adapters,
     inquiries: &InquiryService,
 ) -> String {
     inquiries.submit(&inquiry_body(), None, "c").await.unwrap();
@@ -497,10 +497,8 @@ async fn the_dev_server_drafts_with_the_model_or_falls_back_to_the_template() {
         (Mode::ServerError, "template"),
     ] {
         let stub = start(mode).await;
-        let llm = shared::adapters::aws::BedrockLlm::new(
-            &stub.sdk_config().await,
-            "anthropic.claude-stub-v1",
-        );
+        let llm =
+            backend_aws::BedrockLlm::new(&stub.sdk_config().await, "anthropic.claude-stub-v1");
         let app = system_tests::spawn_app_with(|c| c.llm = Some(Arc::new(llm))).await;
         let token = app.token().await;
         let (_, created) = json_of(app.post_json("/api/v1/inquiries", &inquiry_body()).await).await;
@@ -553,7 +551,7 @@ async fn a_job_that_fails_for_good_sends_the_consultants_the_inquiry_alone() {
         let broken = broken.clone();
         async move { broken.handle_attempt(&body, receives).await }
     };
-    for _ in 0..(shared::config::MAX_RECEIVES + 2) {
+    for _ in 0..(backend_core::ports::queue::MAX_RECEIVES + 2) {
         consumer.once(&handle).await.unwrap();
     }
     assert_eq!(
@@ -577,17 +575,21 @@ async fn a_job_that_fails_for_good_sends_the_consultants_the_inquiry_alone() {
     assert_eq!(failed.len(), 1, "told once, on the last delivery");
 
     let mailer = Arc::new(system_tests::RecordingMailer::default());
-    let mut cfg = shared::app::notify::NotifyConfig::from_lookup(|k| match k {
-        "MAIL_FROM" => Some("no-reply@example.com".into()),
-        "CONSULTANT_EMAILS" => Some(r#"{"default": ["ops@example.com"]}"#.into()),
-        _ => None,
-    })
+    let settings = backend_config::Settings::from_lookup(
+        |k| match k {
+            "MAIL_FROM" => Some("no-reply@example.com".into()),
+            "CONSULTANT_EMAILS" => Some(r#"{"default": ["ops@example.com"]}"#.into()),
+            _ => None,
+        },
+        &[backend_config::Part::Notify],
+    )
     .unwrap();
+    let mut cfg = settings.notify.unwrap();
     cfg.slack_webhook = None;
-    let notifier = shared::app::notify::Notifier::new(
+    let notifier = backend_core::app::notify::Notifier::new(
         Deps::new(adapters.clone(), Arc::new(SystemClock)),
         mailer.clone(),
-        Arc::new(shared::adapters::http_client::ReqwestOutbound::allowing_private()),
+        Arc::new(backend_net::outbound::ReqwestOutbound::allowing_private()),
         cfg,
     );
     notifier.handle(&failed[0].body).await.unwrap();
@@ -609,20 +611,20 @@ async fn a_job_that_fails_for_good_sends_the_consultants_the_inquiry_alone() {
 struct BrokenBlobs;
 
 #[async_trait::async_trait]
-impl shared::ports::blob::BlobStore for BrokenBlobs {
+impl backend_core::ports::blob::BlobStore for BrokenBlobs {
     async fn put(
         &self,
         _: &str,
-        _: shared::ports::blob::Blob,
-    ) -> Result<(), shared::ports::blob::BlobError> {
-        Err(shared::ports::blob::BlobError::Unavailable(
+        _: backend_core::ports::blob::Blob,
+    ) -> Result<(), backend_core::ports::blob::BlobError> {
+        Err(backend_core::ports::blob::BlobError::Unavailable(
             "disk full".into(),
         ))
     }
     async fn get(
         &self,
         _: &str,
-    ) -> Result<Option<shared::ports::blob::Blob>, shared::ports::blob::BlobError> {
+    ) -> Result<Option<backend_core::ports::blob::Blob>, backend_core::ports::blob::BlobError> {
         Ok(None)
     }
 }

@@ -1,8 +1,10 @@
 //! The item-store contract: every adapter (SQLite, DynamoDB on moto) must pass each
 //! case unchanged. A case that passes on one and fails on the other is a bug.
 
+use backend_core::ports::{
+    Condition, Cursor, Item, ItemStore, Query, SkRange, StoreError, WriteOp,
+};
 use serde_json::json;
-use shared::ports::{Condition, Cursor, Item, ItemStore, Query, SkRange, StoreError, WriteOp};
 use std::sync::Arc;
 
 type Store = Arc<dyn ItemStore>;
@@ -150,7 +152,8 @@ async fn table_ranges_order_and_pages(s: Store) {
     .await
     .unwrap();
 
-    let sks = |p: &shared::ports::Page| p.items.iter().map(|i| i.sk.clone()).collect::<Vec<_>>();
+    let sks =
+        |p: &backend_core::ports::Page| p.items.iter().map(|i| i.sk.clone()).collect::<Vec<_>>();
     let q = Query::table("P#5")
         .range(SkRange::Prefix("s".into()))
         .limit(3);

@@ -3,7 +3,7 @@
 //! added to a table cannot be forgotten in the deployed API; and the functions whose
 //! work reaches the table's index may do so.
 
-use shared::http::routes::{self, Route};
+use backend_http::routes::{self, Route};
 use std::collections::BTreeSet;
 use system_tests::workspace_root;
 
@@ -142,7 +142,7 @@ fn table_routes(table: Vec<Route>) -> Routes {
 fn every_public_route_reaches_the_public_api_function() {
     assert_eq!(
         template_routes("PublicApiFunction"),
-        table_routes(shared::http::public::table())
+        table_routes(backend_http::public::table())
     );
 }
 

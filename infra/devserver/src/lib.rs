@@ -5,23 +5,21 @@
 
 pub mod chat_ws;
 
-use shared::adapters::aws::BedrockLlm;
-use shared::adapters::embedded::{Connections, OutboxMailer};
-use shared::adapters::http_client::ReqwestOutbound;
-use shared::adapters::{aws, embedded, Adapters};
-use shared::app::auth::{hash_password, AdminAccount, AuthConfig, Authenticator, Secret};
-use shared::app::chat::{ChatConfig, ChatService};
-use shared::app::chat_socket::{ChatSocket, RateLimit};
-use shared::app::drafting::{CircuitBreaker, Drafter, RetryPolicy};
-use shared::app::notify::{Notifier, NotifyConfig};
-use shared::app::reports::ReportService;
-use shared::app::worker::Consumer;
-use shared::app::{Deps, ScheduledPass};
-use shared::config::AwsResources;
-use shared::http::{router, AppState};
-use shared::ports::llm::{ChatModel, Llm};
-use shared::ports::QueueName;
-use shared::ports::{Clock, SystemClock};
+use backend_aws::BedrockLlm;
+use backend_config::{Part, Settings};
+use backend_core::app::auth::{hash_password, AdminAccount, AuthConfig, Authenticator, Secret};
+use backend_core::app::chat::{ChatConfig, ChatService};
+use backend_core::app::chat_socket::{ChatSocket, RateLimit};
+use backend_core::app::drafting::Drafter;
+use backend_core::app::notify::{Notifier, NotifyConfig};
+use backend_core::app::reports::ReportService;
+use backend_core::app::worker::Consumer;
+use backend_core::app::{Deps, ScheduledPass};
+use backend_core::ports::llm::{ChatModel, Llm};
+use backend_core::ports::{Adapters, Clock, QueueName, SystemClock};
+use backend_embedded::{Connections, OutboxMailer};
+use backend_http::{router, AppState};
+use backend_net::ReqwestOutbound;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,19 +27,15 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Backend {
-    /// SQLite and folders under `data_dir`: nothing to install or start.
-    Embedded,
-    /// The AWS adapters, configured as the Lambda functions are (`TABLE_NAME`, …).
-    Aws,
-}
+pub use backend_config::Backend;
 
 #[derive(Clone)]
 pub struct Config {
     pub bind: SocketAddr,
     pub data_dir: PathBuf,
     pub backend: Backend,
+    /// The table, queues and bucket when `backend` is `Aws`.
+    pub aws: Option<backend_aws::AwsResources>,
     /// How often the outbox relay looks for unsent messages.
     pub relay_every: Duration,
     /// Admin sign-in; `None` makes a random admin password, printed once at start.
@@ -66,64 +60,34 @@ pub struct Config {
     pub workers: bool,
 }
 
-/// Notification settings from the environment, with local defaults for the two
-/// that the functions require.
-fn notify_from_env() -> anyhow::Result<NotifyConfig> {
-    let hooks_file = match std::env::var("HOOKS_FILE") {
-        Ok(path) => Some(
-            std::fs::read_to_string(&path)
-                .map_err(|e| anyhow::anyhow!("HOOKS_FILE {path:?}: {e}"))?,
-        ),
-        Err(_) => None,
-    };
-    Ok(NotifyConfig::from_lookup(|k| {
-        std::env::var(k).ok().or_else(|| match k {
-            "MAIL_FROM" => Some("no-reply@example.com".into()),
-            "CONSULTANT_EMAILS" => Some(r#"{"default": ["consultants@example.com"]}"#.into()),
-            "HOOKS" => hooks_file.clone(),
-            _ => None,
-        })
-    })?)
-}
-
 impl Config {
+    /// From the settings the environment gives (`Settings` with `Part::DevServer`).
     pub async fn from_env() -> anyhow::Result<Self> {
-        let var = |k: &str, default: &str| std::env::var(k).unwrap_or_else(|_| default.to_string());
-        let bind = var("BIND_ADDR", "127.0.0.1:8080");
-        let backend = match var("BACKEND", "embedded").as_str() {
-            "embedded" => Backend::Embedded,
-            "aws" => Backend::Aws,
-            other => anyhow::bail!("BACKEND must be embedded or aws, not {other:?}"),
-        };
-        let configured =
-            std::env::var_os("JWT_SECRET").is_some() || std::env::var_os("ADMIN_USERS").is_some();
-        let bedrock = match std::env::var_os("BEDROCK_MODEL_ID") {
-            Some(_) => BedrockLlm::from_env(&aws::sdk_config().await),
+        let s = Settings::from_env(&[Part::DevServer])?;
+        let dev = s
+            .dev
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("no dev server settings"))?;
+        let bedrock = match &s.model_id {
+            Some(id) => Some(BedrockLlm::new(&backend_aws::sdk_config().await, id)),
             None => None,
         };
         Ok(Self {
-            bind: bind
-                .parse()
-                .map_err(|e| anyhow::anyhow!("BIND_ADDR {bind:?}: {e}"))?,
-            data_dir: PathBuf::from(var("DATA_DIR", "./.data")),
-            backend,
+            bind: dev.bind,
+            data_dir: dev.data_dir,
+            backend: dev.backend,
+            aws: s.aws,
             relay_every: Duration::from_secs(2),
-            auth: if configured {
-                Some(AuthConfig::from_env()?)
-            } else {
-                None
-            },
-            cors_origins: shared::config::cors_origins(|k| std::env::var(k).ok())?,
+            auth: s.auth,
+            cors_origins: s.cors_origins,
             llm: bedrock.clone().map(|m| Arc::new(m) as Arc<dyn Llm>),
-            notify: notify_from_env()?,
+            notify: s
+                .notify
+                .ok_or_else(|| anyhow::anyhow!("no notification settings"))?,
             chat_model: bedrock.map(|m| Arc::new(m) as Arc<dyn ChatModel>),
-            chat: ChatConfig::from_lookup(|k| std::env::var(k).ok())?,
+            chat: s.chat,
             chat_limit: RateLimit::default(),
-            workers: match var("WORKERS", "on").as_str() {
-                "on" => true,
-                "off" => false,
-                other => anyhow::bail!("WORKERS must be on or off, not {other:?}"),
-            },
+            workers: dev.workers,
         })
     }
 
@@ -133,11 +97,15 @@ impl Config {
             bind: "127.0.0.1:0".parse().expect("literal address"),
             data_dir,
             backend: Backend::Embedded,
+            aws: None,
             relay_every: Duration::from_millis(200),
             auth: Some(auth),
             cors_origins: vec!["http://localhost:5173".into()],
             llm: None,
-            notify: notify_from_env().expect("default notification settings"),
+            notify: Settings::from_lookup(|_| None, &[Part::DevServer])
+                .ok()
+                .and_then(|s| s.notify)
+                .expect("the local notification defaults"),
             chat_model: None,
             chat: ChatConfig {
                 template_pause: Duration::ZERO,
@@ -166,9 +134,10 @@ impl Server {
 }
 
 pub async fn adapters(cfg: &Config) -> anyhow::Result<Adapters> {
-    match cfg.backend {
-        Backend::Embedded => embedded::open(&cfg.data_dir),
-        Backend::Aws => Ok(aws::connect(&AwsResources::from_env()?).await),
+    match (cfg.backend, &cfg.aws) {
+        (Backend::Aws, Some(res)) => Ok(backend_aws::connect(res).await),
+        (Backend::Aws, None) => anyhow::bail!("BACKEND=aws needs TABLE_NAME and the queue URLs"),
+        (Backend::Embedded, _) => backend_embedded::open(&cfg.data_dir),
     }
 }
 
@@ -187,11 +156,7 @@ pub async fn start_with(
         Some(a) => a,
         None => adapters(&cfg).await?,
     };
-    let drafter = Arc::new(Drafter::new(
-        cfg.llm.clone(),
-        RetryPolicy::default(),
-        CircuitBreaker::new(5, Duration::from_secs(60)),
-    ));
+    let drafter = Arc::new(Drafter::standard(cfg.llm.clone()));
     let blobs = adapters.blobs.clone();
     let deps = Deps::new(adapters, clock);
     let reports = blobs.map(|b| ReportService::new(deps.clone(), b, drafter));
@@ -293,7 +258,7 @@ pub async fn start_with(
 /// Runs a queue's worker in-process until `stop`, as a Lambda event source mapping
 /// would run its function.
 fn spawn_worker<F, Fut>(
-    queue: Arc<dyn shared::ports::Queue>,
+    queue: Arc<dyn backend_core::ports::Queue>,
     name: QueueName,
     idle: Duration,
     stop: watch::Receiver<bool>,
@@ -301,7 +266,7 @@ fn spawn_worker<F, Fut>(
 ) -> JoinHandle<()>
 where
     F: Fn(String, u32) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<(), shared::app::AppError>> + Send,
+    Fut: std::future::Future<Output = Result<(), backend_core::app::AppError>> + Send,
 {
     let consumer = Consumer {
         queue,
@@ -337,9 +302,9 @@ fn generated_auth(data_dir: &std::path::Path) -> anyhow::Result<AuthConfig> {
     let password = Alphanumeric.sample_string(&mut rand::rng(), 20);
     println!("dev server admin sign-in for this run: username `admin`, password `{password}`");
     Ok(AuthConfig {
-        secret: Secret::new(secret)?,
-        issuer: shared::app::auth::DEFAULT_ISSUER.into(),
-        audience: shared::app::auth::DEFAULT_AUDIENCE.into(),
+        secret: Secret::new(secret).map_err(|e| anyhow::anyhow!("the dev signing secret {e}"))?,
+        issuer: backend_core::app::auth::DEFAULT_ISSUER.into(),
+        audience: backend_core::app::auth::DEFAULT_AUDIENCE.into(),
         ttl: Duration::from_secs(8 * 3600),
         admins: vec![AdminAccount {
             username: "admin".into(),

@@ -4,7 +4,7 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    shared::telemetry::init();
+    backend_config::telemetry::init();
     // Listen for the signals before serving, so a stop request that comes the
     // moment the port opens still shuts down cleanly.
     let stop = shutdown_signal()?;

@@ -11,6 +11,6 @@ fn main() -> std::io::Result<()> {
         eprintln!("usage: echo -n 'password' | hash-password");
         std::process::exit(2);
     }
-    println!("{}", shared::app::auth::hash_password(password));
+    println!("{}", backend_core::app::auth::hash_password(password));
     Ok(())
 }

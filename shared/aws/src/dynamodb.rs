@@ -1,0 +1,332 @@
+//! The item store on one DynamoDB table: `pk`/`sk` keys, the `gsi1` index on
+//! `gsi1pk`/`gsi1sk`, a numeric `version`, TTL on `ttl`, and the item's fields as a
+//! JSON string in `data` so both adapters store exactly the same document.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use backend_core::ports::store::{check_batch, check_query, now_unix};
+use backend_core::ports::{
+    Condition, Cursor, Item, ItemStore, Page, Query, SkRange, StoreError, WriteOp,
+};
+use std::collections::HashMap;
+
+pub const INDEX_NAME: &str = "gsi1";
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+type Attrs = HashMap<String, AttributeValue>;
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn to_attrs(item: &Item) -> Attrs {
+    let mut m = Attrs::new();
+    m.insert("pk".into(), s(&item.pk));
+    m.insert("sk".into(), s(&item.sk));
+    if let (Some(p), Some(k)) = (&item.gsi1pk, &item.gsi1sk) {
+        m.insert("gsi1pk".into(), s(p));
+        m.insert("gsi1sk".into(), s(k));
+    }
+    m.insert("version".into(), n(item.version));
+    if let Some(t) = item.expires_at {
+        m.insert("ttl".into(), n(t));
+    }
+    m.insert("data".into(), s(&item.data.to_string()));
+    m
+}
+
+fn from_attrs(m: &Attrs) -> Result<Item, StoreError> {
+    let get_s = |k: &str| m.get(k).and_then(|v| v.as_s().ok()).cloned();
+    let get_n = |k: &str| {
+        m.get(k)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+    };
+    let bad = |what: &str| StoreError::Invalid(format!("stored item lacks {what}"));
+    Ok(Item {
+        pk: get_s("pk").ok_or_else(|| bad("pk"))?,
+        sk: get_s("sk").ok_or_else(|| bad("sk"))?,
+        gsi1pk: get_s("gsi1pk"),
+        gsi1sk: get_s("gsi1sk"),
+        version: get_n("version").unwrap_or(0) as u64,
+        expires_at: get_n("ttl"),
+        data: serde_json::from_str(&get_s("data").ok_or_else(|| bad("data"))?)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?,
+    })
+}
+
+fn key(pk: &str, sk: &str) -> Attrs {
+    HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+}
+
+/// The condition expression, its names and values. Expired items count as absent,
+/// because TTL deletion in DynamoDB can lag by days.
+struct Cond {
+    expr: Option<String>,
+    names: HashMap<String, String>,
+    values: Attrs,
+}
+
+fn condition(c: Condition, now: i64) -> Cond {
+    let mut names = HashMap::new();
+    let mut values = Attrs::new();
+    let expr = match c {
+        Condition::None => None,
+        Condition::NotExists => {
+            names.insert("#ttl".into(), "ttl".into());
+            values.insert(":now".into(), n(now));
+            Some(
+                "attribute_not_exists(pk) OR (attribute_exists(#ttl) AND #ttl <= :now)".to_string(),
+            )
+        }
+        Condition::Version(v) => {
+            names.insert("#v".into(), "version".into());
+            names.insert("#ttl".into(), "ttl".into());
+            values.insert(":v".into(), n(v));
+            values.insert(":now".into(), n(now));
+            Some("#v = :v AND (attribute_not_exists(#ttl) OR #ttl > :now)".to_string())
+        }
+    };
+    Cond {
+        expr,
+        names,
+        values,
+    }
+}
+
+fn non_empty<K, V>(m: HashMap<K, V>) -> Option<HashMap<K, V>> {
+    (!m.is_empty()).then_some(m)
+}
+
+fn unavailable<E: std::error::Error>(e: E) -> StoreError {
+    StoreError::Unavailable(DisplayErrorContext(e).to_string())
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: &str) -> Self {
+        Self {
+            client,
+            table: table.to_string(),
+        }
+    }
+
+    async fn write_one(&self, op: WriteOp, now: i64) -> Result<(), StoreError> {
+        let result = match op {
+            WriteOp::Put { item, condition: c } => {
+                let c = condition(c, now);
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(to_attrs(&item)))
+                    .set_condition_expression(c.expr)
+                    .set_expression_attribute_names(non_empty(c.names))
+                    .set_expression_attribute_values(non_empty(c.values))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| match e.into_service_error() {
+                        e if e.is_conditional_check_failed_exception() => {
+                            StoreError::ConditionFailed
+                        }
+                        e => unavailable(e),
+                    })
+            }
+            WriteOp::Delete {
+                pk,
+                sk,
+                condition: c,
+            } => {
+                let c = condition(c, now);
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(&pk, &sk)))
+                    .set_condition_expression(c.expr)
+                    .set_expression_attribute_names(non_empty(c.names))
+                    .set_expression_attribute_values(non_empty(c.values))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| match e.into_service_error() {
+                        e if e.is_conditional_check_failed_exception() => {
+                            StoreError::ConditionFailed
+                        }
+                        e => unavailable(e),
+                    })
+            }
+        };
+        result
+    }
+
+    fn transact_item(&self, op: WriteOp, now: i64) -> Result<TransactWriteItem, StoreError> {
+        let invalid = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Invalid(e.to_string());
+        Ok(match op {
+            WriteOp::Put { item, condition: c } => {
+                let c = condition(c, now);
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(to_attrs(&item)))
+                    .set_condition_expression(c.expr)
+                    .set_expression_attribute_names(non_empty(c.names))
+                    .set_expression_attribute_values(non_empty(c.values))
+                    .build()
+                    .map_err(invalid)?;
+                TransactWriteItem::builder().put(put).build()
+            }
+            WriteOp::Delete {
+                pk,
+                sk,
+                condition: c,
+            } => {
+                let c = condition(c, now);
+                let del = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(&pk, &sk)))
+                    .set_condition_expression(c.expr)
+                    .set_expression_attribute_names(non_empty(c.names))
+                    .set_expression_attribute_values(non_empty(c.values))
+                    .build()
+                    .map_err(invalid)?;
+                TransactWriteItem::builder().delete(del).build()
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl ItemStore for DynamoStore {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        match out.item() {
+            Some(m) => {
+                let item = from_attrs(m)?;
+                Ok(item.is_live(now_unix()).then_some(item))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn write(&self, mut ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        check_batch(&ops)?;
+        let now = now_unix();
+        if ops.len() == 1 {
+            // A single write needs no transaction, which costs twice the capacity.
+            return self.write_one(ops.remove(0), now).await;
+        }
+        let items = ops
+            .into_iter()
+            .map(|op| self.transact_item(op, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| match e.into_service_error() {
+                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t)
+                    if t.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed")) =>
+                {
+                    StoreError::ConditionFailed
+                }
+                e => unavailable(e),
+            })
+    }
+
+    async fn query(&self, q: &Query) -> Result<Page, StoreError> {
+        check_query(q)?;
+        let (part, sort) = if q.index {
+            ("gsi1pk", "gsi1sk")
+        } else {
+            ("pk", "sk")
+        };
+        let mut names = HashMap::from([
+            ("#p".to_string(), part.to_string()),
+            ("#ttl".to_string(), "ttl".to_string()),
+        ]);
+        let mut values = HashMap::from([
+            (":p".to_string(), s(&q.partition)),
+            (":now".to_string(), n(now_unix())),
+        ]);
+        let key_expr = match &q.range {
+            SkRange::All => "#p = :p".to_string(),
+            SkRange::Prefix(prefix) => {
+                names.insert("#s".into(), sort.into());
+                values.insert(":a".into(), s(prefix));
+                "#p = :p AND begins_with(#s, :a)".to_string()
+            }
+            SkRange::Between(a, b) => {
+                names.insert("#s".into(), sort.into());
+                values.insert(":a".into(), s(a));
+                values.insert(":b".into(), s(b));
+                "#p = :p AND #s BETWEEN :a AND :b".to_string()
+            }
+        };
+        let mut start: Option<Attrs> = q.after.as_ref().map(|c| {
+            let mut k = key(&c.pk, &c.sk);
+            if q.index {
+                k.insert("gsi1pk".into(), s(&q.partition));
+                k.insert("gsi1sk".into(), s(c.gsi1sk.as_deref().unwrap_or_default()));
+            }
+            k
+        });
+        // Read one past the limit to know whether a next page exists; DynamoDB applies
+        // its Limit before the TTL filter, so keep reading until enough survive.
+        let want = q.limit + 1;
+        let mut items = Vec::new();
+        loop {
+            let mut req = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(&key_expr)
+                .filter_expression("attribute_not_exists(#ttl) OR #ttl > :now")
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(!q.newest_first)
+                .limit((want - items.len()) as i32)
+                .set_exclusive_start_key(start.take());
+            if q.index {
+                req = req.index_name(INDEX_NAME);
+            }
+            let out = req.send().await.map_err(unavailable)?;
+            for m in out.items() {
+                items.push(from_attrs(m)?);
+            }
+            match out.last_evaluated_key() {
+                Some(k) if items.len() < want => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        let next = if items.len() > q.limit {
+            items.truncate(q.limit);
+            items.last().map(|i| Cursor::of(i, q.index))
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.get("HEALTH", "HEALTH").await.map(|_| ())
+    }
+}

@@ -1,0 +1,296 @@
+//! Admin authentication: argon2id password check against configured accounts, HS256
+//! JWTs with pinned algorithm, issuer and audience, and a per-address limit on
+//! failed logins kept in the item store (so it holds across Lambda instances).
+
+use super::{AppError, Deps};
+use crate::ports::{Condition, Item, WriteOp};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::fmt;
+use std::time::Duration;
+
+/// Failed logins allowed from one address within `FAILURE_WINDOW`.
+pub const MAX_FAILURES: u64 = 5;
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// The longest a token may live, in seconds.
+pub const MAX_TTL: u64 = 24 * 3600;
+
+/// A signing secret that never shows itself in logs or debug output.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Result<Self, &'static str> {
+        if bytes.len() < 32 {
+            return Err("must be at least 32 bytes");
+        }
+        Ok(Self(bytes))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(redacted)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AdminAccount {
+    pub username: String,
+    /// An argon2id PHC string, never a password.
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub secret: Secret,
+    pub issuer: String,
+    pub audience: String,
+    pub ttl: Duration,
+    pub admins: Vec<AdminAccount>,
+}
+
+/// An argon2id hash (default parameters, as `hash_password` makes) of a random
+/// password nobody knows, verified against when a username is unknown. A constant,
+/// because hashing at start-up would add ~40 ms to every cold start.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$5+z4A+s1UJTKDHY6L0zugA$vI7Z/0b+gzuAeiXZFtZCnQ/Qi5zr10Wgac7X6zdq1v4";
+
+pub const DEFAULT_ISSUER: &str = "cloud-consulting-backend";
+pub const DEFAULT_AUDIENCE: &str = "cloud-consulting-admin";
+
+impl AdminAccount {
+    /// A username and an argon2id hash: what a configured account must have.
+    pub fn is_usable(&self) -> bool {
+        !self.username.trim().is_empty()
+            && PasswordHash::new(&self.password_hash)
+                .is_ok_and(|h| h.algorithm.as_str() == "argon2id")
+    }
+}
+
+/// An argon2id hash of a password, for configuration (`ADMIN_USERS`).
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub username: String,
+    pub roles: Vec<String>,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthError {
+    #[error("Invalid username or password")]
+    BadCredentials,
+    #[error("Too many failed logins; retry later")]
+    RateLimited { retry_after: u64 },
+    #[error("Missing or invalid token")]
+    Unauthorized,
+    #[error("This token does not grant admin access")]
+    Forbidden,
+}
+
+pub struct Issued {
+    pub token: String,
+    pub expires_at: i64,
+}
+
+pub struct Authenticator {
+    cfg: AuthConfig,
+    deps: Deps,
+    /// Verified against when the username is unknown, so both paths cost the same.
+    dummy_hash: String,
+}
+
+impl Authenticator {
+    pub fn new(cfg: AuthConfig, deps: Deps) -> Self {
+        Self {
+            cfg,
+            deps,
+            dummy_hash: DUMMY_HASH.to_string(),
+        }
+    }
+
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client: &str,
+    ) -> Result<Result<Issued, AuthError>, AppError> {
+        let now = self.deps.clock.now().unix_timestamp();
+        if let Some(retry_after) = self.blocked_for(client, now).await? {
+            return Ok(Err(AuthError::RateLimited { retry_after }));
+        }
+        let account = self.cfg.admins.iter().find(|a| a.username == username);
+        let hash = account.map_or(self.dummy_hash.as_str(), |a| a.password_hash.as_str());
+        let verified = PasswordHash::new(hash)
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        match account {
+            Some(a) if verified => Ok(Ok(self.issue(&a.username, now))),
+            _ => {
+                self.record_failure(client, now).await?;
+                Ok(Err(AuthError::BadCredentials))
+            }
+        }
+    }
+
+    fn issue(&self, username: &str, now: i64) -> Issued {
+        let exp = now + self.cfg.ttl.as_secs() as i64;
+        let claims = Claims {
+            sub: format!("admin:{username}"),
+            username: username.into(),
+            roles: vec!["admin".into()],
+            iss: self.cfg.issuer.clone(),
+            aud: self.cfg.audience.clone(),
+            iat: now,
+            nbf: now,
+            exp,
+        };
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(&self.cfg.secret.0),
+        )
+        .unwrap_or_default();
+        Issued {
+            token,
+            expires_at: exp,
+        }
+    }
+
+    /// Checks a bearer token: signature (HS256 only), issuer, audience, time window,
+    /// then the admin role.
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let mut v = Validation::new(Algorithm::HS256);
+        v.set_issuer(&[&self.cfg.issuer]);
+        v.set_audience(&[&self.cfg.audience]);
+        v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        v.validate_nbf = true;
+        v.leeway = 5;
+        let data = jsonwebtoken::decode::<Claims>(
+            token,
+            &DecodingKey::from_secret(&self.cfg.secret.0),
+            &v,
+        )
+        .map_err(|_| AuthError::Unauthorized)?;
+        if data.claims.roles.iter().any(|r| r == "admin") {
+            Ok(data.claims)
+        } else {
+            Err(AuthError::Forbidden)
+        }
+    }
+
+    fn limiter_key(client: &str) -> String {
+        format!("RATE#login#{client}")
+    }
+
+    async fn blocked_for(&self, client: &str, now: i64) -> Result<Option<u64>, AppError> {
+        let item = self
+            .deps
+            .store
+            .get(&Self::limiter_key(client), "RATE")
+            .await?;
+        Ok(item.and_then(|i| {
+            let failures = i.data["failures"].as_u64().unwrap_or(0);
+            let until = i.expires_at.unwrap_or(now);
+            (failures >= MAX_FAILURES).then(|| (until - now).max(1) as u64)
+        }))
+    }
+
+    /// Counts a failure in the address's current window; optimistic, retried on a race.
+    async fn record_failure(&self, client: &str, now: i64) -> Result<(), AppError> {
+        let pk = Self::limiter_key(client);
+        for _ in 0..5 {
+            let current = self.deps.store.get(&pk, "RATE").await?;
+            let (failures, expires, cond, version) = match &current {
+                Some(i) => (
+                    i.data["failures"].as_u64().unwrap_or(0) + 1,
+                    i.expires_at
+                        .unwrap_or(now + FAILURE_WINDOW.as_secs() as i64),
+                    Condition::Version(i.version),
+                    i.version + 1,
+                ),
+                None => (
+                    1,
+                    now + FAILURE_WINDOW.as_secs() as i64,
+                    Condition::NotExists,
+                    1,
+                ),
+            };
+            let mut item =
+                Item::new(&pk, "RATE", json!({ "failures": failures })).expiring_at(expires);
+            item.version = version;
+            match self
+                .deps
+                .store
+                .write(vec![WriteOp::Put {
+                    item,
+                    condition: cond,
+                }])
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(crate::ports::StoreError::ConditionFailed) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_argon2id_accounts_are_usable() {
+        let good = AdminAccount {
+            username: "admin".into(),
+            password_hash: hash_password("pw"),
+        };
+        assert!(good.is_usable());
+        let plain = AdminAccount {
+            username: "a".into(),
+            password_hash: "hunter2".into(),
+        };
+        assert!(!plain.is_usable());
+        let nameless = AdminAccount {
+            username: " ".into(),
+            ..good
+        };
+        assert!(!nameless.is_usable());
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_does() {
+        let dummy = PasswordHash::new(DUMMY_HASH).unwrap();
+        let real_hash = hash_password("x");
+        let real = PasswordHash::new(&real_hash).unwrap();
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.params, real.params);
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Secret::new(b"super-secret-value-that-is-long-enough".to_vec()).unwrap();
+        assert!(!format!("{s:?}").contains("super"));
+    }
+}

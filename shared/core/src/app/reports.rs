@@ -1,0 +1,328 @@
+//! Report use cases: drafting the report of an `inquiry_created` event exactly
+//! once, storing it (Markdown and HTML blobs, the record, the `report_generated`
+//! event, in that order), and reading reports back.
+
+use super::drafting::{title_for, Drafter};
+use super::outbox::{self, Entry};
+use super::{figures::REPORTS_INDEX, AppError, Deps, InquiryService};
+use crate::domain::report::{Report, ReportId, ReportStatus};
+use crate::domain::{rfc3339, DomainEvent, EventType, Inquiry, InquiryId};
+use crate::ports::blob::{Blob, BlobStore};
+use crate::ports::{Condition, Item, Query, QueueName, SkRange, StoreError, WriteOp};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What handling one event came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Generated(ReportId),
+    /// A redelivery: the report of this event exists already.
+    AlreadyDone(ReportId),
+    /// Not an event this worker acts on.
+    Ignored,
+}
+
+fn pointer_pk(id: &ReportId) -> String {
+    format!("REPORT#{id}")
+}
+
+const REPORT_PREFIX: &str = "REPORT#";
+
+/// Report records, read from the store alone: what the e-mails name and the chat
+/// grounds in. A function that needs nothing more builds no file store (no S3
+/// client at its cold start).
+#[derive(Clone)]
+pub struct ReportRecords {
+    deps: Deps,
+}
+
+impl ReportRecords {
+    pub fn new(deps: Deps) -> Self {
+        Self { deps }
+    }
+
+    /// An inquiry's reports, newest first.
+    pub async fn for_inquiry(&self, inquiry: &InquiryId) -> Result<Vec<Report>, AppError> {
+        let q = Query::table(format!("INQ#{inquiry}"))
+            .range(SkRange::Prefix(REPORT_PREFIX.into()))
+            .descending()
+            .limit(50);
+        let page = self.deps.store.query(&q).await?;
+        page.items.iter().map(decode).collect()
+    }
+}
+
+#[derive(Clone)]
+pub struct ReportService {
+    deps: Deps,
+    inquiries: InquiryService,
+    records: ReportRecords,
+    blobs: Arc<dyn BlobStore>,
+    drafter: Arc<Drafter>,
+}
+
+impl ReportService {
+    pub fn new(deps: Deps, blobs: Arc<dyn BlobStore>, drafter: Arc<Drafter>) -> Self {
+        Self {
+            inquiries: InquiryService::new(deps.clone()),
+            records: ReportRecords::new(deps.clone()),
+            deps,
+            blobs,
+            drafter,
+        }
+    }
+
+    /// For a process that serves reports and their files (the admin API): its
+    /// drafter never runs.
+    pub fn reader(deps: Deps, blobs: Arc<dyn BlobStore>) -> Self {
+        Self::new(deps, blobs, Arc::new(Drafter::template_only()))
+    }
+
+    pub fn blobs(&self) -> &Arc<dyn BlobStore> {
+        &self.blobs
+    }
+
+    /// Handles one queue message body. Safe to call again with the same message.
+    pub async fn handle(&self, body: &str) -> Result<Outcome, AppError> {
+        let event: DomainEvent = serde_json::from_str(body).map_err(|e| {
+            AppError::Validation(
+                [("message".to_string(), format!("not a domain event: {e}"))].into(),
+            )
+        })?;
+        if event.event_type != EventType::InquiryCreated {
+            return Ok(Outcome::Ignored);
+        }
+        let id = ReportId::for_event(&event.id);
+        if self
+            .deps
+            .store
+            .get(&pointer_pk(&id), "REPORT")
+            .await?
+            .is_some()
+        {
+            return Ok(Outcome::AlreadyDone(id));
+        }
+        let inquiry_id = InquiryId::parse(&event.inquiry_id).ok_or_else(|| {
+            AppError::Validation([("inquiry_id".to_string(), "malformed".to_string())].into())
+        })?;
+        let inquiry = self.inquiries.get(&inquiry_id).await?;
+
+        let started = Instant::now();
+        let drafted = self.drafter.draft(&inquiry).await;
+        let generation_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+        let now = self.deps.clock.now();
+        let at = rfc3339(now);
+        // Unique per attempt: two workers racing on one message each write their own
+        // files, and the record that wins points at the winner's.
+        let attempt = self.deps.ulid().to_string().to_lowercase();
+        let base = format!("reports/{}/{}-{attempt}", inquiry.id, id);
+        let report = Report {
+            id: id.clone(),
+            inquiry_id: inquiry.id.clone(),
+            report_type: inquiry
+                .services
+                .first()
+                .map_or("general", |s| s.report_type())
+                .to_string(),
+            title: title_for(&inquiry),
+            content: drafted.markdown,
+            status: ReportStatus::Draft,
+            generated_by: drafted.generated_by,
+            reviewed_by: None,
+            s3_key: format!("{base}.md"),
+            created_at: at.clone(),
+            updated_at: at.clone(),
+        };
+        // Blobs first: a record never points at a file that is not there.
+        let html = super::render::report_page(&report, &inquiry);
+        self.put(
+            &report.s3_key,
+            report.content.clone().into_bytes(),
+            "text/markdown; charset=utf-8",
+        )
+        .await?;
+        self.put(
+            &format!("{base}.html"),
+            html.into_bytes(),
+            "text/html; charset=utf-8",
+        )
+        .await?;
+
+        let generated = DomainEvent {
+            id: DomainEvent::new_id(self.deps.ulid()),
+            event_type: EventType::ReportGenerated,
+            inquiry_id: inquiry.id.to_string(),
+            occurred_at: at.clone(),
+            correlation_id: event.correlation_id.clone(),
+            payload: json!({"report_id": id, "generated_by": report.generated_by, "source_event_id": event.id}),
+        };
+        let entry = Entry::for_event(
+            QueueName::Events,
+            &generated,
+            now.unix_timestamp_nanos() / 1_000_000,
+        );
+        let mut data = serde_json::to_value(&report).unwrap_or_default();
+        data["generation_ms"] = json!(generation_ms);
+        let sk = format!("{REPORT_PREFIX}{at}#{id}");
+        let record = Item::new(format!("INQ#{}", inquiry.id), &sk, data)
+            .indexed(REPORTS_INDEX, format!("{at}#{id}"));
+        let pointer = Item::new(
+            pointer_pk(&id),
+            "REPORT",
+            json!({"inquiry_id": inquiry.id, "sk": sk}),
+        );
+        let ops = vec![
+            WriteOp::Put {
+                item: pointer,
+                condition: Condition::NotExists,
+            },
+            WriteOp::Put {
+                item: record,
+                condition: Condition::NotExists,
+            },
+            entry.put(),
+        ];
+        match self.deps.store.write(ops).await {
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed) => return Ok(Outcome::AlreadyDone(id)),
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(inquiry_id = %inquiry.id, report_id = %id, generated_by = %report.generated_by, generation_ms, "report generated");
+        outbox::flush(&self.deps, std::slice::from_ref(&entry)).await;
+        Ok(Outcome::Generated(id))
+    }
+
+    /// Handles a delivery that the queue has made `receive_count` times. When the last
+    /// allowed delivery fails too, a `report_failed` event tells the consultants to
+    /// work from the inquiry alone; the message still goes to the dead-letter queue.
+    pub async fn handle_attempt(
+        &self,
+        body: &str,
+        receive_count: u32,
+    ) -> Result<Outcome, AppError> {
+        let result = self.handle(body).await;
+        if let Err(e) = &result {
+            if receive_count >= crate::ports::queue::MAX_RECEIVES {
+                tracing::error!(error = %e, receive_count, "report job failed for good");
+                if let Err(e2) = self.give_up(body).await {
+                    tracing::error!(error = %e2, "could not record the failed report job");
+                }
+            }
+        }
+        result
+    }
+
+    async fn give_up(&self, body: &str) -> Result<(), AppError> {
+        let Ok(source) = serde_json::from_str::<DomainEvent>(body) else {
+            return Ok(()); // not an event: nobody to tell
+        };
+        let now = self.deps.clock.now();
+        let failed = DomainEvent {
+            // Derived from the source event, so a repeat is the same event to the ledger.
+            id: format!("{}_report_failed", source.id),
+            event_type: EventType::ReportFailed,
+            inquiry_id: source.inquiry_id.clone(),
+            occurred_at: rfc3339(now),
+            correlation_id: source.correlation_id.clone(),
+            payload: json!({"source_event_id": source.id}),
+        };
+        let entry = Entry::for_event(
+            QueueName::Events,
+            &failed,
+            now.unix_timestamp_nanos() / 1_000_000,
+        );
+        self.deps.store.write(vec![entry.put()]).await?;
+        outbox::flush(&self.deps, std::slice::from_ref(&entry)).await;
+        Ok(())
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), AppError> {
+        self.blobs
+            .put(
+                key,
+                Blob {
+                    bytes,
+                    content_type: content_type.into(),
+                },
+            )
+            .await
+            .map_err(|e| AppError::Unavailable(e.to_string()))
+    }
+
+    /// An inquiry's reports, newest first.
+    pub async fn for_inquiry(&self, inquiry: &InquiryId) -> Result<Vec<Report>, AppError> {
+        self.records.for_inquiry(inquiry).await
+    }
+
+    pub async fn by_id(&self, id: &ReportId) -> Result<Report, AppError> {
+        let pointer = self
+            .deps
+            .store
+            .get(&pointer_pk(id), "REPORT")
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let (Some(inq), Some(sk)) = (
+            pointer.data["inquiry_id"].as_str(),
+            pointer.data["sk"].as_str(),
+        ) else {
+            return Err(AppError::NotFound);
+        };
+        let item = self
+            .deps
+            .store
+            .get(&format!("INQ#{inq}"), sk)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        decode(&item)
+    }
+
+    /// Every report, newest first (admin listing).
+    pub async fn all(&self) -> Result<Vec<Report>, AppError> {
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .deps
+                .store
+                .query(
+                    &Query::index(REPORTS_INDEX)
+                        .descending()
+                        .limit(500)
+                        .after(after),
+                )
+                .await?;
+            for item in &page.items {
+                out.push(decode(item)?);
+            }
+            if page.next.is_none() {
+                return Ok(out);
+            }
+            after = page.next;
+        }
+    }
+
+    /// The rendered HTML page of a report.
+    pub async fn html(&self, report: &Report) -> Result<String, AppError> {
+        let key = report.s3_key.trim_end_matches(".md").to_string() + ".html";
+        match self
+            .blobs
+            .get(&key)
+            .await
+            .map_err(|e| AppError::Unavailable(e.to_string()))?
+        {
+            Some(b) => Ok(String::from_utf8_lossy(&b.bytes).into_owned()),
+            None => Err(AppError::NotFound),
+        }
+    }
+
+    pub async fn inquiry(&self, id: &InquiryId) -> Result<Inquiry, AppError> {
+        self.inquiries.get(id).await
+    }
+}
+
+fn decode(item: &Item) -> Result<Report, AppError> {
+    serde_json::from_value(item.data.clone())
+        .map_err(|e| AppError::Unavailable(format!("stored report unreadable: {e}")))
+}

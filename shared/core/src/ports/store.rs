@@ -1,0 +1,241 @@
+//! The item store: a DynamoDB-shaped single table that the embedded SQLite adapter
+//! implements with the same semantics.
+//!
+//! Items live under a partition key `pk` and sort key `sk`, optionally in one global
+//! index (`gsi1pk`/`gsi1sk`) for listings. Writes are all-or-nothing batches whose
+//! conditions (create-once, optimistic `version`) are checked together. An item past
+//! its `expires_at` is invisible at once, even before the store purges it, because
+//! DynamoDB's TTL deletes lazily.
+
+use async_trait::async_trait;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub pk: String,
+    pub sk: String,
+    pub gsi1pk: Option<String>,
+    pub gsi1sk: Option<String>,
+    /// Optimistic-lock counter; the caller sets the value to store.
+    pub version: u64,
+    /// Unix seconds after which the item no longer exists.
+    pub expires_at: Option<i64>,
+    pub data: Value,
+}
+
+impl Item {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>, data: Value) -> Self {
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+            gsi1pk: None,
+            gsi1sk: None,
+            version: 1,
+            expires_at: None,
+            data,
+        }
+    }
+
+    pub fn indexed(mut self, gsi1pk: impl Into<String>, gsi1sk: impl Into<String>) -> Self {
+        self.gsi1pk = Some(gsi1pk.into());
+        self.gsi1sk = Some(gsi1sk.into());
+        self
+    }
+
+    pub fn expiring_at(mut self, unix_seconds: i64) -> Self {
+        self.expires_at = Some(unix_seconds);
+        self
+    }
+
+    pub fn is_live(&self, now_unix: i64) -> bool {
+        self.expires_at.is_none_or(|t| t > now_unix)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    None,
+    /// No live item has this key.
+    NotExists,
+    /// A live item has this key at exactly this version.
+    Version(u64),
+}
+
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    Put {
+        item: Item,
+        condition: Condition,
+    },
+    Delete {
+        pk: String,
+        sk: String,
+        condition: Condition,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition in the batch did not hold; nothing was written.
+    #[error("a write condition did not hold")]
+    ConditionFailed,
+    #[error("the item store is unavailable: {0}")]
+    Unavailable(String),
+    #[error("invalid request to the item store: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkRange {
+    All,
+    Prefix(String),
+    /// Inclusive on both ends.
+    Between(String, String),
+}
+
+/// Where a listing reads from and in which order.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// `false` reads the table by `pk`; `true` reads the global index by `gsi1pk`.
+    pub index: bool,
+    pub partition: String,
+    pub range: SkRange,
+    pub newest_first: bool,
+    pub limit: usize,
+    pub after: Option<Cursor>,
+}
+
+impl Query {
+    pub fn table(pk: impl Into<String>) -> Self {
+        Self {
+            index: false,
+            partition: pk.into(),
+            range: SkRange::All,
+            newest_first: false,
+            limit: 100,
+            after: None,
+        }
+    }
+
+    pub fn index(gsi1pk: impl Into<String>) -> Self {
+        Self {
+            index: true,
+            ..Self::table(gsi1pk)
+        }
+    }
+
+    pub fn range(mut self, r: SkRange) -> Self {
+        self.range = r;
+        self
+    }
+
+    pub fn descending(mut self) -> Self {
+        self.newest_first = true;
+        self
+    }
+
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = n;
+        self
+    }
+
+    pub fn after(mut self, c: Option<Cursor>) -> Self {
+        self.after = c;
+        self
+    }
+}
+
+/// An opaque position in a listing: the keys of the last item returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub pk: String,
+    pub sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gsi1sk: Option<String>,
+}
+
+impl Cursor {
+    pub fn of(item: &Item, index: bool) -> Self {
+        Self {
+            pk: item.pk.clone(),
+            sk: item.sk.clone(),
+            gsi1sk: if index { item.gsi1sk.clone() } else { None },
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+
+    /// `None` for anything `encode` did not produce.
+    pub fn decode(s: &str) -> Option<Self> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub items: Vec<Item>,
+    /// Present exactly when more items follow.
+    pub next: Option<Cursor>,
+}
+
+#[async_trait]
+pub trait ItemStore: Send + Sync {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError>;
+    /// Applies every operation or none. At most 25 operations, each on a different key.
+    async fn write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
+    async fn query(&self, q: &Query) -> Result<Page, StoreError>;
+    /// A cheap round trip that proves the store answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Upper bound on one batch, the smaller of DynamoDB's and a sane SQLite transaction.
+pub const MAX_BATCH: usize = 25;
+
+pub fn check_batch(ops: &[WriteOp]) -> Result<(), StoreError> {
+    if ops.is_empty() || ops.len() > MAX_BATCH {
+        return Err(StoreError::Invalid(format!(
+            "a batch holds 1 to {MAX_BATCH} operations, not {}",
+            ops.len()
+        )));
+    }
+    let mut keys: Vec<(&str, &str)> = ops
+        .iter()
+        .map(|op| match op {
+            WriteOp::Put { item, .. } => (item.pk.as_str(), item.sk.as_str()),
+            WriteOp::Delete { pk, sk, .. } => (pk.as_str(), sk.as_str()),
+        })
+        .collect();
+    keys.sort();
+    if keys.windows(2).any(|w| w[0] == w[1]) {
+        return Err(StoreError::Invalid("two operations on one key".into()));
+    }
+    Ok(())
+}
+
+/// DynamoDB refuses empty strings in key conditions and a BETWEEN whose lower bound
+/// is above its upper; refuse them in every adapter.
+pub fn check_query(q: &Query) -> Result<(), StoreError> {
+    let bad_range = match &q.range {
+        SkRange::All => false,
+        SkRange::Prefix(p) => p.is_empty(),
+        SkRange::Between(a, b) => a.is_empty() || b.is_empty() || a > b,
+    };
+    if q.partition.is_empty() || bad_range || q.limit == 0 {
+        return Err(StoreError::Invalid(
+            "empty key value, reversed range or zero limit in a query".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

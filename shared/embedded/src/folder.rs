@@ -1,0 +1,62 @@
+//! Blobs as files under a folder: each write goes to a temporary file that is then
+//! renamed into place, so a reader never sees half a report.
+
+use async_trait::async_trait;
+use backend_core::ports::blob::{check_key, Blob, BlobError, BlobStore};
+use std::path::PathBuf;
+
+#[derive(Clone)]
+pub struct FolderBlobs {
+    root: PathBuf,
+}
+
+impl FolderBlobs {
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+}
+
+/// The content type travels in a sidecar file, as S3 keeps it as metadata.
+const TYPE_SUFFIX: &str = ".content-type";
+
+fn unavailable(e: std::io::Error) -> BlobError {
+    BlobError::Unavailable(e.to_string())
+}
+
+#[async_trait]
+impl BlobStore for FolderBlobs {
+    async fn put(&self, key: &str, blob: Blob) -> Result<(), BlobError> {
+        check_key(key)?;
+        let path = self.root.join(key);
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(unavailable)?;
+        }
+        let tmp = path.with_extension(format!("tmp-{}", ulid::Ulid::new()));
+        tokio::fs::write(&tmp, &blob.bytes)
+            .await
+            .map_err(unavailable)?;
+        tokio::fs::rename(&tmp, &path).await.map_err(unavailable)?;
+        let type_path = PathBuf::from(format!("{}{TYPE_SUFFIX}", path.display()));
+        tokio::fs::write(type_path, blob.content_type.as_bytes())
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError> {
+        check_key(key)?;
+        let path = self.root.join(key);
+        let bytes = match tokio::fs::read(&path).await {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(unavailable(e)),
+        };
+        let type_path = PathBuf::from(format!("{}{TYPE_SUFFIX}", path.display()));
+        let content_type = tokio::fs::read_to_string(type_path)
+            .await
+            .unwrap_or_else(|_| "application/octet-stream".into());
+        Ok(Some(Blob {
+            bytes,
+            content_type,
+        }))
+    }
+}

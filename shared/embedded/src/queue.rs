@@ -1,0 +1,161 @@
+//! Durable queues in SQLite with SQS's delivery rules: visibility timeout, receive
+//! count, and dead-lettering once a message has been received `max_receives` times.
+
+use super::db::Db;
+use async_trait::async_trait;
+use backend_core::ports::{Delivery, Message, Queue, QueueError, QueueName};
+use rusqlite::params;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+#[derive(Clone)]
+pub struct SqliteQueue {
+    db: Db,
+    max_receives: u32,
+}
+
+impl SqliteQueue {
+    pub fn new(db: Db, max_receives: u32) -> Self {
+        Self { db, max_receives }
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+fn unavailable(e: String) -> QueueError {
+    QueueError::Unavailable(e)
+}
+
+#[async_trait]
+impl Queue for SqliteQueue {
+    async fn send(&self, queue: QueueName, msg: &Message) -> Result<(), QueueError> {
+        let (id, body) = (msg.id.clone(), msg.body.clone());
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO queue_messages (queue, id, body, visible_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![queue.as_str(), id, body, now_ms()],
+                )
+            })
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    async fn receive(
+        &self,
+        queue: QueueName,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<Delivery>, QueueError> {
+        let max = max.clamp(1, 10);
+        let max_receives = self.max_receives;
+        let hide_ms = visibility.as_millis() as i64;
+        self.db
+            .call(move |c| {
+                // IMMEDIATE takes the write lock up front: a deferred transaction that reads
+                // and then writes fails at once with "database is locked" when another
+                // connection (a second process on the same file) wrote in between.
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let now = now_ms();
+                let mut out = Vec::new();
+                // Each pass starts after the last message seen, so a zero visibility
+                // timeout cannot hand the same message out twice in one receive.
+                let mut last_seq = 0i64;
+                loop {
+                    let candidates: Vec<(i64, String, String, u32)> = {
+                        let mut stmt = tx.prepare_cached(
+                            "SELECT seq, id, body, receive_count FROM queue_messages
+                             WHERE queue = ?1 AND dead = 0 AND visible_at <= ?2 AND seq > ?4 ORDER BY seq LIMIT ?3",
+                        )?;
+                        let rows = stmt.query_map(params![queue.as_str(), now, (max - out.len()) as i64, last_seq], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                        })?;
+                        rows.collect::<rusqlite::Result<_>>()?
+                    };
+                    if candidates.is_empty() {
+                        break;
+                    }
+                    for (seq, id, body, count) in candidates {
+                        last_seq = seq;
+                        if count >= max_receives {
+                            tx.execute("UPDATE queue_messages SET dead = 1 WHERE seq = ?1", params![seq])?;
+                            continue;
+                        }
+                        let receipt = format!("{seq}:{}", ulid::Ulid::new());
+                        tx.execute(
+                            "UPDATE queue_messages SET receive_count = receive_count + 1, visible_at = ?2, receipt = ?3 WHERE seq = ?1",
+                            params![seq, now + hide_ms, receipt],
+                        )?;
+                        out.push(Delivery { receipt, id, body, receive_count: count + 1 });
+                    }
+                    if out.len() >= max {
+                        break;
+                    }
+                }
+                tx.commit()?;
+                Ok(out)
+            })
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn ack(&self, queue: QueueName, receipt: &str) -> Result<(), QueueError> {
+        let receipt = receipt.to_string();
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "DELETE FROM queue_messages WHERE queue = ?1 AND receipt = ?2",
+                    params![queue.as_str(), receipt],
+                )
+            })
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    async fn dead_letters(&self, queue: QueueName) -> Result<Vec<Message>, QueueError> {
+        self.db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT id, body FROM queue_messages WHERE queue = ?1 AND dead = 1 ORDER BY seq",
+                )?;
+                let rows = stmt.query_map(params![queue.as_str()], |r| {
+                    Ok(Message { id: r.get(0)?, body: r.get(1)? })
+                })?;
+                rows.collect()
+            })
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn dead_letter_count(&self, queue: QueueName) -> Result<usize, QueueError> {
+        self.db
+            .call(move |c| {
+                c.query_row(
+                    "SELECT count(*) FROM queue_messages WHERE queue = ?1 AND dead = 1",
+                    params![queue.as_str()],
+                    |r| r.get::<_, i64>(0),
+                )
+            })
+            .await
+            .map(|n| n as usize)
+            .map_err(unavailable)
+    }
+
+    async fn ping(&self) -> Result<(), QueueError> {
+        self.db
+            .call(|c| {
+                c.query_row("SELECT count(*) FROM queue_messages WHERE 0", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+}

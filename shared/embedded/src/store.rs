@@ -1,0 +1,207 @@
+//! The item store over SQLite, with DynamoDB's semantics: conditional batches in one
+//! transaction, ordered key ranges, cursors, and TTL that hides expired items.
+
+use super::db::Db;
+use async_trait::async_trait;
+use backend_core::ports::store::{check_batch, check_query, now_unix};
+use backend_core::ports::{
+    Condition, Cursor, Item, ItemStore, Page, Query, SkRange, StoreError, WriteOp,
+};
+use rusqlite::{params, OptionalExtension, Row};
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    db: Db,
+}
+
+impl SqliteStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+fn row_item(r: &Row<'_>) -> rusqlite::Result<Item> {
+    let data: String = r.get(6)?;
+    Ok(Item {
+        pk: r.get(0)?,
+        sk: r.get(1)?,
+        gsi1pk: r.get(2)?,
+        gsi1sk: r.get(3)?,
+        version: r.get::<_, i64>(4)? as u64,
+        expires_at: r.get(5)?,
+        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+const COLS: &str = "pk, sk, gsi1pk, gsi1sk, version, expires_at, data";
+
+fn live_version(
+    tx: &rusqlite::Transaction<'_>,
+    pk: &str,
+    sk: &str,
+    now: i64,
+) -> rusqlite::Result<Option<u64>> {
+    tx.query_row(
+        "SELECT version FROM items WHERE pk = ?1 AND sk = ?2 AND (expires_at IS NULL OR expires_at > ?3)",
+        params![pk, sk, now],
+        |r| r.get::<_, i64>(0),
+    )
+    .optional()
+    .map(|v| v.map(|v| v as u64))
+}
+
+fn holds(cond: Condition, current: Option<u64>) -> bool {
+    match cond {
+        Condition::None => true,
+        Condition::NotExists => current.is_none(),
+        Condition::Version(v) => current == Some(v),
+    }
+}
+
+#[async_trait]
+impl ItemStore for SqliteStore {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let (pk, sk, now) = (pk.to_string(), sk.to_string(), now_unix());
+        self.db
+            .call(move |c| {
+                c.query_row(
+                    &format!("SELECT {COLS} FROM items WHERE pk = ?1 AND sk = ?2 AND (expires_at IS NULL OR expires_at > ?3)"),
+                    params![pk, sk, now],
+                    row_item,
+                )
+                .optional()
+            })
+            .await
+            .map_err(StoreError::Unavailable)
+    }
+
+    async fn write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        check_batch(&ops)?;
+        let now = now_unix();
+        let applied = self
+            .db
+            .call(move |c| {
+                // IMMEDIATE takes the write lock up front: a deferred transaction that reads
+                // and then writes fails at once with "database is locked" when another
+                // connection (a second process on the same file) wrote in between.
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                for op in &ops {
+                    let (pk, sk, cond) = match op {
+                        WriteOp::Put { item, condition } => (&item.pk, &item.sk, *condition),
+                        WriteOp::Delete { pk, sk, condition } => (pk, sk, *condition),
+                    };
+                    if !holds(cond, live_version(&tx, pk, sk, now)?) {
+                        return Ok(false); // dropping tx rolls back
+                    }
+                    match op {
+                        WriteOp::Put { item, .. } => {
+                            tx.execute(
+                                &format!("INSERT OR REPLACE INTO items ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                                params![
+                                    item.pk,
+                                    item.sk,
+                                    item.gsi1pk,
+                                    item.gsi1sk,
+                                    item.version as i64,
+                                    item.expires_at,
+                                    item.data.to_string()
+                                ],
+                            )?;
+                        }
+                        WriteOp::Delete { pk, sk, .. } => {
+                            tx.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk])?;
+                        }
+                    }
+                }
+                // Expired items are purged lazily, as DynamoDB's TTL does.
+                tx.execute("DELETE FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?1", params![now - 3600])?;
+                tx.commit()?;
+                Ok(true)
+            })
+            .await
+            .map_err(StoreError::Unavailable)?;
+        if applied {
+            Ok(())
+        } else {
+            Err(StoreError::ConditionFailed)
+        }
+    }
+
+    async fn query(&self, q: &Query) -> Result<Page, StoreError> {
+        check_query(q)?;
+        let q = q.clone();
+        let now = now_unix();
+        let (part_col, sort_col) = if q.index {
+            ("gsi1pk", "gsi1sk")
+        } else {
+            ("pk", "sk")
+        };
+        // Ties on the index sort key are broken by the table key, as a stable order.
+        let order_cols = if q.index { "gsi1sk, pk, sk" } else { "sk" };
+        let dir = if q.newest_first { "DESC" } else { "ASC" };
+        let cmp = if q.newest_first { "<" } else { ">" };
+
+        let mut sql = format!(
+            "SELECT {COLS} FROM items WHERE {part_col} = ? AND (expires_at IS NULL OR expires_at > ?)"
+        );
+        let mut args: Vec<String> = vec![q.partition.clone(), now.to_string()];
+        match &q.range {
+            SkRange::All => {}
+            SkRange::Prefix(p) => {
+                // substr comparison instead of LIKE: no escaping, and byte-exact like DynamoDB.
+                sql.push_str(&format!(" AND substr({sort_col}, 1, length(?)) = ?"));
+                args.push(p.clone());
+                args.push(p.clone());
+            }
+            SkRange::Between(a, b) => {
+                sql.push_str(&format!(" AND {sort_col} BETWEEN ? AND ?"));
+                args.push(a.clone());
+                args.push(b.clone());
+            }
+        }
+        if let Some(c) = &q.after {
+            if q.index {
+                sql.push_str(&format!(" AND (gsi1sk, pk, sk) {cmp} (?, ?, ?)"));
+                args.push(c.gsi1sk.clone().unwrap_or_default());
+                args.push(c.pk.clone());
+                args.push(c.sk.clone());
+            } else {
+                sql.push_str(&format!(" AND sk {cmp} ?"));
+                args.push(c.sk.clone());
+            }
+        }
+        let order = order_cols
+            .split(", ")
+            .map(|c| format!("{c} {dir}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        sql.push_str(&format!(" ORDER BY {order} LIMIT {}", q.limit + 1));
+        let limit = q.limit;
+        let index = q.index;
+
+        let mut items = self
+            .db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(&sql)?;
+                let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), row_item)?;
+                rows.collect::<rusqlite::Result<Vec<Item>>>()
+            })
+            .await
+            .map_err(StoreError::Unavailable)?;
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|i| Cursor::of(i, index))
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.db
+            .call(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)))
+            .await
+            .map(|_| ())
+            .map_err(StoreError::Unavailable)
+    }
+}

@@ -1,0 +1,449 @@
+//! The admin API behind the JWT: login, inquiry management and figures. Every
+//! protected route is registered through `protected`, which puts the auth check in
+//! front of it; `PROTECTED` lists them so a test can prove none answers without a
+//! valid token.
+
+use super::context::{ClientIp, RequestContext};
+use super::error::ApiError;
+use super::extract::JsonBody;
+use super::routes::Route;
+use super::AppState;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Extension, Json};
+use backend_core::app::auth::{AuthError, Claims};
+use backend_core::app::{InquiryFilter, Listing};
+use backend_core::domain::{rfc3339, FieldErrors, InquiryId, InquiryStatus, Priority, ServiceType};
+use backend_core::ports::Cursor;
+use serde_json::{json, Value};
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::sync::Arc;
+use time::format_description::well_known::Rfc3339;
+
+pub fn table() -> Vec<Route> {
+    vec![
+        Route::new(Method::POST, "/api/v1/auth/login", post(login))
+            .doc("auth", "Sign in; answers a JWT for the admin routes")
+            .body("Login")
+            .ok(200, Some("Token")),
+        Route::new(Method::GET, "/api/v1/inquiries", get(list_inquiries))
+            .admin()
+            .doc(
+                "inquiries",
+                "Inquiries, newest first, with filters and cursor paging",
+            )
+            .query(&[
+                "status",
+                "service",
+                "priority",
+                "date_from",
+                "date_to",
+                "limit",
+                "cursor",
+            ])
+            .ok(200, Some("InquiryPage")),
+        Route::new(Method::GET, "/api/v1/inquiries/{id}", get(get_inquiry))
+            .admin()
+            .doc("inquiries", "One inquiry")
+            .ok(200, Some("InquiryEnvelope")),
+        Route::new(
+            Method::PUT,
+            "/api/v1/inquiries/{id}/status",
+            put(change_status),
+        )
+        .admin()
+        .doc(
+            "inquiries",
+            "Move an inquiry along the status transition table",
+        )
+        .body("StatusChange")
+        .ok(200, Some("InquiryEnvelope")),
+        Route::new(Method::GET, "/api/v1/admin/inquiries", get(admin_inquiries))
+            .admin()
+            .doc("inquiries", "Inquiries with offset paging and totals")
+            .query(&[
+                "status",
+                "service",
+                "priority",
+                "date_from",
+                "date_to",
+                "limit",
+                "offset",
+            ])
+            .ok(200, Some("InquiryOffsetPage")),
+        Route::new(Method::GET, "/api/v1/admin/metrics", get(admin_metrics))
+            .admin()
+            .doc("metrics", "Business figures over a time range")
+            .query(&["time_range"])
+            .ok(200, Some("AdminMetrics")),
+        Route::new(
+            Method::GET,
+            "/api/v1/metrics",
+            get(super::metrics::prometheus),
+        )
+        .admin()
+        .doc("metrics", "Prometheus text exposition")
+        .ok(200, None),
+    ]
+}
+
+fn auth_error(e: AuthError) -> ApiError {
+    match e {
+        AuthError::BadCredentials | AuthError::Unauthorized => {
+            ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", e.to_string())
+        }
+        AuthError::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", e.to_string()),
+        AuthError::RateLimited { retry_after } => {
+            let mut err =
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", e.to_string());
+            err.retry_after = Some(retry_after);
+            err
+        }
+    }
+}
+
+fn unconfigured() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "UNAVAILABLE",
+        "Admin sign-in is not configured",
+    )
+}
+
+pub(super) async fn require_admin(
+    State(s): State<Arc<AppState>>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let auth = s.auth.as_ref().ok_or_else(unconfigured)?;
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .ok_or_else(|| auth_error(AuthError::Unauthorized))?;
+    let claims = auth.verify(token.trim()).map_err(auth_error)?;
+    req.extensions_mut().insert(claims);
+    Ok(next.run(req).await)
+}
+
+/// One line per state-changing admin action, on its own target so it can be routed.
+fn audit(actor: &str, action: &str, target: &str, ctx: &RequestContext, outcome: &str) {
+    tracing::info!(target: "audit", audit = true, actor, action, target_id = target, correlation_id = %ctx.correlation_id, outcome, "audit");
+}
+
+async fn login(
+    State(s): State<Arc<AppState>>,
+    Extension(ctx): Extension<RequestContext>,
+    client: Option<Extension<ClientIp>>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let auth = s.auth.as_ref().ok_or_else(unconfigured)?;
+    let mut fields = FieldErrors::new();
+    let text = |k: &str, fields: &mut FieldErrors| match body.get(k).and_then(Value::as_str) {
+        Some(v) if !v.is_empty() && v.len() <= 1024 => v.to_string(),
+        _ => {
+            fields.insert(k.into(), "is required".into());
+            String::new()
+        }
+    };
+    let username = text("username", &mut fields);
+    let password = text("password", &mut fields);
+    if !fields.is_empty() {
+        return Err(ApiError::validation(&fields));
+    }
+    let client = client.map_or_else(|| "unknown".to_string(), |c| c.0 .0);
+    match auth.login(&username, &password, &client).await? {
+        Ok(issued) => {
+            audit(&username, "auth.login", &username, &ctx, "success");
+            let expires_at = time::OffsetDateTime::from_unix_timestamp(issued.expires_at)
+                .map(rfc3339)
+                .unwrap_or_default();
+            Ok(
+                Json(json!({"success": true, "token": issued.token, "expires_at": expires_at}))
+                    .into_response(),
+            )
+        }
+        Err(e) => {
+            audit(&username, "auth.login", &username, &ctx, "refused");
+            Err(auth_error(e))
+        }
+    }
+}
+
+/// Query parameters as given, in order; `params` reads them.
+pub(super) type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+/// Query parameters by name, or a 400 in the envelope when they cannot be decoded or
+/// one is given twice: each takes one value, and keeping only the last would hide
+/// the client's mistake.
+pub(super) fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
+    let Query(pairs) = p.map_err(|_| {
+        ApiError::bad_request("VALIDATION_ERROR", "The query string could not be read")
+    })?;
+    let mut out = HashMap::with_capacity(pairs.len());
+    let mut fields = FieldErrors::new();
+    for (k, v) in pairs {
+        match out.entry(k) {
+            Entry::Occupied(e) => {
+                fields.insert(e.key().clone(), "is given more than once".into());
+            }
+            Entry::Vacant(e) => {
+                e.insert(v);
+            }
+        }
+    }
+    match fields.is_empty() {
+        true => Ok(out),
+        false => Err(ApiError::validation(&fields)),
+    }
+}
+
+/// A date (`YYYY-MM-DD`) or an RFC 3339 instant, as the UTC text stored timestamps compare with.
+pub(super) fn bound(v: &str) -> Option<String> {
+    if let Ok(t) = time::OffsetDateTime::parse(v, &Rfc3339) {
+        return Some(rfc3339(t));
+    }
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(v, &fmt).ok().map(|d| d.to_string())
+}
+
+/// Parses one optional parameter, recording `msg` when it is present but invalid.
+pub(super) fn param<T>(
+    p: &HashMap<String, String>,
+    k: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    msg: &str,
+    fields: &mut FieldErrors,
+) -> Option<T> {
+    let v = p.get(k).filter(|v| !v.is_empty())?;
+    let parsed = parse(v);
+    if parsed.is_none() {
+        fields.insert(k.into(), msg.into());
+    }
+    parsed
+}
+
+fn filter_of(p: &HashMap<String, String>, fields: &mut FieldErrors) -> InquiryFilter {
+    let one_of = |names: Vec<&str>| format!("must be one of {}", names.join(", "));
+    let date = "must be a date (YYYY-MM-DD) or an RFC 3339 time";
+    InquiryFilter {
+        status: param(
+            p,
+            "status",
+            InquiryStatus::parse,
+            &one_of(InquiryStatus::ALL.map(|s| s.as_str()).to_vec()),
+            fields,
+        ),
+        service: param(
+            p,
+            "service",
+            ServiceType::parse,
+            &one_of(ServiceType::ALL.map(|s| s.id()).to_vec()),
+            fields,
+        ),
+        priority: param(
+            p,
+            "priority",
+            Priority::parse,
+            &one_of(Priority::ALL.map(|s| s.as_str()).to_vec()),
+            fields,
+        ),
+        created_from: param(p, "date_from", bound, date, fields),
+        created_to: param(p, "date_to", bound, date, fields),
+    }
+}
+
+pub(super) fn number(
+    p: &HashMap<String, String>,
+    k: &str,
+    default: usize,
+    min: usize,
+    max: usize,
+    fields: &mut FieldErrors,
+) -> usize {
+    match p.get(k).filter(|v| !v.is_empty()) {
+        None => default,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (min..=max).contains(&n) => n,
+            _ => {
+                let range = match max {
+                    usize::MAX => format!(", {min} or more"),
+                    _ => format!(" from {min} to {max}"),
+                };
+                fields.insert(k.into(), format!("must be a whole number{range}"));
+                default
+            }
+        },
+    }
+}
+
+async fn list_inquiries(
+    State(s): State<Arc<AppState>>,
+    p: Params,
+) -> Result<Json<Value>, ApiError> {
+    let p = params(p)?;
+    let mut fields = FieldErrors::new();
+    let f = filter_of(&p, &mut fields);
+    let limit = number(&p, "limit", 20, 1, 100, &mut fields);
+    let cursor = match p.get("cursor").filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => {
+            let decoded = Cursor::decode(c);
+            if decoded.is_none() {
+                fields.insert("cursor".into(), "is not a cursor this API returned".into());
+            }
+            decoded
+        }
+    };
+    if !fields.is_empty() {
+        return Err(ApiError::validation(&fields));
+    }
+    let Listing {
+        inquiries,
+        next_cursor,
+    } = s.inquiries.list(&f, limit, cursor).await?;
+    Ok(Json(
+        json!({"success": true, "count": inquiries.len(), "data": inquiries, "next_cursor": next_cursor}),
+    ))
+}
+
+fn inquiry_id(raw: &str) -> Result<InquiryId, ApiError> {
+    InquiryId::parse(raw).ok_or_else(|| ApiError::not_found("Inquiry"))
+}
+
+async fn get_inquiry(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = inquiry_id(&id)?;
+    let inquiry = s.inquiries.get(&id).await.map_err(|e| match e {
+        backend_core::app::AppError::NotFound => ApiError::not_found("Inquiry"),
+        e => e.into(),
+    })?;
+    let mut data = serde_json::to_value(&inquiry).unwrap_or_default();
+    // `reports` is omitted when there are none, as API.md says.
+    if let Some(svc) = &s.reports {
+        let reports = svc.for_inquiry(&id).await?;
+        if !reports.is_empty() {
+            data["reports"] = serde_json::to_value(reports).unwrap_or_default();
+        }
+    }
+    Ok(Json(json!({"success": true, "data": data})))
+}
+
+async fn change_status(
+    State(s): State<Arc<AppState>>,
+    Extension(ctx): Extension<RequestContext>,
+    Extension(claims): Extension<Claims>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let id = inquiry_id(&id)?;
+    let mut fields = FieldErrors::new();
+    let to = body
+        .get("status")
+        .and_then(Value::as_str)
+        .and_then(InquiryStatus::parse);
+    if to.is_none() {
+        fields.insert(
+            "status".into(),
+            format!(
+                "must be one of {}",
+                InquiryStatus::ALL.map(|s| s.as_str()).join(", ")
+            ),
+        );
+    }
+    let note = match body.get("note") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(n))
+            if n.chars().count() <= 2000 && !n.chars().any(|c| c.is_control() && c != '\n') =>
+        {
+            Some(n.clone())
+        }
+        Some(_) => {
+            fields.insert(
+                "note".into(),
+                "must be text of at most 2000 characters".into(),
+            );
+            None
+        }
+    };
+    let Some(to) = to.filter(|_| fields.is_empty()) else {
+        return Err(ApiError::validation(&fields));
+    };
+    let result = s
+        .inquiries
+        .change_status(&id, to, note, &claims.username, &ctx.correlation_id)
+        .await;
+    let outcome = if result.is_ok() { "success" } else { "refused" };
+    audit(
+        &claims.username,
+        "inquiry.status_change",
+        id.as_str(),
+        &ctx,
+        outcome,
+    );
+    let inquiry = result.map_err(|e| match e {
+        backend_core::app::AppError::NotFound => ApiError::not_found("Inquiry"),
+        e => e.into(),
+    })?;
+    Ok(Json(json!({"success": true, "data": inquiry})))
+}
+
+async fn admin_inquiries(
+    State(s): State<Arc<AppState>>,
+    p: Params,
+) -> Result<Json<Value>, ApiError> {
+    let p = params(p)?;
+    let mut fields = FieldErrors::new();
+    let f = filter_of(&p, &mut fields);
+    let limit = number(&p, "limit", 10, 1, 100, &mut fields);
+    let offset = number(&p, "offset", 0, 0, usize::MAX, &mut fields);
+    if !fields.is_empty() {
+        return Err(ApiError::validation(&fields));
+    }
+    let all = s.inquiries.matching(&f).await?;
+    let total = all.len();
+    let data: Vec<_> = all.into_iter().skip(offset).take(limit).collect();
+    Ok(Json(json!({
+        "success": true,
+        "count": data.len(),
+        "data": data,
+        "total": total,
+        "page": offset / limit + 1,
+        "pages": total.div_ceil(limit),
+    })))
+}
+
+async fn admin_metrics(State(s): State<Arc<AppState>>, p: Params) -> Result<Json<Value>, ApiError> {
+    let p = params(p)?;
+    let range = p.get("time_range").map_or("30d", String::as_str);
+    let hours: i64 = match range {
+        "1h" => 1,
+        "24h" => 24,
+        "7d" => 7 * 24,
+        "30d" => 30 * 24,
+        "90d" => 90 * 24,
+        _ => {
+            return Err(ApiError::bad_request(
+                "INVALID_TIME_RANGE",
+                "time_range must be one of 1h, 24h, 7d, 30d, 90d",
+            )
+            .with_details(json!({"allowed": ["1h", "24h", "7d", "30d", "90d"]})))
+        }
+    };
+    let since = s.deps.clock.now() - time::Duration::hours(hours);
+    let data = backend_core::app::figures::figures(&s.deps, &s.inquiries, since).await?;
+    Ok(Json(
+        json!({"success": true, "data": data, "meta": {"time_range": range}}),
+    ))
+}

@@ -1,0 +1,407 @@
+//! The chat's HTTP routes for the dashboard: session CRUD and history, chat figures
+//! and health, and the two message routes (`simple-chat` and `chat`) that ask a
+//! question and wait for the whole answer. All of them go through the one chat
+//! service the WebSocket uses, so every entry point shows the same history.
+
+use super::admin::{bound, number, param, params, Params};
+use super::error::ApiError;
+use super::extract::JsonBody;
+use super::routes::Route;
+use super::AppState;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json};
+use backend_core::app::auth::Claims;
+use backend_core::app::chat::{ChatService, NoSink};
+use backend_core::app::AppError;
+use backend_core::domain::chat::{
+    check_content, ChatMessage, MessageId, SessionFields, SessionId, SessionStatus,
+};
+use backend_core::domain::FieldErrors;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+pub fn table() -> Vec<Route> {
+    const SESSION: &str = "/api/v1/admin/chat/sessions/{id}";
+    vec![
+        Route::new(
+            Method::POST,
+            "/api/v1/admin/chat/sessions",
+            post(create_session),
+        )
+        .admin()
+        .doc("chat", "Start a chat session")
+        .body("ChatSessionFields")
+        .ok(201, Some("ChatSessionEnvelope")),
+        Route::new(
+            Method::GET,
+            "/api/v1/admin/chat/sessions",
+            get(list_sessions),
+        )
+        .admin()
+        .doc("chat", "Chat sessions, newest first, with offset paging")
+        .query(&["status", "limit", "offset"])
+        .ok(200, Some("ChatSessionPage")),
+        Route::new(Method::GET, SESSION, get(get_session))
+            .admin()
+            .doc("chat", "One chat session")
+            .ok(200, Some("ChatSessionEnvelope")),
+        Route::new(Method::PUT, SESSION, axum::routing::put(update_session))
+            .admin()
+            .doc(
+                "chat",
+                "Change a session's name, context, status or metadata",
+            )
+            .body("ChatSessionFields")
+            .ok(200, Some("ChatSessionEnvelope")),
+        Route::new(
+            Method::DELETE,
+            SESSION,
+            axum::routing::delete(delete_session),
+        )
+        .admin()
+        .doc("chat", "Delete a session and its messages")
+        .ok(200, Some("Deleted")),
+        Route::new(
+            Method::GET,
+            "/api/v1/admin/chat/sessions/{id}/history",
+            get(history),
+        )
+        .admin()
+        .doc(
+            "chat",
+            "A session's newest messages (older pages with `before`) and figures",
+        )
+        .query(&["limit", "before"])
+        .ok(200, Some("ChatHistory")),
+        Route::new(Method::GET, "/api/v1/admin/chat/metrics", get(metrics))
+            .admin()
+            .doc("chat", "Chat figures")
+            .ok(200, Some("ChatMetrics")),
+        Route::new(Method::GET, "/api/v1/admin/chat/health", get(health))
+            .admin()
+            .doc("chat", "Whether the chat can answer, and who answers")
+            .ok(200, Some("ChatHealth")),
+        Route::new(
+            Method::POST,
+            "/api/v1/admin/simple-chat/messages",
+            post(simple_ask),
+        )
+        .admin()
+        .doc("chat", "Ask a question; stores it with the answer")
+        .body("SimpleChatQuestion")
+        .ok(200, Some("SimpleChatAnswer")),
+        Route::new(
+            Method::GET,
+            "/api/v1/admin/simple-chat/messages",
+            get(simple_messages),
+        )
+        .admin()
+        .doc("chat", "A session's messages, oldest first")
+        .query(&["session_id"])
+        .ok(200, Some("ChatMessages")),
+        Route::new(Method::POST, "/api/v1/admin/chat/messages", post(ask))
+            .admin()
+            .doc(
+                "chat",
+                "Ask a question in a session; answers with the reply",
+            )
+            .body("ChatQuestion")
+            .ok(200, Some("ChatAnswer")),
+        Route::new(Method::GET, "/api/v1/admin/chat/messages", get(messages))
+            .admin()
+            .doc("chat", "A session's messages after a time, oldest first")
+            .query(&["session_id", "limit", "since"])
+            .ok(200, Some("ChatMessages")),
+    ]
+}
+
+fn service(s: &AppState) -> Result<&ChatService, ApiError> {
+    s.chat.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "UNAVAILABLE",
+            "The chat is not configured here",
+        )
+    })
+}
+
+fn session_id(raw: &str) -> Result<SessionId, ApiError> {
+    SessionId::parse(raw).ok_or_else(|| ApiError::not_found("Chat session"))
+}
+
+/// The app's errors, with "not found" naming what was missing.
+fn chat_error(e: AppError) -> ApiError {
+    match e {
+        AppError::NotFound => ApiError::not_found("Chat session"),
+        e => e.into(),
+    }
+}
+
+fn one_of_statuses() -> String {
+    format!(
+        "must be one of {}",
+        SessionStatus::ALL.map(|s| s.as_str()).join(", ")
+    )
+}
+
+async fn create_session(
+    State(s): State<Arc<AppState>>,
+    Extension(claims): Extension<Claims>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let f = SessionFields::parse(&body, false).map_err(|e| ApiError::validation(&e))?;
+    let session = service(&s)?.create(&claims.sub, f).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"success": true, "data": session})),
+    )
+        .into_response())
+}
+
+async fn list_sessions(State(s): State<Arc<AppState>>, p: Params) -> Result<Json<Value>, ApiError> {
+    let p = params(p)?;
+    let mut fields = FieldErrors::new();
+    let status = param(
+        &p,
+        "status",
+        SessionStatus::parse,
+        &one_of_statuses(),
+        &mut fields,
+    );
+    let limit = number(&p, "limit", 20, 1, 100, &mut fields);
+    let offset = number(&p, "offset", 0, 0, usize::MAX, &mut fields);
+    if !fields.is_empty() {
+        return Err(ApiError::validation(&fields));
+    }
+    let (sessions, total) = service(&s)?.list(status, limit, offset).await?;
+    Ok(Json(json!({
+        "success": true,
+        "data": {"sessions": sessions, "total_count": total, "limit": limit, "offset": offset},
+    })))
+}
+
+async fn get_session(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let session = service(&s)?
+        .get(&session_id(&id)?)
+        .await
+        .map_err(chat_error)?;
+    Ok(Json(json!({"success": true, "data": session})))
+}
+
+async fn update_session(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let id = session_id(&id)?;
+    let f = SessionFields::parse(&body, true).map_err(|e| ApiError::validation(&e))?;
+    let session = service(&s)?.update(&id, f).await.map_err(chat_error)?;
+    Ok(Json(json!({"success": true, "data": session})))
+}
+
+async fn delete_session(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    service(&s)?
+        .delete(&session_id(&id)?)
+        .await
+        .map_err(chat_error)?;
+    Ok(Json(
+        json!({"success": true, "message": "Session deleted successfully"}),
+    ))
+}
+
+async fn history(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    p: Params,
+) -> Result<Json<Value>, ApiError> {
+    let id = session_id(&id)?;
+    let p = params(p)?;
+    let mut fields = FieldErrors::new();
+    let limit = number(&p, "limit", 50, 1, 500, &mut fields);
+    let before = param(
+        &p,
+        "before",
+        MessageId::parse,
+        "must be a message id this API returned",
+        &mut fields,
+    );
+    if !fields.is_empty() {
+        return Err(ApiError::validation(&fields));
+    }
+    let (messages, stats, more) = service(&s)?
+        .history(&id, limit, before.as_ref())
+        .await
+        .map_err(chat_error)?;
+    let next_before = more
+        .then(|| messages.first().map(|m| m.id.clone()))
+        .flatten();
+    let messages: Vec<Value> = messages.iter().map(ChatMessage::to_json).collect();
+    Ok(Json(json!({
+        "success": true,
+        "data": {"messages": messages, "stats": stats, "limit": limit, "has_more": more, "next_before": next_before},
+    })))
+}
+
+async fn metrics(State(s): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let data = service(&s)?.metrics().await?;
+    Ok(Json(json!({"success": true, "data": data})))
+}
+
+async fn health(State(s): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let (ok, data) = service(&s)?.health().await;
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    Ok((status, Json(json!({"success": ok, "data": data}))).into_response())
+}
+
+/// `content` and the session named by `session_id` (required or not), every bad
+/// field at once.
+fn question(body: &Value, session_required: bool) -> Result<(String, Option<SessionId>), ApiError> {
+    let mut fields = FieldErrors::new();
+    let content = match body.get("content").and_then(Value::as_str) {
+        Some(c) => check_content(c)
+            .map_err(|e| fields.insert("content".into(), e))
+            .ok(),
+        None => {
+            fields.insert("content".into(), "is required".into());
+            None
+        }
+    };
+    let session = match body.get("session_id") {
+        None | Some(Value::Null) if !session_required => None,
+        Some(Value::String(v)) if v.is_empty() && !session_required => None,
+        Some(Value::String(v)) => {
+            let id = SessionId::parse(v);
+            if id.is_none() {
+                fields.insert("session_id".into(), SessionId::RULE.into());
+            }
+            id
+        }
+        _ => {
+            fields.insert("session_id".into(), "is required".into());
+            None
+        }
+    };
+    match content {
+        Some(c) if fields.is_empty() => Ok((c, session)),
+        _ => Err(ApiError::validation(&fields)),
+    }
+}
+
+async fn simple_ask(
+    State(s): State<Arc<AppState>>,
+    Extension(claims): Extension<Claims>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let (content, id) = question(&body, false)?;
+    let chat = service(&s)?;
+    let session = chat
+        .open(&claims.sub, id, SessionFields::default())
+        .await
+        .map_err(chat_error)?;
+    let turn = chat.answer(&session, &content, None, &NoSink).await?;
+    Ok(Json(json!({
+        "success": true,
+        "message_id": turn.question.id,
+        "session_id": session.id,
+        "response": turn.answer.to_json(),
+    })))
+}
+
+/// The `session_id` query parameter, required.
+fn session_param(
+    p: &std::collections::HashMap<String, String>,
+    fields: &mut FieldErrors,
+) -> Option<SessionId> {
+    if p.get("session_id").is_none_or(|v| v.is_empty()) {
+        fields.insert("session_id".into(), "is required".into());
+        return None;
+    }
+    param(p, "session_id", SessionId::parse, SessionId::RULE, fields)
+}
+
+async fn simple_messages(
+    State(s): State<Arc<AppState>>,
+    p: Params,
+) -> Result<Json<Value>, ApiError> {
+    let p = params(p)?;
+    let mut fields = FieldErrors::new();
+    let id = session_param(&p, &mut fields);
+    let Some(id) = id.filter(|_| fields.is_empty()) else {
+        return Err(ApiError::validation(&fields));
+    };
+    let (messages, _) = service(&s)?.messages(&id, None, 1000).await?;
+    let messages: Vec<Value> = messages.iter().map(ChatMessage::to_json).collect();
+    Ok(Json(json!({"success": true, "messages": messages})))
+}
+
+async fn ask(
+    State(s): State<Arc<AppState>>,
+    Extension(claims): Extension<Claims>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<Value>, ApiError> {
+    let (content, id) = question(&body, true)?;
+    let mut fields = FieldErrors::new();
+    let client_name = match body.get("client_name") {
+        None | Some(Value::Null) => None,
+        Some(v) => match SessionFields::parse(&json!({"client_name": v}), false) {
+            Ok(f) => f.client_name,
+            Err(e) => {
+                fields.extend(e);
+                None
+            }
+        },
+    };
+    if !fields.is_empty() {
+        return Err(ApiError::validation(&fields));
+    }
+    let chat = service(&s)?;
+    let f = SessionFields {
+        client_name,
+        ..Default::default()
+    };
+    let session = chat.open(&claims.sub, id, f).await.map_err(chat_error)?;
+    let turn = chat.answer(&session, &content, None, &NoSink).await?;
+    Ok(Json(json!({
+        "success": true,
+        "message_id": turn.answer.id,
+        "content": turn.answer.content,
+        "type": "assistant",
+        "session_id": session.id,
+        "metadata": turn.answer.metadata,
+    })))
+}
+
+async fn messages(State(s): State<Arc<AppState>>, p: Params) -> Result<Json<Value>, ApiError> {
+    let p = params(p)?;
+    let mut fields = FieldErrors::new();
+    let id = session_param(&p, &mut fields);
+    let limit = number(&p, "limit", 50, 1, 500, &mut fields);
+    let since = param(
+        &p,
+        "since",
+        bound,
+        "must be a date (YYYY-MM-DD) or an RFC 3339 time",
+        &mut fields,
+    );
+    let Some(id) = id.filter(|_| fields.is_empty()) else {
+        return Err(ApiError::validation(&fields));
+    };
+    let (messages, more) = service(&s)?.messages(&id, since.as_deref(), limit).await?;
+    let messages: Vec<Value> = messages.iter().map(ChatMessage::to_json).collect();
+    Ok(Json(
+        json!({"success": true, "messages": messages, "has_more": more}),
+    ))
+}

@@ -1,0 +1,104 @@
+//! Hook routes (admin): the configured hooks, secrets left out, and manual runs.
+
+use super::context::RequestContext;
+use super::error::ApiError;
+use super::extract::JsonBody;
+use super::routes::Route;
+use super::AppState;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json};
+use backend_core::app::auth::Claims;
+use backend_core::app::dispatch::{self, Target};
+use backend_core::app::AppError;
+use backend_core::domain::{EventType, FieldErrors, InquiryId};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+pub fn table() -> Vec<Route> {
+    vec![
+        Route::new(Method::GET, "/api/v1/hooks", get(list))
+            .admin()
+            .doc("hooks", "The configured hooks, secrets omitted")
+            .ok(200, None),
+        Route::new(Method::POST, "/api/v1/hooks/trigger", post(trigger))
+            .admin()
+            .doc(
+                "hooks",
+                "Run one hook, or every hook of an event, for an inquiry",
+            )
+            .body("HookTrigger")
+            .ok(202, None),
+    ]
+}
+
+async fn list(State(s): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let hooks: Vec<Value> = s
+        .hooks
+        .all()
+        .await?
+        .iter()
+        .map(|h| h.public_view())
+        .collect();
+    Ok(Json(json!({"success": true, "data": hooks})))
+}
+
+async fn trigger(
+    State(s): State<Arc<AppState>>,
+    Extension(ctx): Extension<RequestContext>,
+    Extension(claims): Extension<Claims>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let hooks = s.hooks.all().await?;
+    let mut fields = FieldErrors::new();
+    let inquiry = body
+        .get("inquiry_id")
+        .and_then(Value::as_str)
+        .and_then(InquiryId::parse);
+    if inquiry.is_none() {
+        fields.insert("inquiry_id".into(), "must be an inquiry id".into());
+    }
+    let target = match (
+        body.get("hook_id").and_then(Value::as_str),
+        body.get("event"),
+    ) {
+        (Some(id), _) => match hooks.iter().find(|h| h.id == id) {
+            Some(h) => Some(Target::Hook(h)),
+            None => {
+                fields.insert("hook_id".into(), "no hook has this id".into());
+                None
+            }
+        },
+        (None, Some(e)) => match serde_json::from_value::<EventType>(e.clone()) {
+            Ok(e) => Some(Target::Event(e)),
+            Err(_) => {
+                fields.insert(
+                    "event".into(),
+                    "must be an event type such as inquiry_created".into(),
+                );
+                None
+            }
+        },
+        (None, None) => {
+            fields.insert("hook_id".into(), "give hook_id or event".into());
+            None
+        }
+    };
+    let (Some(inquiry), Some(target)) = (inquiry, target) else {
+        return Err(ApiError::validation(&fields));
+    };
+    let dispatch_id = dispatch::trigger(&s.deps, target, &inquiry, &ctx.correlation_id)
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound => ApiError::not_found("Inquiry"),
+            e => e.into(),
+        })?;
+    tracing::info!(target: "audit", audit = true, actor = %claims.username, action = "hook.trigger", target_id = %inquiry, correlation_id = %ctx.correlation_id, outcome = "accepted", "audit");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"success": true, "data": {"dispatch_id": dispatch_id}})),
+    )
+        .into_response())
+}

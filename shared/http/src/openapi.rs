@@ -1,0 +1,287 @@
+//! The OpenAPI 3.1 document, built from the route table (`document`) so it lists
+//! exactly the routes the routers register, with the envelope schemas of API.md.
+//!
+//! It is served from `shared/http/openapi.json`, the built document checked in: serving
+//! it built at request time would link every admin handler into the public-api
+//! function, a fifth of its size and of its cold start. A test fails when the
+//! file and the route table disagree (and `UPDATE_OPENAPI=1` rewrites it).
+
+use super::routes::{Access, Route};
+use axum::http::header;
+use axum::response::IntoResponse;
+use backend_core::domain::{InquiryStatus, Priority, ServiceType};
+use serde_json::{json, Map, Value};
+
+/// The document of every route, as `document(&routes::all())` builds it.
+pub const DOCUMENT: &str = include_str!("../openapi.json");
+
+pub async fn serve() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], DOCUMENT)
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn operation(r: &Route) -> Value {
+    let mut params: Vec<Value> = r
+        .path
+        .split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .collect();
+    params.extend(r.query.iter().map(
+        |q| json!({"name": q, "in": "query", "required": false, "schema": {"type": "string"}}),
+    ));
+    if r.body == Some("NewInquiry") {
+        params.push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 255}}));
+    }
+    let (status, ok_schema) = r.ok;
+    let ok_content = match ok_schema {
+        Some(s) => json!({"application/json": {"schema": schema_ref(s)}}),
+        None => json!({"text/plain": {"schema": {"type": "string"}}}),
+    };
+    let mut responses = Map::new();
+    responses.insert(
+        status.to_string(),
+        json!({"description": "Success", "content": ok_content}),
+    );
+    let error = json!({"description": "Error envelope", "content": {"application/json": {"schema": schema_ref("Error")}}});
+    let mut errors = vec!["404", "429", "500", "503"];
+    if r.body.is_some() {
+        errors.extend(["400", "413", "415"]);
+    }
+    if !r.query.is_empty() {
+        errors.push("400");
+    }
+    if r.access == Access::Admin {
+        errors.extend(["401", "403"]);
+    }
+    if r.method == axum::http::Method::PUT {
+        errors.push("409");
+    }
+    for code in errors {
+        responses.insert(code.into(), error.clone());
+    }
+    let mut op = json!({
+        "operationId": format!("{}_{}", r.method.as_str().to_lowercase(), r.path.trim_matches('/').replace(['/', '{', '}', '.'], "_")),
+        "summary": r.summary,
+        "tags": [r.tag],
+        "parameters": params,
+        "responses": responses,
+    });
+    if let Some(b) = r.body {
+        op["requestBody"] =
+            json!({"required": true, "content": {"application/json": {"schema": schema_ref(b)}}});
+    }
+    op["security"] = match r.access {
+        Access::Admin => json!([{"bearerAuth": []}]),
+        Access::Public => json!([]),
+    };
+    op
+}
+
+pub fn document(table: &[Route]) -> Value {
+    let mut paths = Map::new();
+    for r in table {
+        let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
+        entry[r.method.as_str().to_lowercase()] = operation(r);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Cloud-consulting backend",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Web-form intake and the consultants' admin API. Every error uses the envelope {success: false, error, code, details?}."
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": merged(schemas(), chat_schemas()),
+        },
+    })
+}
+
+fn merged(mut a: Value, b: Value) -> Value {
+    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
+        a.extend(b);
+    }
+    a
+}
+
+fn envelope(data: Value) -> Value {
+    json!({"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": data}})
+}
+
+/// The chat's objects and envelopes.
+fn chat_schemas() -> Value {
+    json!({
+        "ChatSession": {
+            "type": "object",
+            "required": ["id", "user_id", "client_name", "context", "status", "metadata", "created_at", "updated_at", "last_activity", "expires_at"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "user_id": {"type": "string"},
+                "client_name": {"type": "string"}, "context": {"type": ["object", "string", "null"]},
+                "status": {"enum": ["active", "inactive", "expired"]}, "metadata": {"type": "object"},
+                "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
+                "last_activity": {"type": "string", "format": "date-time"}, "expires_at": {"type": "string", "format": "date-time"}
+            }
+        },
+        "ChatSessionFields": {
+            "type": "object",
+            "properties": {
+                "client_name": {"type": "string", "maxLength": 200},
+                "context": {"type": ["object", "string", "null"], "description": "Free text, or an object; its inquiry_id grounds the answers in that inquiry and its report"},
+                "status": {"enum": ["active", "inactive"], "description": "PUT only"},
+                "metadata": {"type": "object"}
+            }
+        },
+        "ChatSessionEnvelope": envelope(schema_ref("ChatSession")),
+        "ChatSessionPage": envelope(json!({"type": "object", "properties": {
+            "sessions": {"type": "array", "items": schema_ref("ChatSession")},
+            "total_count": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"}}})),
+        "Deleted": {"type": "object", "required": ["success", "message"], "properties": {"success": {"const": true}, "message": {"type": "string"}}},
+        "ChatMessage": {
+            "type": "object",
+            "required": ["id", "session_id", "role", "type", "content", "metadata", "status", "created_at", "timestamp"],
+            "properties": {
+                "id": {"type": "string"}, "session_id": {"type": "string"},
+                "role": {"enum": ["user", "assistant"]}, "type": {"enum": ["user", "assistant"]},
+                "content": {"type": "string"}, "metadata": {"type": "object"},
+                "status": {"enum": ["complete", "incomplete"]},
+                "created_at": {"type": "string", "format": "date-time"}, "timestamp": {"type": "string", "format": "date-time"}
+            }
+        },
+        "ChatHistory": envelope(json!({"type": "object", "properties": {
+            "messages": {"type": "array", "items": schema_ref("ChatMessage")},
+            "stats": {"type": "object"}, "limit": {"type": "integer"},
+            "has_more": {"type": "boolean"}, "next_before": {"type": ["string", "null"], "description": "pass as `before` for the page of older messages"}}})),
+        "ChatMetrics": envelope(json!({"type": "object"})),
+        "ChatHealth": envelope(json!({"type": "object", "properties": {"status": {"enum": ["healthy", "unhealthy"]}, "checks": {"type": "object"}}})),
+        "SimpleChatQuestion": {"type": "object", "required": ["content"], "properties": {"content": {"type": "string", "minLength": 1, "maxLength": 4000}, "session_id": {"type": "string"}}},
+        "SimpleChatAnswer": {"type": "object", "required": ["success", "message_id"], "properties": {"success": {"const": true}, "message_id": {"type": "string"}, "session_id": {"type": "string"}, "response": schema_ref("ChatMessage")}},
+        "ChatQuestion": {"type": "object", "required": ["content", "session_id"], "properties": {"content": {"type": "string", "minLength": 1, "maxLength": 4000}, "session_id": {"type": "string"}, "client_name": {"type": "string"}}},
+        "ChatAnswer": {"type": "object", "required": ["success", "message_id", "content", "type"], "properties": {"success": {"const": true}, "message_id": {"type": "string"}, "content": {"type": "string"}, "type": {"const": "assistant"}, "session_id": {"type": "string"}, "metadata": {"type": "object"}}},
+        "ChatMessages": {"type": "object", "required": ["success", "messages"], "properties": {"success": {"const": true}, "messages": {"type": "array", "items": schema_ref("ChatMessage")}, "has_more": {"type": "boolean"}}}
+    })
+}
+
+fn schemas() -> Value {
+    let services: Vec<&str> = ServiceType::ALL.iter().map(|s| s.id()).collect();
+    let statuses: Vec<&str> = InquiryStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let priorities: Vec<&str> = Priority::ALL.iter().map(|s| s.as_str()).collect();
+    json!({
+        "Error": {
+            "type": "object",
+            "required": ["success", "error", "code"],
+            "properties": {
+                "success": {"const": false},
+                "error": {"type": "string"},
+                "code": {"type": "string"},
+                "details": {"type": "object", "properties": {"fields": {"type": "object", "additionalProperties": {"type": "string"}}}}
+            }
+        },
+        "NewInquiry": {
+            "type": "object",
+            "required": ["name", "email", "services", "message"],
+            "properties": {
+                "name": {"type": "string", "minLength": 2, "maxLength": 100},
+                "email": {"type": "string", "format": "email", "maxLength": 254},
+                "company": {"type": "string", "maxLength": 200},
+                "phone": {"type": "string", "maxLength": 32, "pattern": "^[0-9 +()-]*$"},
+                "services": {"type": "array", "minItems": 1, "items": {"enum": services}},
+                "message": {"type": "string", "minLength": 1, "maxLength": 5000},
+                "source": {"type": "string", "maxLength": 50}
+            }
+        },
+        "Inquiry": {
+            "type": "object",
+            "required": ["id", "name", "email", "company", "phone", "services", "message", "source", "status", "priority", "tags", "created_at", "updated_at"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^inq_[0-9a-z]{26}$"},
+                "name": {"type": "string"}, "email": {"type": "string"}, "company": {"type": "string"},
+                "phone": {"type": "string"}, "message": {"type": "string"}, "source": {"type": "string"},
+                "services": {"type": "array", "items": {"enum": services}},
+                "status": {"enum": statuses},
+                "priority": {"enum": priorities},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "created_at": {"type": "string", "format": "date-time"},
+                "updated_at": {"type": "string", "format": "date-time"}
+            }
+        },
+        "InquiryEnvelope": envelope(schema_ref("Inquiry")),
+        "InquiryCreated": {
+            "allOf": [envelope(schema_ref("Inquiry")), {"type": "object", "properties": {"message": {"type": "string"}}}]
+        },
+        "InquiryPage": {
+            "allOf": [envelope(json!({"type": "array", "items": schema_ref("Inquiry")})),
+                      {"type": "object", "properties": {"count": {"type": "integer"}, "next_cursor": {"type": ["string", "null"]}}}]
+        },
+        "InquiryOffsetPage": {
+            "allOf": [envelope(json!({"type": "array", "items": schema_ref("Inquiry")})),
+                      {"type": "object", "properties": {"count": {"type": "integer"}, "total": {"type": "integer"}, "page": {"type": "integer"}, "pages": {"type": "integer"}}}]
+        },
+        "StatusChange": {
+            "type": "object", "required": ["status"],
+            "properties": {"status": {"enum": statuses}, "note": {"type": "string", "maxLength": 2000}}
+        },
+        "Login": {
+            "type": "object", "required": ["username", "password"],
+            "properties": {"username": {"type": "string"}, "password": {"type": "string", "format": "password"}}
+        },
+        "Token": {
+            "type": "object", "required": ["success", "token", "expires_at"],
+            "properties": {"success": {"const": true}, "token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}}
+        },
+        "Health": {
+            "type": "object", "required": ["status", "service", "version", "time", "checks"],
+            "properties": {
+                "status": {"enum": ["healthy", "unhealthy"]}, "service": {"type": "string"}, "version": {"type": "string"},
+                "time": {"type": "string", "format": "date-time"}, "checks": {"type": "object", "additionalProperties": {"type": "string"}}
+            }
+        },
+        "ServicesEnvelope": envelope(json!({
+            "type": "object",
+            "properties": {"services": {"type": "array", "items": {"type": "object", "required": ["id", "name", "description"],
+                "properties": {"id": {"enum": services}, "name": {"type": "string"}, "description": {"type": "string"}}}}}
+        })),
+        "AdminMetrics": {
+            "type": "object",
+            "properties": {
+                "success": {"const": true},
+                "data": {"type": "object", "properties": {
+                    "total_inquiries": {"type": "integer"}, "reports_generated": {"type": "integer"},
+                    "emails_sent": {"type": "integer"}, "email_delivery_rate": {"type": "number"},
+                    "avg_report_gen_time_ms": {"type": "number"},
+                    "inquiries_by_service": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "inquiries_by_status": {"type": "object", "additionalProperties": {"type": "integer"}}
+                }},
+                "meta": {"type": "object", "properties": {"time_range": {"enum": ["1h", "24h", "7d", "30d", "90d"]}}}
+            }
+        },
+        "Report": {
+            "type": "object",
+            "required": ["id", "inquiry_id", "type", "title", "content", "status", "generated_by", "reviewed_by", "s3_key", "created_at", "updated_at"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^rep_[0-9a-z]{26}$"}, "inquiry_id": {"type": "string"},
+                "type": {"enum": ["assessment", "migration", "optimization", "architecture", "general"]},
+                "title": {"type": "string"}, "content": {"type": "string", "description": "Markdown"},
+                "status": {"enum": ["draft", "reviewed", "final"]}, "generated_by": {"type": "string"},
+                "reviewed_by": {"type": ["string", "null"]}, "s3_key": {"type": "string"},
+                "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
+                "inquiry": schema_ref("Inquiry")
+            }
+        },
+        "ReportEnvelope": envelope(schema_ref("Report")),
+        "ReportOffsetPage": {
+            "allOf": [envelope(json!({"type": "array", "items": schema_ref("Report")})),
+                      {"type": "object", "properties": {"count": {"type": "integer"}, "total": {"type": "integer"}, "page": {"type": "integer"}, "pages": {"type": "integer"}}}]
+        },
+        "HookTrigger": {
+            "type": "object", "required": ["inquiry_id"],
+            "properties": {"inquiry_id": {"type": "string"}, "hook_id": {"type": "string"},
+                           "event": {"enum": ["inquiry_created", "report_generated", "report_failed", "status_changed", "notification_sent", "consultant_assigned"]}}
+        },
+        "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"]}
+    })
+}

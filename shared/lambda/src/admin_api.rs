@@ -1,0 +1,30 @@
+//! `admin-api`: sign-in and every route behind the admin JWT. Report files are read
+//! from S3 (its client built on first use: most requests read none), and the chat
+//! routes answer with the Bedrock model when one is named.
+
+use crate::root;
+use backend_config::{ConfigError, Part, Settings};
+use backend_core::app::auth::Authenticator;
+use backend_core::app::reports::ReportService;
+use backend_http::{admin_router, AppState};
+
+pub const NEEDS: &[Part] = &[Part::Aws, Part::Auth];
+
+pub async fn router(settings: Settings) -> Result<axum::Router, ConfigError> {
+    let sdk = root::sdk_config().await;
+    let adapters = backend_aws::connect_files_on_use(&sdk, root::resources(&settings)?);
+    let blobs = adapters.blobs.clone();
+    let deps = root::deps(adapters);
+    let reports = blobs.map(|b| ReportService::reader(deps.clone(), b));
+    let chat = root::chat_service(&sdk, deps.clone(), &settings);
+    let auth = settings.auth.map(|a| Authenticator::new(a, deps.clone()));
+    let state = AppState::new(
+        deps,
+        auth,
+        settings.cors_origins,
+        reports,
+        settings.hooks,
+        Some(chat),
+    );
+    Ok(admin_router(state))
+}

@@ -1,0 +1,34 @@
+//! The AWS side of the backend: the composition root that builds the use cases on
+//! the AWS adapters from the settings (`root`), the glue from Lambda event sources
+//! to the use cases (`events`, `http`), and one module per function with its
+//! settings, its services and its named handler. Each function's `main.rs` is then
+//! a few lines: read the settings, build the services, run the handler.
+//!
+//! A function turns on the feature named after it, which turns on the SDK clients
+//! it builds and nothing else.
+
+pub mod events;
+#[cfg(feature = "http")]
+pub mod http;
+mod root;
+
+#[cfg(feature = "admin-api")]
+pub mod admin_api;
+#[cfg(feature = "chat-ws")]
+pub mod chat_ws;
+#[cfg(feature = "notify-worker")]
+pub mod notify_worker;
+#[cfg(feature = "outbox-relay")]
+pub mod outbox_relay;
+#[cfg(feature = "public-api")]
+pub mod public_api;
+#[cfg(feature = "report-worker")]
+pub mod report_worker;
+
+pub use backend_config::{Part, Settings};
+pub use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+
+/// JSON logs, one object per line, as every function writes them.
+pub fn init_logs() {
+    backend_config::telemetry::init();
+}

@@ -1,0 +1,37 @@
+//! `notify-worker`: the e-mails (SES v2), the Slack message and the hooks of each
+//! business event on the events queue, with partial batch failures.
+
+use crate::{events, root};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use backend_config::{ConfigError, Part, Settings};
+use backend_core::app::notify::Notifier;
+use backend_net::ReqwestOutbound;
+use lambda_runtime::{Error, LambdaEvent};
+use std::sync::Arc;
+
+pub const NEEDS: &[Part] = &[Part::Aws, Part::Notify];
+
+pub async fn service(settings: Settings) -> Result<Notifier, ConfigError> {
+    let sdk = root::sdk_config().await;
+    let deps = root::deps(backend_aws::connect_core(&sdk, root::resources(&settings)?));
+    let notify = settings
+        .notify
+        .ok_or_else(|| ConfigError::missing(&["MAIL_FROM"]))?;
+    let mailer = Arc::new(backend_aws::SesMailer::new(aws_sdk_sesv2::Client::new(
+        &sdk,
+    )));
+    Ok(Notifier::new(
+        deps,
+        mailer,
+        Arc::new(ReqwestOutbound::new()),
+        notify,
+    ))
+}
+
+pub async fn handler(
+    notifier: &Notifier,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error> {
+    let handle = |body: String, _receives: u32| async move { notifier.handle(&body).await };
+    Ok(events::sqs_batch(event.payload, handle).await)
+}
