@@ -33,7 +33,7 @@ fn the_checked_in_document_is_the_one_the_route_table_builds() {
         }
         panic!(
             "shared/http/openapi.json differs from the route table's document; \
-             run `UPDATE_OPENAPI=1 cargo test -p system-tests --test openapi` and commit it"
+             run `UPDATE_OPENAPI=1 cargo test -p system-tests --test system openapi::` and commit it"
         );
     }
 }

@@ -1,0 +1,238 @@
+//! The dev server under test: `spawn_app` starts it on a random port with a fresh
+//! data directory and returns a client; sign-in as the test admin; reading answers.
+
+use super::*;
+
+/// A running dev server and a client for it.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub data_dir: PathBuf,
+    server: Option<devserver::Server>,
+    _dir: Option<Arc<tempfile::TempDir>>,
+}
+
+/// Starts the dev server on the embedded adapters in a fresh data directory.
+pub async fn spawn_app() -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    spawn_app_in(dir.path().to_path_buf(), None, Some(dir)).await
+}
+
+/// Starts the dev server with its test configuration changed by `change`.
+pub async fn spawn_app_with(change: impl FnOnce(&mut devserver::Config)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let mut cfg = devserver::Config::for_tests(dir.path().to_path_buf(), auth_config());
+    change(&mut cfg);
+    start_app(cfg, None, Some(dir)).await
+}
+
+async fn start_app(
+    cfg: devserver::Config,
+    adapters: Option<Adapters>,
+    keep: Option<Arc<tempfile::TempDir>>,
+) -> TestApp {
+    let data_dir = cfg.data_dir.clone();
+    let server = devserver::start_with(cfg, adapters, Arc::new(SystemClock))
+        .await
+        .expect("dev server starts");
+    TestApp {
+        base: format!("http://{}", server.addr),
+        client: reqwest::Client::new(),
+        data_dir,
+        server: Some(server),
+        _dir: keep,
+    }
+}
+
+/// Starts the dev server on `data_dir`, with the given adapters if any.
+pub async fn spawn_app_in(
+    data_dir: PathBuf,
+    adapters: Option<Adapters>,
+    keep: Option<Arc<tempfile::TempDir>>,
+) -> TestApp {
+    start_app(
+        devserver::Config::for_tests(data_dir, auth_config()),
+        adapters,
+        keep,
+    )
+    .await
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Stops the server and starts a new one on the same data directory.
+    pub async fn restart(mut self) -> TestApp {
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+        spawn_app_in(self.data_dir.clone(), None, self._dir.take()).await
+    }
+
+    pub async fn stop(mut self) -> (PathBuf, Option<Arc<tempfile::TempDir>>) {
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+        (self.data_dir.clone(), self._dir.take())
+    }
+}
+
+/// The mails the dev server left in `dir` as `.eml` files, in name order.
+pub fn eml_files(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".eml"))
+                .map(|e| std::fs::read_to_string(e.path()).unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// Scrapes `/api/v1/metrics` with a real exposition-format parser.
+pub async fn scrape(app: &TestApp, token: &str) -> prometheus_parse::Scrape {
+    let text = app
+        .admin_get("/api/v1/metrics", token)
+        .await
+        .text()
+        .await
+        .expect("metrics text");
+    prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
+        .expect("valid exposition format")
+}
+
+/// The value of the first sample of `metric` carrying all of `labels`.
+pub fn sample(
+    scrape: &prometheus_parse::Scrape,
+    metric: &str,
+    labels: &[(&str, &str)],
+) -> Option<f64> {
+    scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == metric && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => f64::NAN,
+        })
+}
+
+/// Reads a JSON response, failing with its text when it is not JSON.
+pub async fn json_of(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body read");
+    let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    (status, v)
+}
+
+/// A valid web-form body.
+pub fn inquiry_body() -> Value {
+    json!({
+        "name": "Jane Doe",
+        "email": "jane@example.com",
+        "company": "Acme",
+        "phone": "+1 555 0100",
+        "services": ["migration"],
+        "message": "We want to move two data centres to AWS next year.",
+        "source": "contact_form"
+    })
+}
+
+// ---- admin sign-in -----------------------------------------------------------------
+
+pub const ADMIN_USER: &str = "consultant";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+/// The signing secret of test servers, for forging tokens in auth tests.
+pub const JWT_SECRET: &str = "test-signing-secret-that-is-at-least-32-bytes";
+
+/// Hashing is slow by design: hash the test password once per test binary.
+fn admin_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| backend_core::app::auth::hash_password(ADMIN_PASSWORD))
+}
+
+/// The variables that configure admin sign-in for the test admin.
+pub fn auth_env() -> Vec<(&'static str, String)> {
+    let users = json!([{"username": ADMIN_USER, "password_hash": admin_hash()}]).to_string();
+    vec![
+        ("JWT_SECRET", JWT_SECRET.to_string()),
+        ("ADMIN_USERS", users),
+    ]
+}
+
+pub fn auth_config() -> backend_core::app::auth::AuthConfig {
+    let env = auth_env();
+    let settings = backend_config::Settings::from_lookup(
+        |k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()),
+        &[backend_config::Part::Auth],
+    )
+    .expect("test auth configuration is valid");
+    settings.auth.expect("sign-in is configured")
+}
+
+impl TestApp {
+    /// Signs in as the test admin and returns the bearer token.
+    pub async fn token(&self) -> String {
+        let body = json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD});
+        let (status, v) = json_of(self.post_json("/api/v1/auth/login", &body).await).await;
+        assert_eq!(status, 200, "login failed: {v}");
+        v["token"].as_str().expect("token").to_string()
+    }
+
+    pub async fn admin_get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// An admin GET, answered as (status, JSON body).
+    pub async fn admin_json(&self, path: &str, token: &str) -> (u16, Value) {
+        json_of(self.admin_get(path, token).await).await
+    }
+
+    pub async fn admin_post(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn admin_put(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .put(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+}

@@ -1,0 +1,72 @@
+//! Test doubles of the ports, failing as a test tells them to.
+
+use super::*;
+
+/// A queue whose sends fail while `failing` is set: the fault the outbox exists for.
+pub struct FlakyQueue {
+    pub inner: Arc<dyn Queue>,
+    pub failing: AtomicBool,
+}
+
+impl FlakyQueue {
+    pub fn new(inner: Arc<dyn Queue>) -> Arc<Self> {
+        Arc::new(Self {
+            inner,
+            failing: AtomicBool::new(true),
+        })
+    }
+
+    pub fn heal(&self) {
+        self.failing.store(false, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl Queue for FlakyQueue {
+    async fn send(&self, queue: QueueName, msg: &Message) -> Result<(), QueueError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(QueueError::Unavailable("injected send failure".into()));
+        }
+        self.inner.send(queue, msg).await
+    }
+    async fn receive(
+        &self,
+        q: QueueName,
+        max: usize,
+        vis: Duration,
+    ) -> Result<Vec<Delivery>, QueueError> {
+        self.inner.receive(q, max, vis).await
+    }
+    async fn ack(&self, q: QueueName, receipt: &str) -> Result<(), QueueError> {
+        self.inner.ack(q, receipt).await
+    }
+    async fn dead_letters(&self, q: QueueName) -> Result<Vec<Message>, QueueError> {
+        self.inner.dead_letters(q).await
+    }
+    async fn dead_letter_count(&self, q: QueueName) -> Result<usize, QueueError> {
+        self.inner.dead_letter_count(q).await
+    }
+    async fn ping(&self) -> Result<(), QueueError> {
+        self.inner.ping().await
+    }
+}
+
+use backend_core::ports::mail::{Mail, MailError, Mailer};
+
+/// A mailer that records what it sent, failing as told.
+#[derive(Default)]
+pub struct RecordingMailer {
+    pub sent: std::sync::Mutex<Vec<Mail>>,
+    pub fail_next: std::sync::Mutex<Option<MailError>>,
+}
+
+#[async_trait]
+impl Mailer for RecordingMailer {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
+        if let Some(e) = self.fail_next.lock().unwrap().take() {
+            return Err(e);
+        }
+        self.sent.lock().unwrap().push(mail.clone());
+        Ok(())
+    }
+}

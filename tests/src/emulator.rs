@@ -1,0 +1,135 @@
+//! The AWS emulator the test command started: fresh resources with unique names
+//! per test, adapters on them, and what moto recorded.
+
+use super::*;
+
+/// The moto endpoint the test command started.
+pub fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!("MOTO_ENDPOINT is not set: the AWS emulator is not running. Run the README's test command (make test).")
+    })
+}
+
+/// The raw messages moto's SES has accepted, each as its JSON record. Moto builds
+/// this listing from live objects and can fail while other tests change them, so a
+/// failed read is retried.
+pub async fn moto_sent_mail() -> Vec<String> {
+    let url = format!("{}/moto-api/data.json", moto_endpoint());
+    for _ in 0..20 {
+        if let Ok(resp) = reqwest::get(&url).await {
+            if let Ok(data) = resp.json::<Value>().await {
+                return data["ses"]
+                    .as_object()
+                    .map(|o| {
+                        o.values()
+                            .flat_map(|v| v.as_array().cloned().unwrap_or_default())
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| m.to_string())
+                    .filter(|m| m.contains("raw_data"))
+                    .collect();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("moto's data listing did not answer");
+}
+
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+/// A fresh table and queues with unique names, so tests never share state.
+pub async fn aws_resources() -> AwsResources {
+    let sdk = sdk_config().await;
+    let name = format!("t{}", ulid::Ulid::new().to_string().to_lowercase());
+    backend_aws::provision::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &name)
+        .await
+        .expect("table created in moto");
+    let queues = backend_aws::provision::create_queues(
+        &aws_sdk_sqs::Client::new(&sdk),
+        &name,
+        backend_core::ports::queue::MAX_RECEIVES,
+    )
+    .await
+    .expect("queues created in moto");
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    backend_aws::provision::create_bucket(&s3, &name)
+        .await
+        .expect("bucket created in moto");
+    AwsResources {
+        table_name: name.clone(),
+        queues,
+        bucket: Some(name),
+    }
+}
+
+pub async fn aws_adapters() -> Adapters {
+    backend_aws::connect_with(&sdk_config().await, &aws_resources().await)
+}
+
+/// Embedded adapters on an in-memory database, blobs in a fresh temporary folder
+/// (left for the OS to clean, as the adapters may outlive any guard here).
+pub fn embedded_adapters() -> Adapters {
+    let dir = tempfile::tempdir().expect("temp dir").keep();
+    backend_embedded::in_memory(&dir).expect("in-memory database")
+}
+
+/// Puts a stored inquiry back where every inquiry sat before the index was keyed by
+/// status (the one `INQUIRIES` partition), as data written then looks. Its version
+/// moves on, as any write's does.
+pub async fn move_to_legacy_partition(store: &dyn backend_core::ports::ItemStore, id: &str) {
+    use backend_core::ports::{Condition, WriteOp};
+    let mut item = store
+        .get(&format!("INQ#{id}"), "INQUIRY")
+        .await
+        .unwrap()
+        .expect("inquiry stored");
+    let version = item.version;
+    item.gsi1pk = Some("INQUIRIES".into());
+    item.version = version + 1;
+    store
+        .write(vec![WriteOp::Put {
+            item,
+            condition: Condition::Version(version),
+        }])
+        .await
+        .unwrap();
+}
+
+/// The index partition a stored inquiry sits in.
+pub async fn index_partition(
+    store: &dyn backend_core::ports::ItemStore,
+    id: &str,
+) -> Option<String> {
+    store
+        .get(&format!("INQ#{id}"), "INQUIRY")
+        .await
+        .unwrap()
+        .and_then(|item| item.gsi1pk)
+}
+
+/// An SDK configuration aimed at a local stub, with test credentials.
+pub async fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await
+}

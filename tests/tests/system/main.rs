@@ -1,0 +1,22 @@
+//! Every black-box test of the system, one module per area, in one test binary:
+//! linked once instead of once per area (each area links the whole SDK). One area
+//! runs alone with `cargo test -p system-tests --test system <area>::`.
+
+mod admin_api;
+mod bedrock;
+mod blob_contract;
+mod chat;
+mod devserver_process;
+mod lambda_rie;
+mod layers;
+mod listing;
+mod notify;
+mod openapi;
+mod outbox;
+mod public_api;
+mod push_contract;
+mod queue_contract;
+mod release_profile;
+mod reports;
+mod store_contract;
+mod template;
