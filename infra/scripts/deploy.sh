@@ -11,12 +11,14 @@
 #   deploy.sh deploy ENV [TPL]  sam deploy --config-env ENV, of TPL if given (a packaged
 #                               template) or of the build
 #   deploy.sh outputs ENV       the stack's outputs, KEY=VALUE
+# BUILD_DIR and PACKAGED move the build and the packaged template elsewhere.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 source "$HERE/tools.sh" >&2
 cd "$ROOT"
-BUILT=.aws-sam/build/template.yaml
-PACKAGED=.aws-sam/packaged.yaml
+BUILD_DIR="${BUILD_DIR:-.aws-sam/build}"   # where sam build writes (the pipeline: an artefact)
+BUILT="$BUILD_DIR/template.yaml"
+PACKAGED="${PACKAGED:-.aws-sam/packaged.yaml}"
 
 die() { echo "deploy: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed ($2)"; }
@@ -31,9 +33,9 @@ build() {
   need sam "source infra/scripts/tools.sh installs it"
   need cargo-lambda "source infra/scripts/tools.sh installs it"
   rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || die "rustup cannot add the aarch64-unknown-linux-gnu target"
-  echo "== sam build (cargo-lambda, arm64, release) -> .aws-sam/build"
-  sam build --beta-features --template-file template.yaml
-  for f in .aws-sam/build/*/bootstrap; do
+  echo "== sam build (cargo-lambda, arm64, release) -> $BUILD_DIR"
+  sam build --beta-features --template-file template.yaml --build-dir "$BUILD_DIR"
+  for f in "$BUILD_DIR"/*/bootstrap; do
     printf '  %s\t%s bytes\n' "$(basename "$(dirname "$f")")" "$(stat -c %s "$f")"
   done
 }
@@ -43,6 +45,8 @@ package() {
   check_env "$env"
   [ -f "$BUILT" ] || die "no build at $BUILT: run deploy.sh build (make sam-build) first"
   python "$HERE/stack.py" preflight "$env"
+  # A build that travelled as a CI artefact lost its executable bits; Lambda needs them.
+  chmod 755 "$BUILD_DIR"/*/bootstrap
   if [ -n "${ARTIFACT_BUCKET:-}" ]; then
     bucket_args=(--s3-bucket "$ARTIFACT_BUCKET")
   else

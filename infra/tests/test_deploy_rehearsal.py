@@ -1,7 +1,7 @@
 """Deploy rehearsal: the dev stack, deployed the way the pipeline deploys it, into moto.
 
-The steps are the real ones: the functions' code is packaged with the pinned
-`sam package` (into a bucket on moto), the packaged template is transformed with the
+The steps are the real ones: the functions' code is packaged by the pipeline's step
+(`deploy.sh package dev`: the pinned `sam package`, into a bucket on moto), the packaged template is transformed with the
 pinned aws-sam-translator (moto does not apply the SAM transform; CloudFormation does),
 created as a CloudFormation stack on moto with dev's parameters from samconfig.toml,
 updated with new code, one function is redeployed with `make deploy-function`'s script
@@ -31,7 +31,9 @@ template.yaml and samconfig.toml):
   - a code update changes every function's CodeSha256 to that of the new zip;
   - deploy-function.sh (cargo lambda deploy) changes the function's code, publishes a
     version and points the `live` alias at it, leaving the configuration as it was;
-    it refuses a gradual environment and a missing stack, in one line each;
+    it refuses a gradual environment, an unknown function, missing credentials and a
+    missing stack, in one line each; deploy.sh package refuses to go on while the admin secret is missing,
+    and restores the bootstrap's executable bit that a CI artefact loses;
   - deleting the stack removes functions, roles, queues, mappings and log groups and
     keeps the table and the bucket (DeletionPolicy Retain).
 
@@ -148,7 +150,8 @@ def build_dir(workdir, revision, use_release):
                     f.write(release[binary])
             else:
                 shutil.copy(standin(workdir, binary, revision), target)
-            os.chmod(target, 0o755)
+            # as a CI artefact delivers it: without its executable bit (deploy.sh restores it)
+            os.chmod(target, 0o644)
             line = line.replace("CodeUri: .", f"CodeUri: {resource}")
         out.append(line)
     assert sum(1 for l in out if "CodeUri:" in l) == len(FUNCTIONS)
@@ -159,13 +162,12 @@ def build_dir(workdir, revision, use_release):
 
 
 def sam_package(aws_env, built, workdir, revision):
+    """The pipeline's package step: deploy.sh package dev (sam package into the bucket)."""
     packaged = os.path.join(workdir, f"packaged-{revision}.yaml")
-    code, output = run(
-        ["sam", "package", "--template-file", built, "--s3-bucket", ARTEFACTS, "--s3-prefix", STACK,
-         "--output-template-file", packaged, "--region", REGION],
-        env=aws_env,
-    )
-    assert code == 0, f"sam package failed:\n{output}"
+    env = dict(aws_env, BUILD_DIR=os.path.dirname(built), PACKAGED=packaged, ARTIFACT_BUCKET=ARTEFACTS)
+    code, output = run(["bash", os.path.join(SCRIPTS, "deploy.sh"), "package", "dev"], env=env)
+    assert code == 0, f"deploy.sh package dev failed:\n{output}"
+    assert f"s3://{ARTEFACTS}/{STACK}/" in output, output
     return packaged
 
 
@@ -272,6 +274,14 @@ def rehearsal(aws_env, tmp_path_factory):
 
     built, r.code_kind = build_dir(r.work, "r1", use_release=True)
     print(f"\nrehearsal code: {r.code_kind}")
+    # The stack resolves the admin secret at deploy; packaging refuses to go on without it.
+    env = dict(aws_env, BUILD_DIR=os.path.dirname(built), PACKAGED=os.path.join(r.work, "unused.yaml"))
+    code, output = run(["bash", os.path.join(SCRIPTS, "deploy.sh"), "package", "dev"], env=env)
+    secret = PARAMS.get("AdminSecretName", "cloud-consulting/admin")
+    assert code != 0 and f"the admin secret {secret} does not exist" in output, output
+    r.session.client("secretsmanager").create_secret(
+        Name=secret, SecretString=json.dumps({"jwt_secret": "x" * 32, "admin_users": "[]"})
+    )
     r.packaged = sam_package(aws_env, built, r.work, "r1")
     r.template = read_template(r.packaged)
     r.transformed = transform(r.template, PARAMS, REGION)
@@ -611,3 +621,7 @@ def test_delete_keeps_only_retained_resources(rehearsal):
     assert template_resource(r, "ReportsBucket")["DeletionPolicy"] == "Retain"
     r.session.client("dynamodb").describe_table(TableName=r.resources["Table"])
     r.s3.head_bucket(Bucket=r.resources["ReportsBucket"])
+    # With the stack gone, the dev loop says so in one line.
+    code, output = run(["bash", os.path.join(SCRIPTS, "deploy-function.sh"), "public-api", "dev"],
+                       env=dict(r.env, BINARY="/nonexistent"))
+    assert code != 0 and f"stack {STACK} does not exist in {REGION}: run make deploy ENV=dev first" in output, output
