@@ -625,3 +625,26 @@ def test_delete_keeps_only_retained_resources(rehearsal):
     code, output = run(["bash", os.path.join(SCRIPTS, "deploy-function.sh"), "public-api", "dev"],
                        env=dict(r.env, BINARY="/nonexistent"))
     assert code != 0 and f"stack {STACK} does not exist in {REGION}: run make deploy ENV=dev first" in output, output
+
+
+# ---- the deploy script's refusals (no AWS call gets far: no keys, or no tool) ------------------
+
+
+def test_deploy_script_names_what_is_missing(aws_env, tmp_path):
+    script = os.path.join(SCRIPTS, "deploy.sh")
+    no_keys = {k: v for k, v in aws_env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
+    venv_bin = os.path.join(ROOT, ".venv", "bin")
+    no_cargo = dict(aws_env, PATH=f"{venv_bin}:/usr/bin:/bin")
+    cases = [
+        (["dev"], no_keys, "stack.py: no AWS credentials"),
+        (["qa"], aws_env, "deploy: usage: deploy.sh ENV"),
+        (["package", "qa"], aws_env, "deploy: ENV must be dev, staging or prod"),
+        (["deploy", "dev", str(tmp_path / "none.yaml")], aws_env, "deploy: no template at"),
+        (["package", "dev"], dict(aws_env, BUILD_DIR=str(tmp_path)), "deploy: no build at"),
+        (["build"], no_cargo, "deploy: cargo is not installed"),
+    ]
+    for args, env, message in cases:
+        code, output = run(["bash", script, *args], env=env, timeout=120)
+        assert code != 0, (args, output)
+        problems = [l for l in output.splitlines() if l.startswith(("deploy:", "stack.py:"))]
+        assert len(problems) == 1 and problems[0].startswith(message), (args, output)
