@@ -13,7 +13,6 @@ import os
 import secrets
 import signal
 import subprocess
-import tempfile
 import time
 import urllib.request
 
@@ -33,12 +32,12 @@ def binary(name):
 
 
 @pytest.fixture(scope="module")
-def devserver():
+def devserver(tmp_path_factory):
     password = secrets.token_urlsafe(24)
     hashed = subprocess.run([binary("hash-password")], input=password, capture_output=True, text=True, timeout=60)
     assert hashed.returncode == 0 and hashed.stdout.startswith("$argon2id$"), hashed.stderr
     port = free_port()
-    data = tempfile.mkdtemp(prefix="smoke-devserver-")
+    data = str(tmp_path_factory.mktemp("smoke-devserver"))
     env = dict(
         os.environ,
         BIND_ADDR=f"127.0.0.1:{port}",
