@@ -65,8 +65,11 @@ deploy() {
   python "$HERE/stack.py" preflight "$env"
   # The pipeline's approval is the GitHub environment's; nobody is there to confirm.
   if [ "${CI:-}" = "true" ]; then extra+=(--no-confirm-changeset); fi
+  # One artefact bucket for every environment (separate accounts): the template goes there too.
+  if [ -n "${ARTIFACT_BUCKET:-}" ]; then extra+=(--no-resolve-s3 --s3-bucket "$ARTIFACT_BUCKET"); fi
   echo "== sam deploy --config-env $env ($template, $(setting "$env" DeploymentStyle))"
-  sam deploy --config-env "$env" --template-file "$template" "${extra[@]}"
+  # --config-file: sam otherwise looks for samconfig.toml beside the template (.aws-sam/).
+  sam deploy --config-file "$ROOT/samconfig.toml" --config-env "$env" --template-file "$template" "${extra[@]}"
   echo "== $(setting "$env" stack_name) outputs"
   python "$HERE/stack.py" outputs "$env" | sed 's/^/  /'
 }
