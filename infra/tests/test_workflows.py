@@ -122,3 +122,11 @@ def test_readme_deploy_section_is_what_the_pipeline_runs():
         targets = set(re.findall(r"^([\w-]+):", f.read(), re.M))
     for cmd in ran + ["make deploy", "make deploy-function"]:
         assert cmd.split()[1] in targets, f"{cmd}: no such make target"
+
+
+def test_pipeline_region_is_samconfigs():
+    from conftest import deploy_settings
+
+    region = load("deploy.yml")["env"]["AWS_REGION"]
+    for env in ("dev", "staging", "prod"):
+        assert deploy_settings(env)[1] == region, f"samconfig.toml deploys {env} elsewhere than deploy.yml's {region}"
