@@ -615,7 +615,9 @@ def test_delete_keeps_only_retained_resources(rehearsal):
     lam, sqs, iam, logs = (r.session.client(s) for s in ("lambda", "sqs", "iam", "logs"))
     names = {f["FunctionName"] for f in lam.list_functions()["Functions"]}
     assert not names & {r.resources[lid] for lid in FUNCTIONS.values()}, "functions survived"
-    assert not [m for m in lam.list_event_source_mappings()["EventSourceMappings"]]
+    ours = {r.resources[lid] for lid in FUNCTIONS.values()}
+    left = [m for m in lam.list_event_source_mappings()["EventSourceMappings"] if m["FunctionArn"].split(":")[6] in ours]
+    assert not left, f"event source mappings survived: {left}"
     queues = sqs.list_queues().get("QueueUrls", [])
     assert not [q for q in queues if STACK in q], f"queues survived: {queues}"
     roles = {x["RoleName"] for x in iam.list_roles()["Roles"]}
