@@ -1,5 +1,7 @@
 # The README's commands. `make test` is what CI runs (through .ci/run).
-.PHONY: run test lint bench package
+.PHONY: run test lint bench package deploy deploy-function sam-build sam-package sam-deploy smoke
+
+ENV ?= dev
 
 run:
 	cargo run -p devserver
@@ -16,3 +18,24 @@ bench:
 
 package:
 	bash infra/scripts/package.sh
+
+# Deploy (README, "Deploy"): the whole stack, or one function's code in the dev loop.
+deploy:
+	bash infra/scripts/deploy.sh $(ENV)
+
+deploy-function:
+	bash infra/scripts/deploy-function.sh "$(FN)" $(ENV)
+
+# The same deploy in the pipeline's steps (.github/workflows/deploy.yml): build once,
+# package once, deploy that one packaged template to each environment, smoke-test it.
+sam-build:
+	bash infra/scripts/deploy.sh build
+
+sam-package:
+	bash infra/scripts/deploy.sh package $(ENV)
+
+sam-deploy:
+	bash infra/scripts/deploy.sh deploy $(ENV) $(TEMPLATE)
+
+smoke:
+	bash infra/scripts/smoke-stack.sh $(ENV)

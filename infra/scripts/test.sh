@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test, on a fresh machine: installs the pinned tools, checks formatting and the
 # SAM template, builds the function binaries the RIE tests run, starts moto on a free
-# loopback port, runs the whole test suite, runs clippy, and stops moto by its pid.
+# loopback port, runs the whole test suite, rehearses the deploy on moto and smoke-tests
+# a dev server (infra/tests), runs clippy, and stops moto by its pid.
 set -euo pipefail
 source "$(dirname "$0")/tools.sh"
 cd "$ROOT"
@@ -22,6 +23,9 @@ start_moto
 
 echo "== tests"
 cargo test --workspace --all-targets
+
+echo "== deploy rehearsal on moto, transformed template, workflows, smoke test (infra/tests)"
+python -m pytest -q -p no:cacheprovider infra/tests
 
 echo "== clippy"
 cargo clippy --workspace --all-targets -- -D warnings
