@@ -4,7 +4,7 @@ has no model for the resource or ignores the property (see test_deploy_rehearsal
 
 Proven here, on the transformed template:
   - the HTTP API routes every operation of the served OpenAPI document
-    (shared/openapi.json) and the CORS preflight, each to a function's `live` alias;
+    (shared/http/openapi.json) and the CORS preflight, each to a function's `live` alias;
   - the WebSocket API's $connect, $disconnect and $default routes reach the chat
     function's alias through one integration, on an auto-deployed stage;
   - every event source, schedule and invoke permission targets an alias, never $LATEST;
@@ -16,7 +16,7 @@ Proven here, on the transformed template:
     execution and X-Ray managed policies;
   - the table's TTL, the bucket's TLS-only policy;
   - the dashboard: every function, queue and dead-letter queue is on it, and every
-    custom metric it shows is one the code emits (EMF in shared/src/http/metrics.rs) or a
+    custom metric it shows is one the code emits (EMF in shared/http/src/metrics.rs) or a
     metric filter of the template derives from a log line the code writes (the filter's
     message and fields found in the Rust sources); every other metric is an AWS service
     metric.
@@ -110,7 +110,7 @@ def refs(x):
 
 
 def test_every_served_operation_is_routed_to_an_alias(dev):
-    with open(f"{ROOT}/shared/openapi.json") as f:
+    with open(f"{ROOT}/shared/http/openapi.json") as f:
         served = {(m.upper(), p) for p, ops in json.load(f)["paths"].items() for m in ops}
     body = dev["Resources"]["HttpApi"]["Properties"]["Body"]
     routed = {}
@@ -118,7 +118,7 @@ def test_every_served_operation_is_routed_to_an_alias(dev):
         for method, op in ops.items():
             target = refs(op["x-amazon-apigateway-integration"]["uri"])
             routed[(method.upper(), path)] = target
-    assert served, "shared/openapi.json lists no operations"
+    assert served, "shared/http/openapi.json lists no operations"
     missing = sorted(served - {k for k in routed if k[0] != "X-AMAZON-APIGATEWAY-ANY-METHOD"})
     assert not missing, f"served but not routed by the HTTP API: {missing}"
     assert ("OPTIONS", "/{proxy+}") in routed, "no CORS preflight route"
