@@ -208,7 +208,7 @@ pub async fn prometheus(State(s): State<Arc<AppState>>) -> Response {
     }
     match backend_core::app::figures::indexed_since(
         &s.deps,
-        backend_core::app::chat::MESSAGES_INDEX,
+        backend_core::app::records::CHAT_MESSAGES_INDEX,
         "0",
     )
     .await

@@ -580,7 +580,7 @@ async fn figures_are_measured_and_agree_between_admin_metrics_and_prometheus() {
     assert_eq!(d["email_delivery_rate"].as_f64(), Some(0.0));
 
     // Report and notification records, as the workers write them, are counted.
-    use backend_core::app::figures::{NOTIFICATIONS_INDEX, REPORTS_INDEX};
+    use backend_core::app::records::{NOTIFICATIONS_INDEX, REPORTS_INDEX};
     use backend_core::ports::{Condition, Item, WriteOp};
     let adapters = backend_embedded::open(&app.data_dir).unwrap();
     let at = backend_core::domain::rfc3339(time::OffsetDateTime::now_utc());

@@ -190,3 +190,28 @@ contract!(
     the_backfill_empties_the_old_partition,
     a_reversed_date_range_lists_nothing,
 );
+
+#[tokio::test]
+async fn ids_come_from_the_id_source_so_a_test_can_name_them() {
+    use backend_core::ports::clock::FixedClock;
+    use backend_core::ports::SequentialIds;
+    let at = time::macros::datetime!(2026-11-30 12:00 UTC);
+    let deps = Deps::new(system_tests::embedded_adapters(), Arc::new(FixedClock(at)))
+        .with_ids(Arc::new(SequentialIds::default()));
+    let svc = InquiryService::new(deps);
+    let ms = (at.unix_timestamp_nanos() / 1_000_000) as u64;
+    let first = svc.submit(&inquiry_body(), None, "c").await.unwrap();
+    let second = svc.submit(&inquiry_body(), None, "c").await.unwrap();
+    // Each submission takes one id for the inquiry and one for its event.
+    assert_eq!(
+        first.inquiry.id,
+        InquiryId::new(ulid::Ulid::from_parts(ms, 1))
+    );
+    assert_eq!(
+        second.inquiry.id,
+        InquiryId::new(ulid::Ulid::from_parts(ms, 3))
+    );
+    let listed = svc.list(&InquiryFilter::default(), 10, None).await.unwrap();
+    let ids: Vec<&InquiryId> = listed.inquiries.iter().map(|i| &i.id).collect();
+    assert_eq!(ids, [&second.inquiry.id, &first.inquiry.id], "newest first");
+}

@@ -2,6 +2,7 @@
 //! JWTs with pinned algorithm, issuer and audience, and a per-address limit on
 //! failed logins kept in the item store (so it holds across Lambda instances).
 
+use super::records::{login_failures_pk, RATE_SK};
 use super::{AppError, Deps};
 use crate::ports::{Condition, Item, WriteOp};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -206,15 +207,11 @@ impl Authenticator {
         }
     }
 
-    fn limiter_key(client: &str) -> String {
-        format!("RATE#login#{client}")
-    }
-
     async fn blocked_for(&self, client: &str, now: i64) -> Result<Option<u64>, AppError> {
         let item = self
             .deps
             .store
-            .get(&Self::limiter_key(client), "RATE")
+            .get(&login_failures_pk(client), RATE_SK)
             .await?;
         Ok(item.and_then(|i| {
             let failures = i.data["failures"].as_u64().unwrap_or(0);
@@ -225,9 +222,9 @@ impl Authenticator {
 
     /// Counts a failure in the address's current window; optimistic, retried on a race.
     async fn record_failure(&self, client: &str, now: i64) -> Result<(), AppError> {
-        let pk = Self::limiter_key(client);
+        let pk = login_failures_pk(client);
         for _ in 0..5 {
-            let current = self.deps.store.get(&pk, "RATE").await?;
+            let current = self.deps.store.get(&pk, RATE_SK).await?;
             let (failures, expires, cond, version) = match &current {
                 Some(i) => (
                     i.data["failures"].as_u64().unwrap_or(0) + 1,
@@ -244,7 +241,7 @@ impl Authenticator {
                 ),
             };
             let mut item =
-                Item::new(&pk, "RATE", json!({ "failures": failures })).expiring_at(expires);
+                Item::new(&pk, RATE_SK, json!({ "failures": failures })).expiring_at(expires);
             item.version = version;
             match self
                 .deps

@@ -10,6 +10,10 @@
 
 use super::chat_frames::{split_chars, CHUNK_CHARS};
 use super::drafting::{md_escape, CircuitBreaker};
+use super::records::{
+    self, chat_message_sk, chat_request_sk, chat_session_pk, Walk, CHAT_MESSAGES_INDEX,
+    CHAT_MESSAGE_PREFIX, CHAT_SESSIONS_INDEX, CHAT_SESSION_SK, CONNECTIONS_INDEX,
+};
 use super::reports::ReportRecords;
 use super::{AppError, Deps, InquiryService, Missing};
 use crate::domain::chat::{
@@ -27,12 +31,6 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
-
-pub const SESSIONS_INDEX: &str = "CHAT_SESSIONS";
-pub const MESSAGES_INDEX: &str = "CHAT_MESSAGES";
-const SESSION_SK: &str = "SESSION";
-const MSG_PREFIX: &str = "MSG#";
-const REQ_PREFIX: &str = "REQ#";
 
 /// The first line of every template answer, so nobody mistakes it for AI.
 pub const TEMPLATE_LABEL: &str = "*Template answer: no AI model is configured, so this reply was assembled by rules from the stored records, not written by AI.*";
@@ -117,10 +115,6 @@ pub struct ChatService {
     cfg: Arc<ChatConfig>,
 }
 
-fn session_pk(id: &SessionId) -> String {
-    format!("CHAT#{id}")
-}
-
 fn decode<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, AppError> {
     serde_json::from_value(item.data.clone())
         .map_err(|e| AppError::Unavailable(format!("stored chat item unreadable: {e}")))
@@ -169,18 +163,23 @@ impl ChatService {
         )
         .unwrap_or_else(|_| self.now());
         let mut item = Item::new(
-            session_pk(&s.id),
-            SESSION_SK,
+            chat_session_pk(&s.id),
+            CHAT_SESSION_SK,
             serde_json::to_value(s).unwrap_or_default(),
         )
-        .indexed(SESSIONS_INDEX, format!("{}#{}", s.created_at, s.id))
+        .indexed(CHAT_SESSIONS_INDEX, format!("{}#{}", s.created_at, s.id))
         .expiring_at(self.keep_until(expires));
         item.version = version;
         item
     }
 
     async fn load(&self, id: &SessionId) -> Result<Option<(ChatSession, u64)>, AppError> {
-        match self.deps.store.get(&session_pk(id), SESSION_SK).await? {
+        match self
+            .deps
+            .store
+            .get(&chat_session_pk(id), CHAT_SESSION_SK)
+            .await?
+        {
             Some(item) => Ok(Some((decode(&item)?, item.version))),
             None => Ok(None),
         }
@@ -242,24 +241,15 @@ impl ChatService {
         offset: usize,
     ) -> Result<(Vec<ChatSession>, usize), AppError> {
         let mut all = Vec::new();
-        let mut after = None;
-        loop {
-            let q = Query::index(SESSIONS_INDEX)
-                .descending()
-                .limit(500)
-                .after(after);
-            let page = self.deps.store.query(&q).await?;
-            for item in &page.items {
-                let s = self.shown(decode::<ChatSession>(item)?);
-                if status.is_none_or(|st| s.status == st) {
-                    all.push(s);
-                }
+        let q = Query::index(CHAT_SESSIONS_INDEX).descending().limit(500);
+        records::walk(self.deps.store.as_ref(), &q, |item| {
+            let s = self.shown(decode::<ChatSession>(&item)?);
+            if status.is_none_or(|st| s.status == st) {
+                all.push(s);
             }
-            if page.next.is_none() {
-                break;
-            }
-            after = page.next;
-        }
+            Ok(Walk::Continue)
+        })
+        .await?;
         let total = all.len();
         Ok((all.into_iter().skip(offset).take(limit).collect(), total))
     }
@@ -314,7 +304,7 @@ impl ChatService {
         if self.load(id).await?.is_none() {
             return Err(AppError::NotFound(Missing::ChatSession));
         }
-        let pk = session_pk(id);
+        let pk = chat_session_pk(id);
         loop {
             let page = self
                 .deps
@@ -324,7 +314,7 @@ impl ChatService {
             let ops: Vec<WriteOp> = page
                 .items
                 .iter()
-                .filter(|i| i.sk != SESSION_SK)
+                .filter(|i| i.sk != CHAT_SESSION_SK)
                 .map(|i| WriteOp::Delete {
                     pk: i.pk.clone(),
                     sk: i.sk.clone(),
@@ -340,7 +330,7 @@ impl ChatService {
             .store
             .write(vec![WriteOp::Delete {
                 pk,
-                sk: SESSION_SK.into(),
+                sk: CHAT_SESSION_SK.into(),
                 condition: Condition::None,
             }])
             .await?;
@@ -348,28 +338,17 @@ impl ChatService {
     }
 
     async fn all_messages(&self, id: &SessionId) -> Result<Vec<ChatMessage>, AppError> {
-        let mut out = Vec::new();
-        let mut after = None;
-        loop {
-            let q = Query::table(session_pk(id))
-                .range(SkRange::Prefix(MSG_PREFIX.into()))
-                .limit(500)
-                .after(after);
-            let page = self.deps.store.query(&q).await?;
-            for item in &page.items {
-                out.push(decode(item)?);
-            }
-            if page.next.is_none() {
-                return Ok(out);
-            }
-            after = page.next;
-        }
+        let q = Query::table(chat_session_pk(id))
+            .range(SkRange::Prefix(CHAT_MESSAGE_PREFIX.into()))
+            .limit(500);
+        let items = records::collect(self.deps.store.as_ref(), &q).await?;
+        items.iter().map(decode).collect()
     }
 
     /// The newest `limit` messages, oldest first.
     async fn latest(&self, id: &SessionId, limit: usize) -> Result<Vec<ChatMessage>, AppError> {
-        let q = Query::table(session_pk(id))
-            .range(SkRange::Prefix(MSG_PREFIX.into()))
+        let q = Query::table(chat_session_pk(id))
+            .range(SkRange::Prefix(CHAT_MESSAGE_PREFIX.into()))
             .descending()
             .limit(limit.max(1));
         let page = self.deps.store.query(&q).await?;
@@ -484,11 +463,11 @@ impl ChatService {
 
     fn message_item(&self, m: &ChatMessage) -> Item {
         Item::new(
-            session_pk(&m.session_id),
-            format!("{MSG_PREFIX}{}", m.id),
+            chat_session_pk(&m.session_id),
+            chat_message_sk(&m.id),
             serde_json::to_value(m).unwrap_or_default(),
         )
-        .indexed(MESSAGES_INDEX, format!("{}#{}", m.created_at, m.id))
+        .indexed(CHAT_MESSAGES_INDEX, format!("{}#{}", m.created_at, m.id))
         .expiring_at(self.keep_until(self.now()))
     }
 
@@ -542,7 +521,7 @@ impl ChatService {
         let sid = &session.id;
         let req_sk = client_id.map(|c| {
             let digest = Sha256::digest(c.as_bytes());
-            format!("{REQ_PREFIX}{}", hex::encode(&digest[..16]))
+            chat_request_sk(&hex::encode(&digest[..16]))
         });
         let mut q = self.message(
             sid,
@@ -553,7 +532,7 @@ impl ChatService {
         let mut marker_version = 1;
 
         if let Some(sk) = &req_sk {
-            if let Some(marker) = self.deps.store.get(&session_pk(sid), sk).await? {
+            if let Some(marker) = self.deps.store.get(&chat_session_pk(sid), sk).await? {
                 match self.resume(session, &marker).await? {
                     Resume::Replay(turn) => return Ok(*turn),
                     Resume::Retake(question) => {
@@ -633,7 +612,7 @@ impl ChatService {
         version: u64,
     ) -> Item {
         let mut item = Item::new(
-            session_pk(sid),
+            chat_session_pk(sid),
             sk,
             json!({
                 "question_id": question,
@@ -649,8 +628,8 @@ impl ChatService {
     /// What to do with a resent client message: replay the stored answer, or take
     /// over an attempt that died before answering (older than the answer timeout).
     async fn resume(&self, session: &ChatSession, marker: &Item) -> Result<Resume, AppError> {
-        let pk = session_pk(&session.id);
-        let msg = |id: &str| format!("{MSG_PREFIX}{id}");
+        let pk = chat_session_pk(&session.id);
+        let msg = chat_message_sk;
         let question_id = marker.data["question_id"].as_str().unwrap_or_default();
         let question = match self.deps.store.get(&pk, &msg(question_id)).await? {
             Some(i) => decode::<ChatMessage>(&i)?,
@@ -831,17 +810,16 @@ impl ChatService {
     pub async fn metrics(&self) -> Result<ChatFigures, AppError> {
         let (sessions, total) = self.list(None, usize::MAX, 0).await?;
         let by_status = |st: SessionStatus| sessions.iter().filter(|s| s.status == st).count();
-        let messages = super::figures::indexed_since(&self.deps, MESSAGES_INDEX, "0").await?;
+        let messages = super::figures::indexed_since(&self.deps, CHAT_MESSAGES_INDEX, "0").await?;
         let day_ago = rfc3339(self.now() - Duration::from_secs(24 * 3600));
         let role = |r: &str| messages.iter().filter(|m| m.data["role"] == r).count();
         let latencies: Vec<f64> = messages
             .iter()
             .filter_map(|m| m.data["metadata"]["latency_ms"].as_f64())
             .collect();
-        let connections =
-            super::figures::indexed_since(&self.deps, super::chat_socket::CONNECTIONS_INDEX, "0")
-                .await?
-                .len();
+        let connections = super::figures::indexed_since(&self.deps, CONNECTIONS_INDEX, "0")
+            .await?
+            .len();
         Ok(ChatFigures {
             total_sessions: total,
             active_sessions: by_status(SessionStatus::Active),

@@ -7,6 +7,7 @@
 use super::auth::{Authenticator, Claims};
 use super::chat::{ChatService, PieceSink};
 use super::chat_frames::{frames, parse_frame, ClientFrame, FrameError};
+use super::records::{connection_pk, CONNECTIONS_INDEX, CONNECTION_SK};
 use super::{AppError, ErrorCode};
 use crate::domain::chat::{MessageId, SessionFields, SessionId};
 use crate::domain::rfc3339;
@@ -18,7 +19,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub const CONNECTIONS_INDEX: &str = "CHAT_CONNECTIONS";
 /// API Gateway closes a WebSocket after two hours at most.
 pub const CONNECTION_TTL: Duration = Duration::from_secs(2 * 3600);
 
@@ -45,12 +45,6 @@ pub struct ChatSocket {
     push: Arc<dyn Push>,
     limit: RateLimit,
 }
-
-fn conn_pk(id: &str) -> String {
-    format!("CONN#{id}")
-}
-
-const CONN_SK: &str = "CONN";
 
 impl ChatSocket {
     pub fn new(
@@ -80,8 +74,8 @@ impl ChatSocket {
         let claims = self.auth.verify(token.unwrap_or_default().trim())?;
         let now = self.now();
         let item = Item::new(
-            conn_pk(connection),
-            CONN_SK,
+            connection_pk(connection),
+            CONNECTION_SK,
             json!({"user": claims.sub, "connected_at": rfc3339(now), "window_start": now.unix_timestamp(), "frames": 0}),
         )
         .indexed(CONNECTIONS_INDEX, format!("{}#{connection}", rfc3339(now)))
@@ -103,8 +97,8 @@ impl ChatSocket {
             .deps()
             .store
             .write(vec![WriteOp::Delete {
-                pk: conn_pk(connection),
-                sk: CONN_SK.into(),
+                pk: connection_pk(connection),
+                sk: CONNECTION_SK.into(),
                 condition: Condition::None,
             }])
             .await?;
@@ -147,7 +141,7 @@ impl ChatSocket {
         };
         let store = &self.chat.deps().store;
         for _ in 0..5 {
-            let item = match store.get(&conn_pk(connection), CONN_SK).await {
+            let item = match store.get(&connection_pk(connection), CONNECTION_SK).await {
                 Ok(Some(i)) => i,
                 Ok(None) => return Err(unknown()),
                 Err(e) => return Err(FrameError::new(ErrorCode::Unavailable, e.to_string())),

@@ -2,7 +2,7 @@
 //! outbox, that tells the notify worker to run one hook (or every hook of an event)
 //! for an inquiry, and nothing else.
 
-use super::outbox::{self, Entry};
+use super::outbox;
 use super::{AppError, Deps, InquiryService};
 use crate::domain::hook::Hook;
 use crate::domain::{rfc3339, DomainEvent, EventType, InquiryId};
@@ -35,12 +35,6 @@ pub async fn trigger(
         correlation_id: correlation_id.to_string(),
         payload,
     };
-    let entry = Entry::for_event(
-        QueueName::Events,
-        &event,
-        now.unix_timestamp_nanos() / 1_000_000,
-    );
-    deps.store.write(vec![entry.put()]).await?;
-    outbox::flush(deps, std::slice::from_ref(&entry)).await;
+    outbox::emit(deps, &event, &[QueueName::Events]).await?;
     Ok(event.id)
 }

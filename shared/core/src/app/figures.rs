@@ -1,19 +1,14 @@
 //! Business figures over a time window, measured from the records each pipeline
-//! writes: inquiries, report records (index partition `REPORTS`, with the time it
-//! took to draft each) and notification records (`NOTIFICATIONS`, one per side
-//! effect with its channel and outcome).
+//! writes: inquiries, report records (`data.generation_ms` is the drafting time)
+//! and notification records (one per side effect: `data.channel` is `email`,
+//! `slack` or `webhook`, `data.status` is `sent` or `failed`).
 
+use super::records::{self, NOTIFICATIONS_INDEX, REPORTS_INDEX};
 use super::{AppError, Deps, InquiryFilter, InquiryService};
 use crate::domain::{rfc3339, InquiryStatus, ServiceType};
 use crate::ports::{Item, Query, SkRange};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
-
-/// Index partition of report records; `data.generation_ms` is the drafting time.
-pub const REPORTS_INDEX: &str = "REPORTS";
-/// Index partition of notification records; `data.channel` (`email`, `slack`,
-/// `webhook`) and `data.status` (`sent` or `failed`).
-pub const NOTIFICATIONS_INDEX: &str = "NOTIFICATIONS";
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Figures {
@@ -27,25 +22,16 @@ pub struct Figures {
     pub inquiries_by_status: BTreeMap<&'static str, usize>,
 }
 
+/// The items of one index partition from `since` (a position, compared as text) on.
 pub async fn indexed_since(
     deps: &Deps,
     partition: &str,
     since: &str,
 ) -> Result<Vec<Item>, AppError> {
-    let mut out = Vec::new();
-    let mut after = None;
-    loop {
-        let q = Query::index(partition)
-            .range(SkRange::Between(since.to_string(), "~".into()))
-            .limit(500)
-            .after(after);
-        let page = deps.store.query(&q).await?;
-        out.extend(page.items);
-        if page.next.is_none() {
-            return Ok(out);
-        }
-        after = page.next;
-    }
+    let q = Query::index(partition)
+        .range(SkRange::Between(since.to_string(), "~".into()))
+        .limit(500);
+    records::collect(deps.store.as_ref(), &q).await
 }
 
 pub async fn figures(

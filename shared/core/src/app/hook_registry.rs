@@ -2,12 +2,11 @@
 //! store (partition `HOOKS`, one item per hook, editable without a deploy). A
 //! configured hook wins over a stored one with the same id.
 
+use super::records::HOOKS_PK;
 use super::AppError;
 use crate::domain::hook::{parse_hooks, Hook};
 use crate::ports::{Condition, Item, ItemStore, Query, WriteOp};
 use std::sync::Arc;
-
-const PK: &str = "HOOKS";
 
 #[derive(Clone)]
 pub struct HookRegistry {
@@ -25,7 +24,7 @@ impl HookRegistry {
 
     pub async fn all(&self) -> Result<Vec<Hook>, AppError> {
         let mut out: Vec<Hook> = self.configured.as_ref().clone();
-        let page = self.store.query(&Query::table(PK).limit(500)).await?;
+        let page = self.store.query(&Query::table(HOOKS_PK).limit(500)).await?;
         for item in page.items {
             match parse_hooks(&serde_json::Value::Array(vec![item.data.clone()]).to_string()) {
                 Ok(mut hooks) => {
@@ -45,7 +44,7 @@ impl HookRegistry {
         let hook = parse_hooks(&serde_json::Value::Array(vec![json.clone()]).to_string())
             .map_err(|e| AppError::Validation([("hook".to_string(), e)].into()))?
             .remove(0);
-        let item = Item::new(PK, &hook.id, json.clone());
+        let item = Item::new(HOOKS_PK, &hook.id, json.clone());
         self.store
             .write(vec![WriteOp::Put {
                 item,

@@ -2,6 +2,7 @@
 //! request body and the result it got, for 24 hours. A retry with the same body
 //! gets that result again; the same key with another body is a client error.
 
+use super::records::{idempotency_pk, IDEMPOTENCY_SK};
 use super::AppError;
 use crate::ports::{Condition, Item, ItemStore, WriteOp};
 use serde_json::{json, Value};
@@ -24,7 +25,7 @@ impl IdempotencyKey {
     fn item_pk(&self, scope: &str) -> String {
         // Hashed so a client's key never becomes part of a store key as written.
         let digest = Sha256::digest(format!("{scope}\n{}", self.0));
-        format!("IDEM#{}", hex::encode(digest))
+        idempotency_pk(&hex::encode(digest))
     }
 }
 
@@ -41,7 +42,7 @@ pub async fn find(
     key: &IdempotencyKey,
     fingerprint: &str,
 ) -> Result<Option<Value>, AppError> {
-    let Some(item) = store.get(&key.item_pk(scope), "IDEM").await? else {
+    let Some(item) = store.get(&key.item_pk(scope), IDEMPOTENCY_SK).await? else {
         return Ok(None);
     };
     if item.data["fingerprint"].as_str() != Some(fingerprint) {
@@ -69,7 +70,7 @@ pub fn record(
 ) -> WriteOp {
     let item = Item::new(
         key.item_pk(scope),
-        "IDEM",
+        IDEMPOTENCY_SK,
         json!({"fingerprint": fingerprint, "result": result}),
     )
     .expiring_at(now_unix + TTL_SECONDS);

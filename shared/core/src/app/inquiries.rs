@@ -1,7 +1,8 @@
 //! Inquiry use cases: submit (validate, categorise, store with its event) and read.
 
 use super::idempotency::{self, IdempotencyKey};
-use super::outbox::{self, Entry};
+use super::outbox::Outgoing;
+use super::records::{self, Walk};
 use super::{AppError, Deps, Missing};
 use crate::domain::{
     categorise, rfc3339, DomainEvent, EventType, Inquiry, InquiryId, InquiryStatus, NewInquiry,
@@ -20,31 +21,15 @@ pub struct Submitted {
     pub replayed: bool,
 }
 
-fn inquiry_pk(id: &InquiryId) -> String {
-    format!("INQ#{id}")
-}
-
-const INQUIRY_SK: &str = "INQUIRY";
-/// Where every inquiry sat in the index before the index was keyed by status. An
-/// inquiry written then stays there until it is next written (a status change), so
-/// listings read it too.
-const LEGACY_PARTITION: &str = "INQUIRIES";
-
-/// The index partition of the inquiries in one status, by creation time: a status
-/// filter reads only its own.
-fn status_partition(status: InquiryStatus) -> String {
-    format!("{LEGACY_PARTITION}#{status}")
-}
-
 fn inquiry_item(inq: &Inquiry, version: u64) -> Item {
     let mut item = Item::new(
-        inquiry_pk(&inq.id),
-        INQUIRY_SK,
+        records::inquiry_pk(&inq.id),
+        records::INQUIRY_SK,
         serde_json::to_value(inq).unwrap_or_default(),
     )
     .indexed(
-        status_partition(inq.status),
-        format!("{}#{}", inq.created_at, inq.id),
+        records::inquiries_in(inq.status),
+        records::inquiry_position(&inq.created_at, &inq.id),
     );
     item.version = version;
     item
@@ -100,16 +85,14 @@ impl InquiryService {
             correlation_id: correlation_id.to_string(),
             payload: json!({"priority": inquiry.priority, "services": inquiry.services}),
         };
-        let now_ms = now.unix_timestamp_nanos() / 1_000_000;
         // Reports are drafted from it, and notifications sent for it.
-        let entries =
-            [QueueName::Reports, QueueName::Events].map(|q| Entry::for_event(q, &event, now_ms));
+        let outgoing = Outgoing::new(&self.deps, &event, &[QueueName::Reports, QueueName::Events]);
 
         let mut ops = vec![WriteOp::Put {
             item: inquiry_item(&inquiry, 1),
             condition: Condition::NotExists,
         }];
-        ops.extend(entries.iter().map(Entry::put));
+        ops.extend(outgoing.writes());
         if let Some(key) = key {
             ops.push(idempotency::record(
                 IDEM_SCOPE,
@@ -134,7 +117,7 @@ impl InquiryService {
             Err(e) => return Err(e.into()),
         }
         tracing::info!(inquiry_id = %inquiry.id, event_id = %event.id, priority = %inquiry.priority, "inquiry stored");
-        outbox::flush(&self.deps, &entries).await;
+        outgoing.send(&self.deps).await;
         Ok(Submitted {
             inquiry,
             replayed: false,
@@ -149,7 +132,7 @@ impl InquiryService {
         let item = self
             .deps
             .store
-            .get(&inquiry_pk(id), INQUIRY_SK)
+            .get(&records::inquiry_pk(id), records::INQUIRY_SK)
             .await?
             .ok_or(AppError::NotFound(Missing::Inquiry))?;
         Ok((decode(&item)?, item.version))
@@ -220,37 +203,28 @@ impl InquiryService {
         want: Option<usize>,
     ) -> Result<Vec<(Inquiry, Item)>, AppError> {
         let mut out = Vec::new();
-        let mut after = None;
         // Filters other than status and date run on each item, so read pages until
         // enough match.
         let page_size = want.map_or(500, |w| w.clamp(1, 100));
         let Some(query) = f.query(partition, below) else {
             return Ok(out);
         };
-        loop {
-            let page = self
-                .deps
-                .store
-                .query(&query.clone().limit(page_size).after(after))
-                .await?;
-            for item in page.items {
-                // The range is inclusive; the cursor's own inquiry was listed already.
-                if below.is_some() && item.gsi1sk.as_deref() == below {
-                    continue;
-                }
-                let inq = decode(&item)?;
-                if f.matches(&inq) {
-                    out.push((inq, item));
-                    if want.is_some_and(|w| out.len() >= w) {
-                        return Ok(out);
-                    }
+        records::walk(self.deps.store.as_ref(), &query.limit(page_size), |item| {
+            // The range is inclusive; the cursor's own inquiry was listed already.
+            if below.is_some() && item.gsi1sk.as_deref() == below {
+                return Ok(Walk::Continue);
+            }
+            let inq = decode(&item)?;
+            if f.matches(&inq) {
+                out.push((inq, item));
+                if want.is_some_and(|w| out.len() >= w) {
+                    return Ok(Walk::Stop);
                 }
             }
-            if page.next.is_none() {
-                return Ok(out);
-            }
-            after = page.next;
-        }
+            Ok(Walk::Continue)
+        })
+        .await?;
+        Ok(out)
     }
 
     /// Moves up to `max` inquiries from the legacy index partition into their status
@@ -261,7 +235,7 @@ impl InquiryService {
         let page = self
             .deps
             .store
-            .query(&Query::index(LEGACY_PARTITION).limit(max.clamp(1, 100)))
+            .query(&Query::index(records::LEGACY_INQUIRIES).limit(max.clamp(1, 100)))
             .await?;
         let mut moved = 0;
         for item in page.items {
@@ -304,18 +278,12 @@ impl InquiryService {
             correlation_id: correlation_id.to_string(),
             payload: json!({"from": from, "to": to, "note": note, "actor": actor}),
         };
-        let entry = Entry::for_event(
-            QueueName::Events,
-            &event,
-            now.unix_timestamp_nanos() / 1_000_000,
-        );
-        let ops = vec![
-            WriteOp::Put {
-                item: inquiry_item(&inquiry, version + 1),
-                condition: Condition::Version(version),
-            },
-            entry.put(),
-        ];
+        let outgoing = Outgoing::new(&self.deps, &event, &[QueueName::Events]);
+        let mut ops = vec![WriteOp::Put {
+            item: inquiry_item(&inquiry, version + 1),
+            condition: Condition::Version(version),
+        }];
+        ops.extend(outgoing.writes());
         match self.deps.store.write(ops).await {
             Ok(()) => {}
             Err(StoreError::ConditionFailed) => {
@@ -326,7 +294,7 @@ impl InquiryService {
             Err(e) => return Err(e.into()),
         }
         tracing::info!(inquiry_id = %id, %from, %to, "status changed");
-        outbox::flush(&self.deps, std::slice::from_ref(&entry)).await;
+        outgoing.send(&self.deps).await;
         Ok(inquiry)
     }
 }
@@ -374,8 +342,8 @@ impl InquiryFilter {
         };
         statuses
             .into_iter()
-            .map(status_partition)
-            .chain([LEGACY_PARTITION.to_string()])
+            .map(records::inquiries_in)
+            .chain([records::LEGACY_INQUIRIES.to_string()])
             .collect()
     }
 

@@ -14,13 +14,14 @@ pub mod idempotency;
 pub mod inquiries;
 pub mod notify;
 pub mod outbox;
+pub mod records;
 pub mod render;
 pub mod reports;
 pub mod retry;
 pub mod scheduled;
 pub mod worker;
 
-use crate::ports::{Clock, ItemStore, Queue};
+use crate::ports::{Clock, IdSource, ItemStore, Queue, RandomIds};
 use std::sync::Arc;
 
 pub use error::{AppError, ErrorCode, Missing};
@@ -34,26 +35,30 @@ pub struct Deps {
     pub store: Arc<dyn ItemStore>,
     pub queue: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdSource>,
 }
 
 impl Deps {
+    /// On these adapters and clock, with random ids shared by the whole process
+    /// (so ids from every service sort in the order they were made).
     pub fn new(adapters: crate::ports::Adapters, clock: Arc<dyn Clock>) -> Self {
+        static IDS: std::sync::LazyLock<Arc<RandomIds>> =
+            std::sync::LazyLock::new(Default::default);
         Self {
             store: adapters.store,
             queue: adapters.queue,
             clock,
+            ids: IDS.clone(),
         }
     }
 
-    /// A new ULID stamped with this clock's time, so ids sort by creation; within
-    /// one millisecond they still sort in the order they were made (a chat
-    /// question before its answer), as the process hands them out monotonically.
+    /// The same, with ids from `ids` (a test's `SequentialIds`).
+    pub fn with_ids(self, ids: Arc<dyn IdSource>) -> Self {
+        Self { ids, ..self }
+    }
+
+    /// A new id stamped with this clock's time.
     pub fn ulid(&self) -> ulid::Ulid {
-        static IDS: std::sync::LazyLock<std::sync::Mutex<ulid::Generator>> =
-            std::sync::LazyLock::new(|| std::sync::Mutex::new(ulid::Generator::new()));
-        let at: std::time::SystemTime = self.clock.now().into();
-        let mut ids = IDS.lock().unwrap_or_else(|p| p.into_inner());
-        ids.generate_from_datetime(at)
-            .unwrap_or_else(|_| ulid::Ulid::from_datetime(at))
+        self.ids.ulid(self.clock.now().into())
     }
 }

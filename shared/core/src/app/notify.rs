@@ -7,8 +7,8 @@
 //! of being retried forever; a transient failure fails the message so the queue
 //! delivers it again.
 
-use super::figures::NOTIFICATIONS_INDEX;
 use super::hook_registry::HookRegistry;
+use super::records::{notification_pk, NOTIFICATIONS_INDEX, NOTIFICATION_SK};
 use super::reports::ReportRecords;
 use super::retry::RetryPolicy;
 use super::{AppError, Deps, InquiryService};
@@ -180,8 +180,8 @@ impl Notifier {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Effect, AppError>>,
     {
-        let pk = format!("NOTE#{}#{action}", event.id);
-        if self.deps.store.get(&pk, "NOTE").await?.is_some() {
+        let pk = notification_pk(&event.id, action);
+        if self.deps.store.get(&pk, NOTIFICATION_SK).await?.is_some() {
             return Ok(false);
         }
         let (status, detail) = match effect().await? {
@@ -194,7 +194,7 @@ impl Notifier {
         let at = rfc3339(self.deps.clock.now());
         let item = Item::new(
             &pk,
-            "NOTE",
+            NOTIFICATION_SK,
             json!({"event_id": event.id, "inquiry_id": event.inquiry_id, "action": action, "channel": channel,
                    "status": status, "detail": detail, "at": at}),
         )

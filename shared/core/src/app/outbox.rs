@@ -4,13 +4,15 @@
 //! ever stored without its event reaching the queue, at the price of a possible
 //! duplicate that consumers already drop by event id.
 
+use super::records::{self, Walk, OUTBOX_PK};
 use super::{AppError, Deps};
 use crate::domain::DomainEvent;
 use crate::ports::{Condition, Item, Message, Query, QueueName, SkRange, WriteOp};
 use serde_json::json;
 use std::time::Duration;
 
-const PK: &str = "OUTBOX";
+/// Entries one relay pass sends at most; the next pass goes on from there.
+const MAX_PER_PASS: usize = 1000;
 
 /// One pending send: which queue, which message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +37,7 @@ impl Entry {
 
     pub fn put(&self) -> WriteOp {
         let item = Item::new(
-            PK,
+            OUTBOX_PK,
             &self.sk,
             json!({"queue": self.queue.as_str(), "id": self.message.id, "body": self.message.body}),
         );
@@ -65,16 +67,55 @@ impl Entry {
     }
 }
 
+/// Events that go out with a change: their entries join the change's write batch
+/// (`writes`), and once the batch is written `send` sends them at once, leaving
+/// to the relay whatever could not be sent. This is the one way an event leaves.
+pub struct Outgoing {
+    entries: Vec<Entry>,
+}
+
+impl Outgoing {
+    /// `event` for each of `queues`.
+    pub fn new(deps: &Deps, event: &DomainEvent, queues: &[QueueName]) -> Self {
+        let now_ms = deps.clock.now().unix_timestamp_nanos() / 1_000_000;
+        Self {
+            entries: queues
+                .iter()
+                .map(|q| Entry::for_event(*q, event, now_ms))
+                .collect(),
+        }
+    }
+
+    /// The outbox entries, for the change's batch.
+    pub fn writes(&self) -> impl Iterator<Item = WriteOp> + '_ {
+        self.entries.iter().map(Entry::put)
+    }
+
+    /// Sends what the written batch put in the outbox; returns how many were sent.
+    pub async fn send(self, deps: &Deps) -> usize {
+        flush(deps, &self.entries).await
+    }
+}
+
+/// An event that goes with no other change: its entries written on their own,
+/// then sent.
+pub async fn emit(deps: &Deps, event: &DomainEvent, queues: &[QueueName]) -> Result<(), AppError> {
+    let out = Outgoing::new(deps, event, queues);
+    deps.store.write(out.writes().collect()).await?;
+    out.send(deps).await;
+    Ok(())
+}
+
 /// Sends entries and removes each one that was sent. A failed send leaves the
 /// entry for the relay; returns how many were sent.
-pub async fn flush(deps: &Deps, entries: &[Entry]) -> usize {
+async fn flush(deps: &Deps, entries: &[Entry]) -> usize {
     let mut sent = 0;
     for e in entries {
         match deps.queue.send(e.queue, &e.message).await {
             Ok(()) => {
                 sent += 1;
                 let del = WriteOp::Delete {
-                    pk: PK.into(),
+                    pk: OUTBOX_PK.into(),
                     sk: e.sk.clone(),
                     condition: Condition::None,
                 };
@@ -107,32 +148,34 @@ impl OutboxRelay {
     /// One pass over the outbox; returns how many messages were sent.
     pub async fn run_once(&self) -> Result<usize, AppError> {
         let cutoff = (self.deps.clock.now() - self.grace).unix_timestamp_nanos() / 1_000_000;
-        let mut sent = 0;
-        let mut after = None;
-        loop {
-            let page = self
-                .deps
-                .store
-                .query(&Query::table(PK).range(SkRange::All).limit(100).after(after))
-                .await?;
-            let entries: Vec<Entry> = page.items.iter().filter_map(Entry::from_item).collect();
-            let young = entries.iter().any(|e| e.created_ms() > cutoff);
-            let due: Vec<Entry> = entries
-                .into_iter()
-                .filter(|e| e.created_ms() <= cutoff)
-                .collect();
-            sent += flush(&self.deps, &due).await;
-            if young || page.next.is_none() {
-                break;
+        let mut due = Vec::new();
+        let q = Query::table(OUTBOX_PK).range(SkRange::All).limit(100);
+        // Oldest first: the first young entry means every later one is young too.
+        records::walk(self.deps.store.as_ref(), &q, |item| {
+            let Some(entry) = Entry::from_item(&item) else {
+                return Ok(Walk::Continue);
+            };
+            if entry.created_ms() > cutoff {
+                return Ok(Walk::Stop);
             }
-            after = page.next;
-        }
-        Ok(sent)
+            due.push(entry);
+            Ok(if due.len() >= MAX_PER_PASS {
+                Walk::Stop
+            } else {
+                Walk::Continue
+            })
+        })
+        .await?;
+        Ok(flush(&self.deps, &due).await)
     }
 
     /// Entries still waiting, oldest first (for health and tests).
     pub async fn pending(&self) -> Result<Vec<Entry>, AppError> {
-        let page = self.deps.store.query(&Query::table(PK).limit(1000)).await?;
+        let page = self
+            .deps
+            .store
+            .query(&Query::table(OUTBOX_PK).limit(1000))
+            .await?;
         Ok(page.items.iter().filter_map(Entry::from_item).collect())
     }
 }

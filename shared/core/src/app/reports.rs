@@ -3,8 +3,9 @@
 //! event, in that order), and reading reports back.
 
 use super::drafting::{title_for, Drafter};
-use super::outbox::{self, Entry};
-use super::{figures::REPORTS_INDEX, AppError, Deps, InquiryService, Missing};
+use super::outbox::{self, Outgoing};
+use super::records::{self, REPORTS_INDEX, REPORT_POINTER_SK, REPORT_PREFIX};
+use super::{AppError, Deps, InquiryService, Missing};
 use crate::domain::report::{Report, ReportId, ReportStatus};
 use crate::domain::{rfc3339, DomainEvent, EventType, Inquiry, InquiryId};
 use crate::ports::blob::{Blob, BlobStore};
@@ -23,12 +24,6 @@ pub enum Outcome {
     Ignored,
 }
 
-fn pointer_pk(id: &ReportId) -> String {
-    format!("REPORT#{id}")
-}
-
-const REPORT_PREFIX: &str = "REPORT#";
-
 /// Report records, read from the store alone: what the e-mails name and the chat
 /// grounds in. A function that needs nothing more builds no file store (no S3
 /// client at its cold start).
@@ -44,7 +39,7 @@ impl ReportRecords {
 
     /// An inquiry's reports, newest first.
     pub async fn for_inquiry(&self, inquiry: &InquiryId) -> Result<Vec<Report>, AppError> {
-        let q = Query::table(format!("INQ#{inquiry}"))
+        let q = Query::table(records::inquiry_pk(inquiry))
             .range(SkRange::Prefix(REPORT_PREFIX.into()))
             .descending()
             .limit(50);
@@ -97,7 +92,7 @@ impl ReportService {
         if self
             .deps
             .store
-            .get(&pointer_pk(&id), "REPORT")
+            .get(&records::report_pointer_pk(&id), REPORT_POINTER_SK)
             .await?
             .is_some()
         {
@@ -158,22 +153,18 @@ impl ReportService {
             correlation_id: event.correlation_id.clone(),
             payload: json!({"report_id": id, "generated_by": report.generated_by, "source_event_id": event.id}),
         };
-        let entry = Entry::for_event(
-            QueueName::Events,
-            &generated,
-            now.unix_timestamp_nanos() / 1_000_000,
-        );
+        let outgoing = Outgoing::new(&self.deps, &generated, &[QueueName::Events]);
         let mut data = serde_json::to_value(&report).unwrap_or_default();
         data["generation_ms"] = json!(generation_ms);
-        let sk = format!("{REPORT_PREFIX}{at}#{id}");
-        let record = Item::new(format!("INQ#{}", inquiry.id), &sk, data)
+        let sk = records::report_sk(&at, &id);
+        let record = Item::new(records::inquiry_pk(&inquiry.id), &sk, data)
             .indexed(REPORTS_INDEX, format!("{at}#{id}"));
         let pointer = Item::new(
-            pointer_pk(&id),
-            "REPORT",
+            records::report_pointer_pk(&id),
+            REPORT_POINTER_SK,
             json!({"inquiry_id": inquiry.id, "sk": sk}),
         );
-        let ops = vec![
+        let mut ops = vec![
             WriteOp::Put {
                 item: pointer,
                 condition: Condition::NotExists,
@@ -182,15 +173,15 @@ impl ReportService {
                 item: record,
                 condition: Condition::NotExists,
             },
-            entry.put(),
         ];
+        ops.extend(outgoing.writes());
         match self.deps.store.write(ops).await {
             Ok(()) => {}
             Err(StoreError::ConditionFailed) => return Ok(Outcome::AlreadyDone(id)),
             Err(e) => return Err(e.into()),
         }
         tracing::info!(inquiry_id = %inquiry.id, report_id = %id, generated_by = %report.generated_by, generation_ms, "report generated");
-        outbox::flush(&self.deps, std::slice::from_ref(&entry)).await;
+        outgoing.send(&self.deps).await;
         Ok(Outcome::Generated(id))
     }
 
@@ -228,14 +219,7 @@ impl ReportService {
             correlation_id: source.correlation_id.clone(),
             payload: json!({"source_event_id": source.id}),
         };
-        let entry = Entry::for_event(
-            QueueName::Events,
-            &failed,
-            now.unix_timestamp_nanos() / 1_000_000,
-        );
-        self.deps.store.write(vec![entry.put()]).await?;
-        outbox::flush(&self.deps, std::slice::from_ref(&entry)).await;
-        Ok(())
+        outbox::emit(&self.deps, &failed, &[QueueName::Events]).await
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), AppError> {
@@ -260,7 +244,7 @@ impl ReportService {
         let pointer = self
             .deps
             .store
-            .get(&pointer_pk(id), "REPORT")
+            .get(&records::report_pointer_pk(id), REPORT_POINTER_SK)
             .await?
             .ok_or(AppError::NotFound(Missing::Report))?;
         let (Some(inq), Some(sk)) = (
@@ -269,10 +253,11 @@ impl ReportService {
         ) else {
             return Err(AppError::NotFound(Missing::Report));
         };
+        let inq = InquiryId::parse(inq).ok_or(AppError::NotFound(Missing::Report))?;
         let item = self
             .deps
             .store
-            .get(&format!("INQ#{inq}"), sk)
+            .get(&records::inquiry_pk(&inq), sk)
             .await?
             .ok_or(AppError::NotFound(Missing::Report))?;
         decode(&item)
@@ -280,27 +265,9 @@ impl ReportService {
 
     /// Every report, newest first (admin listing).
     pub async fn all(&self) -> Result<Vec<Report>, AppError> {
-        let mut out = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self
-                .deps
-                .store
-                .query(
-                    &Query::index(REPORTS_INDEX)
-                        .descending()
-                        .limit(500)
-                        .after(after),
-                )
-                .await?;
-            for item in &page.items {
-                out.push(decode(item)?);
-            }
-            if page.next.is_none() {
-                return Ok(out);
-            }
-            after = page.next;
-        }
+        let q = Query::index(REPORTS_INDEX).descending().limit(500);
+        let items = records::collect(self.deps.store.as_ref(), &q).await?;
+        items.iter().map(decode).collect()
     }
 
     /// The rendered HTML page of a report.

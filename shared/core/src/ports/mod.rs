@@ -3,6 +3,7 @@
 
 pub mod blob;
 pub mod clock;
+pub mod ids;
 pub mod llm;
 pub mod mail;
 pub mod outbound;
@@ -11,6 +12,7 @@ pub mod queue;
 pub mod store;
 
 pub use clock::{Clock, SystemClock};
+pub use ids::{IdSource, RandomIds, SequentialIds};
 pub use queue::{Delivery, Message, Queue, QueueError, QueueName};
 pub use store::{Condition, Cursor, Item, ItemStore, Page, Query, SkRange, StoreError, WriteOp};
 

@@ -1,0 +1,173 @@
+//! Where everything lives in the one table: every key and index pattern is spelled
+//! here and nowhere else, and the paging over a query is written once (`walk`,
+//! `collect`).
+//!
+//! | record | `pk` | `sk` | `gsi1pk` | `gsi1sk` | read by |
+//! | --- | --- | --- | --- | --- | --- |
+//! | inquiry | `INQ#<id>` | `INQUIRY` | `INQUIRIES#<status>` | `<created_at>#<id>` | get by id; listings by status and date |
+//! | inquiry, stored before the status index | `INQ#<id>` | `INQUIRY` | `INQUIRIES` | `<created_at>#<id>` | listings, until the backfill moves it |
+//! | report | `INQ#<inquiry id>` | `REPORT#<at>#<id>` | `REPORTS` | `<at>#<id>` | an inquiry's reports; the report listing and figures |
+//! | report pointer | `REPORT#<id>` | `REPORT` | | | a report by id |
+//! | outbox entry | `OUTBOX` | `<ms>#<event id>#<queue>` | | | the relay, oldest first |
+//! | notification ledger | `NOTE#<event id>#<action>` | `NOTE` | `NOTIFICATIONS` | `<at>#<event id>#<action>` | once-only effects; figures |
+//! | idempotency record | `IDEM#<sha256(scope, key)>` | `IDEM` | | | a replayed request (24 h TTL) |
+//! | login failures | `RATE#login#<client>` | `RATE` | | | the sign-in limit (TTL: the window) |
+//! | stored hook | `HOOKS` | `<hook id>` | | | the hook registry |
+//! | chat session | `CHAT#<session id>` | `SESSION` | `CHAT_SESSIONS` | `<created_at>#<id>` | get by id; the session listing |
+//! | chat message | `CHAT#<session id>` | `MSG#<message id>` | `CHAT_MESSAGES` | `<created_at>#<id>` | history by session; figures |
+//! | chat request marker | `CHAT#<session id>` | `REQ#<digest>` | | | a resent client message id |
+//! | chat connection | `CONN#<connection id>` | `CONN` | `CHAT_CONNECTIONS` | `<connected_at>#<id>` | the socket's checks; figures (TTL: 2 h) |
+
+use super::AppError;
+use crate::domain::chat::SessionId;
+use crate::domain::report::ReportId;
+use crate::domain::{InquiryId, InquiryStatus};
+use crate::ports::{Item, ItemStore, Query};
+
+/// The partition of one inquiry (its record and its reports).
+pub fn inquiry_pk(id: &InquiryId) -> String {
+    format!("INQ#{id}")
+}
+
+pub const INQUIRY_SK: &str = "INQUIRY";
+
+/// Where every inquiry sat in the index before the index was keyed by status. An
+/// inquiry written then stays there until it is next written (a status change), so
+/// listings read it too.
+pub const LEGACY_INQUIRIES: &str = "INQUIRIES";
+
+/// The index partition of the inquiries in one status, by creation time: a status
+/// filter reads only its own.
+pub fn inquiries_in(status: InquiryStatus) -> String {
+    format!("{LEGACY_INQUIRIES}#{status}")
+}
+
+/// An inquiry's index position: creation time, then id, so ties keep an order.
+pub fn inquiry_position(created_at: &str, id: &InquiryId) -> String {
+    format!("{created_at}#{id}")
+}
+
+/// The sort keys of an inquiry's reports start with this.
+pub const REPORT_PREFIX: &str = "REPORT#";
+
+/// A report record's sort key in its inquiry's partition, newest last.
+pub fn report_sk(at: &str, id: &ReportId) -> String {
+    format!("{REPORT_PREFIX}{at}#{id}")
+}
+
+/// The pointer from a report's id to its record.
+pub fn report_pointer_pk(id: &ReportId) -> String {
+    format!("REPORT#{id}")
+}
+
+pub const REPORT_POINTER_SK: &str = "REPORT";
+
+/// Every report, by time: the report listing and the figures.
+pub const REPORTS_INDEX: &str = "REPORTS";
+
+/// The outbox's one partition, read oldest first.
+pub const OUTBOX_PK: &str = "OUTBOX";
+
+/// The ledger entry of one side effect of one event.
+pub fn notification_pk(event_id: &str, action: &str) -> String {
+    format!("NOTE#{event_id}#{action}")
+}
+
+pub const NOTIFICATION_SK: &str = "NOTE";
+
+/// Every recorded side effect, by time: the figures.
+pub const NOTIFICATIONS_INDEX: &str = "NOTIFICATIONS";
+
+/// An idempotency record, under a digest so a client's key never becomes part of
+/// a store key as written.
+pub fn idempotency_pk(digest_hex: &str) -> String {
+    format!("IDEM#{digest_hex}")
+}
+
+pub const IDEMPOTENCY_SK: &str = "IDEM";
+
+/// Failed sign-ins from one client address.
+pub fn login_failures_pk(client: &str) -> String {
+    format!("RATE#login#{client}")
+}
+
+pub const RATE_SK: &str = "RATE";
+
+/// The stored hooks' one partition, by hook id.
+pub const HOOKS_PK: &str = "HOOKS";
+
+/// One chat session's partition: the session, its messages and request markers.
+pub fn chat_session_pk(id: &SessionId) -> String {
+    format!("CHAT#{id}")
+}
+
+pub const CHAT_SESSION_SK: &str = "SESSION";
+
+/// The sort keys of a session's messages start with this.
+pub const CHAT_MESSAGE_PREFIX: &str = "MSG#";
+
+/// A message's sort key; the id as stored (a `MessageId`, or one read back from a
+/// request marker).
+pub fn chat_message_sk(id: impl std::fmt::Display) -> String {
+    format!("{CHAT_MESSAGE_PREFIX}{id}")
+}
+
+/// A request marker: which answer a client's message id got.
+pub fn chat_request_sk(digest_hex: &str) -> String {
+    format!("REQ#{digest_hex}")
+}
+
+/// Every chat session, by creation.
+pub const CHAT_SESSIONS_INDEX: &str = "CHAT_SESSIONS";
+/// Every chat message, by creation: the figures.
+pub const CHAT_MESSAGES_INDEX: &str = "CHAT_MESSAGES";
+
+/// An open chat connection.
+pub fn connection_pk(id: &str) -> String {
+    format!("CONN#{id}")
+}
+
+pub const CONNECTION_SK: &str = "CONN";
+
+/// Every open chat connection, by when it opened: the figures.
+pub const CONNECTIONS_INDEX: &str = "CHAT_CONNECTIONS";
+
+/// Whether a walk over a query goes on after an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Walk {
+    Continue,
+    Stop,
+}
+
+/// Reads `query` page by page (each page `query.limit` items), handing each item
+/// to `visit` until it says stop or the pages run out.
+pub async fn walk(
+    store: &dyn ItemStore,
+    query: &Query,
+    mut visit: impl FnMut(Item) -> Result<Walk, AppError>,
+) -> Result<(), AppError> {
+    let mut after = query.after.clone();
+    loop {
+        let page = store.query(&query.clone().after(after)).await?;
+        for item in page.items {
+            if visit(item)? == Walk::Stop {
+                return Ok(());
+            }
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Every item `query` matches, page by page.
+pub async fn collect(store: &dyn ItemStore, query: &Query) -> Result<Vec<Item>, AppError> {
+    let mut out = Vec::new();
+    walk(store, query, |item| {
+        out.push(item);
+        Ok(Walk::Continue)
+    })
+    .await?;
+    Ok(out)
+}
