@@ -493,7 +493,7 @@ impl OutboxRelay {
             .submit(&inquiry_body(), None, "c")
             .await
             .unwrap();
-        let inquiry_id = out.body["data"]["id"].as_str().unwrap().to_string();
+        let inquiry_id = out.inquiry.id.to_string();
         move_to_legacy_partition(&*adapters.store, &inquiry_id).await;
         Self {
             res,
@@ -570,7 +570,6 @@ pub async fn admin_token() -> String {
     let auth = Authenticator::new(auth_config(), deps);
     auth.login(ADMIN_USER, ADMIN_PASSWORD, "tests")
         .await
-        .unwrap()
         .unwrap_or_else(|e| panic!("{e}"))
         .token
 }
@@ -721,8 +720,5 @@ pub async fn queued_inquiry(adapters: &Adapters, queue: QueueName) -> (String, S
         .receive(queue, 10, Duration::from_secs(60))
         .await
         .unwrap();
-    (
-        out.body["data"]["id"].as_str().unwrap().to_string(),
-        got[0].body.clone(),
-    )
+    (out.inquiry.id.to_string(), got[0].body.clone())
 }

@@ -8,12 +8,13 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use backend_core::app::auth::{AuthError, Authenticator};
 use backend_core::app::chat_socket::ChatSocket;
+use backend_core::app::ErrorCode;
 use backend_embedded::Connections;
+use backend_http::ApiError;
 use futures::{SinkExt, StreamExt};
-use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -42,12 +43,8 @@ pub fn routes(
     })
 }
 
-fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        Json(json!({"success": false, "error": message, "code": code})),
-    )
-        .into_response()
+fn refusal(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    ApiError::new(status, code, message).into_response()
 }
 
 async fn upgrade(
@@ -64,14 +61,14 @@ async fn upgrade(
         Err(AuthError::Forbidden) => {
             return refusal(
                 StatusCode::FORBIDDEN,
-                "FORBIDDEN",
+                ErrorCode::Forbidden,
                 "This token does not grant admin access",
             )
         }
         Err(_) => {
             return refusal(
                 StatusCode::UNAUTHORIZED,
-                "UNAUTHORIZED",
+                ErrorCode::Unauthorized,
                 "A valid admin token is required as ?token=",
             )
         }
@@ -79,7 +76,7 @@ async fn upgrade(
     let Ok(upgrade) = upgrade else {
         return refusal(
             StatusCode::UPGRADE_REQUIRED,
-            "UPGRADE_REQUIRED",
+            ErrorCode::UpgradeRequired,
             "This route speaks WebSocket",
         );
     };
@@ -94,9 +91,9 @@ async fn upgrade(
 async fn serve(mut ws: Ws, id: String, token: String, socket: WebSocket) {
     let mut outgoing = ws.connections.register(&id);
     match ws.socket.connect(&id, Some(&token)).await {
-        Ok(Ok(_)) => {}
-        other => {
-            tracing::warn!(connection = %id, outcome = ?other.map(|r| r.map(|_| ())), "chat connection refused after the upgrade");
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(connection = %id, error = %e, "chat connection refused after the upgrade");
             ws.connections.close(&id);
             return;
         }

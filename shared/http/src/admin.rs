@@ -16,6 +16,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json};
 use backend_core::app::auth::{AuthError, Claims};
+use backend_core::app::Missing;
+use backend_core::app::{AppError, ErrorCode};
 use backend_core::app::{InquiryFilter, Listing};
 use backend_core::domain::{rfc3339, FieldErrors, InquiryId, InquiryStatus, Priority, ServiceType};
 use backend_core::ports::Cursor;
@@ -92,25 +94,10 @@ pub fn table() -> Vec<Route> {
     ]
 }
 
-fn auth_error(e: AuthError) -> ApiError {
-    match e {
-        AuthError::BadCredentials | AuthError::Unauthorized => {
-            ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", e.to_string())
-        }
-        AuthError::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", e.to_string()),
-        AuthError::RateLimited { retry_after } => {
-            let mut err =
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", e.to_string());
-            err.retry_after = Some(retry_after);
-            err
-        }
-    }
-}
-
 fn unconfigured() -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        "UNAVAILABLE",
+        ErrorCode::Unavailable,
         "Admin sign-in is not configured",
     )
 }
@@ -129,8 +116,10 @@ pub(super) async fn require_admin(
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
-        .ok_or_else(|| auth_error(AuthError::Unauthorized))?;
-    let claims = auth.verify(token.trim()).map_err(auth_error)?;
+        .ok_or_else(|| ApiError::from(AppError::Auth(AuthError::Unauthorized)))?;
+    let claims = auth
+        .verify(token.trim())
+        .map_err(|e| ApiError::from(AppError::Auth(e)))?;
     req.extensions_mut().insert(claims);
     Ok(next.run(req).await)
 }
@@ -161,7 +150,7 @@ async fn login(
         return Err(ApiError::validation(&fields));
     }
     let client = client.map_or_else(|| "unknown".to_string(), |c| c.0 .0);
-    match auth.login(&username, &password, &client).await? {
+    match auth.login(&username, &password, &client).await {
         Ok(issued) => {
             audit(&username, "auth.login", &username, &ctx, "success");
             let expires_at = time::OffsetDateTime::from_unix_timestamp(issued.expires_at)
@@ -172,10 +161,11 @@ async fn login(
                     .into_response(),
             )
         }
-        Err(e) => {
+        Err(e @ AppError::Auth(_)) => {
             audit(&username, "auth.login", &username, &ctx, "refused");
-            Err(auth_error(e))
+            Err(e.into())
         }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -187,7 +177,10 @@ pub(super) type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
 /// the client's mistake.
 pub(super) fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
     let Query(pairs) = p.map_err(|_| {
-        ApiError::bad_request("VALIDATION_ERROR", "The query string could not be read")
+        ApiError::bad_request(
+            ErrorCode::ValidationError,
+            "The query string could not be read",
+        )
     })?;
     let mut out = HashMap::with_capacity(pairs.len());
     let mut fields = FieldErrors::new();
@@ -317,7 +310,7 @@ async fn list_inquiries(
 }
 
 fn inquiry_id(raw: &str) -> Result<InquiryId, ApiError> {
-    InquiryId::parse(raw).ok_or_else(|| ApiError::not_found("Inquiry"))
+    InquiryId::parse(raw).ok_or_else(|| ApiError::not_found(Missing::Inquiry))
 }
 
 async fn get_inquiry(
@@ -325,10 +318,7 @@ async fn get_inquiry(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = inquiry_id(&id)?;
-    let inquiry = s.inquiries.get(&id).await.map_err(|e| match e {
-        backend_core::app::AppError::NotFound => ApiError::not_found("Inquiry"),
-        e => e.into(),
-    })?;
+    let inquiry = s.inquiries.get(&id).await?;
     let mut data = serde_json::to_value(&inquiry).unwrap_or_default();
     // `reports` is omitted when there are none, as API.md says.
     if let Some(svc) = &s.reports {
@@ -392,10 +382,7 @@ async fn change_status(
         &ctx,
         outcome,
     );
-    let inquiry = result.map_err(|e| match e {
-        backend_core::app::AppError::NotFound => ApiError::not_found("Inquiry"),
-        e => e.into(),
-    })?;
+    let inquiry = result?;
     Ok(Json(json!({"success": true, "data": inquiry})))
 }
 
@@ -435,7 +422,7 @@ async fn admin_metrics(State(s): State<Arc<AppState>>, p: Params) -> Result<Json
         "90d" => 90 * 24,
         _ => {
             return Err(ApiError::bad_request(
-                "INVALID_TIME_RANGE",
+                ErrorCode::InvalidTimeRange,
                 "time_range must be one of 1h, 24h, 7d, 30d, 90d",
             )
             .with_details(json!({"allowed": ["1h", "24h", "7d", "30d", "90d"]})))

@@ -15,7 +15,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Json};
 use backend_core::app::auth::Claims;
 use backend_core::app::chat::{ChatService, NoSink};
-use backend_core::app::AppError;
+use backend_core::app::ErrorCode;
+use backend_core::app::Missing;
 use backend_core::domain::chat::{
     check_content, ChatMessage, MessageId, SessionFields, SessionId, SessionStatus,
 };
@@ -122,22 +123,14 @@ fn service(s: &AppState) -> Result<&ChatService, ApiError> {
     s.chat.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "UNAVAILABLE",
+            ErrorCode::Unavailable,
             "The chat is not configured here",
         )
     })
 }
 
 fn session_id(raw: &str) -> Result<SessionId, ApiError> {
-    SessionId::parse(raw).ok_or_else(|| ApiError::not_found("Chat session"))
-}
-
-/// The app's errors, with "not found" naming what was missing.
-fn chat_error(e: AppError) -> ApiError {
-    match e {
-        AppError::NotFound => ApiError::not_found("Chat session"),
-        e => e.into(),
-    }
+    SessionId::parse(raw).ok_or_else(|| ApiError::not_found(Missing::ChatSession))
 }
 
 fn one_of_statuses() -> String {
@@ -187,10 +180,7 @@ async fn get_session(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let session = service(&s)?
-        .get(&session_id(&id)?)
-        .await
-        .map_err(chat_error)?;
+    let session = service(&s)?.get(&session_id(&id)?).await?;
     Ok(Json(json!({"success": true, "data": session})))
 }
 
@@ -201,7 +191,7 @@ async fn update_session(
 ) -> Result<Json<Value>, ApiError> {
     let id = session_id(&id)?;
     let f = SessionFields::parse(&body, true).map_err(|e| ApiError::validation(&e))?;
-    let session = service(&s)?.update(&id, f).await.map_err(chat_error)?;
+    let session = service(&s)?.update(&id, f).await?;
     Ok(Json(json!({"success": true, "data": session})))
 }
 
@@ -209,10 +199,7 @@ async fn delete_session(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    service(&s)?
-        .delete(&session_id(&id)?)
-        .await
-        .map_err(chat_error)?;
+    service(&s)?.delete(&session_id(&id)?).await?;
     Ok(Json(
         json!({"success": true, "message": "Session deleted successfully"}),
     ))
@@ -237,10 +224,7 @@ async fn history(
     if !fields.is_empty() {
         return Err(ApiError::validation(&fields));
     }
-    let (messages, stats, more) = service(&s)?
-        .history(&id, limit, before.as_ref())
-        .await
-        .map_err(chat_error)?;
+    let (messages, stats, more) = service(&s)?.history(&id, limit, before.as_ref()).await?;
     let next_before = more
         .then(|| messages.first().map(|m| m.id.clone()))
         .flatten();
@@ -257,12 +241,21 @@ async fn metrics(State(s): State<Arc<AppState>>) -> Result<Json<Value>, ApiError
 }
 
 async fn health(State(s): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let (ok, data) = service(&s)?.health().await;
+    let h = service(&s)?.health().await;
+    let ok = h.store.is_ok();
     let status = if ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let data = json!({
+        "status": if ok { "healthy" } else { "unhealthy" },
+        "checks": {
+            "store": match &h.store { Ok(()) => "ok".to_string(), Err(e) => format!("error: {e}") },
+            "model": h.model,
+        },
+        "time": h.at,
+    });
     Ok((status, Json(json!({"success": ok, "data": data}))).into_response())
 }
 
@@ -307,10 +300,7 @@ async fn simple_ask(
 ) -> Result<Json<Value>, ApiError> {
     let (content, id) = question(&body, false)?;
     let chat = service(&s)?;
-    let session = chat
-        .open(&claims.sub, id, SessionFields::default())
-        .await
-        .map_err(chat_error)?;
+    let session = chat.open(&claims.sub, id, SessionFields::default()).await?;
     let turn = chat.answer(&session, &content, None, &NoSink).await?;
     Ok(Json(json!({
         "success": true,
@@ -372,7 +362,7 @@ async fn ask(
         client_name,
         ..Default::default()
     };
-    let session = chat.open(&claims.sub, id, f).await.map_err(chat_error)?;
+    let session = chat.open(&claims.sub, id, f).await?;
     let turn = chat.answer(&session, &content, None, &NoSink).await?;
     Ok(Json(json!({
         "success": true,

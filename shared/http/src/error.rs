@@ -3,20 +3,22 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use backend_core::app::AppError;
+use backend_core::app::auth::AuthError;
+use backend_core::app::ErrorCode;
+use backend_core::app::{AppError, Missing};
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub details: Option<Value>,
     pub retry_after: Option<u64>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -34,28 +36,28 @@ impl ApiError {
     pub fn validation(fields: &backend_core::domain::FieldErrors) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            "VALIDATION_ERROR",
+            ErrorCode::ValidationError,
             "The request has invalid fields",
         )
         .with_details(json!({ "fields": fields }))
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    pub fn not_found(what: &str) -> Self {
+    pub fn not_found(what: Missing) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            format!("{what} not found"),
+            ErrorCode::NotFound,
+            format!("{} not found", what.noun()),
         )
     }
 
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL_ERROR",
+            ErrorCode::InternalError,
             "An internal error occurred",
         )
     }
@@ -66,7 +68,7 @@ impl From<AppError> for ApiError {
         let code = e.code();
         match e {
             AppError::Validation(fields) => Self::validation(&fields),
-            AppError::NotFound => Self::not_found("Resource"),
+            AppError::NotFound(what) => Self::not_found(what),
             AppError::Conflict(msg) => Self::new(StatusCode::CONFLICT, code, msg),
             AppError::InvalidTransition { from, to } => Self::new(
                 StatusCode::CONFLICT,
@@ -78,6 +80,18 @@ impl From<AppError> for ApiError {
                 "to": to,
                 "allowed": from.allowed_next(),
             })),
+            AppError::Auth(refused) => {
+                let status = match refused {
+                    AuthError::BadCredentials | AuthError::Unauthorized => StatusCode::UNAUTHORIZED,
+                    AuthError::Forbidden => StatusCode::FORBIDDEN,
+                    AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                };
+                let mut err = Self::new(status, code, refused.to_string());
+                if let AuthError::RateLimited { retry_after } = refused {
+                    err.retry_after = Some(retry_after);
+                }
+                err
+            }
             AppError::Unavailable(detail) => {
                 tracing::error!(error = %detail, "dependency unavailable");
                 Self::new(
@@ -92,7 +106,7 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({"success": false, "error": self.message, "code": self.code});
+        let mut body = json!({"success": false, "error": self.message, "code": self.code.as_str()});
         if let Some(d) = self.details {
             body["details"] = d;
         }
@@ -106,13 +120,13 @@ impl IntoResponse for ApiError {
 }
 
 pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "No such route")
+    ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "No such route")
 }
 
 pub async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED",
+        ErrorCode::MethodNotAllowed,
         "Method not allowed on this route",
     )
 }
@@ -130,8 +144,9 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
 #[cfg(test)]
 mod tests {
     use super::*;
+    use backend_core::app::auth::AuthError;
     use backend_core::app::chat_socket::app_refusal;
-    use backend_core::app::AppError;
+    use backend_core::app::{AppError, Missing};
     use backend_core::domain::InquiryStatus;
 
     #[test]
@@ -139,12 +154,13 @@ mod tests {
         let cases = || {
             vec![
                 AppError::Validation([("content".to_string(), "is empty".to_string())].into()),
-                AppError::NotFound,
+                AppError::NotFound(Missing::ChatSession),
                 AppError::Conflict("taken".into()),
                 AppError::InvalidTransition {
                     from: InquiryStatus::Closed,
                     to: InquiryStatus::Pending,
                 },
+                AppError::Auth(AuthError::Forbidden),
                 AppError::Unavailable("store down".into()),
             ]
         };

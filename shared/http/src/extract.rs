@@ -5,6 +5,7 @@
 use super::error::ApiError;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode};
+use backend_core::app::ErrorCode;
 use http_body_util::BodyExt;
 use serde_json::Value;
 
@@ -16,7 +17,7 @@ pub struct JsonBody(pub Value);
 fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "PAYLOAD_TOO_LARGE",
+        ErrorCode::PayloadTooLarge,
         format!("The request body must be at most {} KiB", MAX_BODY / 1024),
     )
 }
@@ -42,7 +43,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if !ct.is_some_and(is_json) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "UNSUPPORTED_MEDIA_TYPE",
+                ErrorCode::UnsupportedMediaType,
                 "Content-Type must be application/json",
             ));
         }
@@ -65,13 +66,13 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             }
             Err(_) => {
                 return Err(ApiError::bad_request(
-                    "INVALID_JSON",
+                    ErrorCode::InvalidJson,
                     "The request body could not be read",
                 ))
             }
         };
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
-            ApiError::bad_request("INVALID_JSON", "The request body is not valid JSON")
+            ApiError::bad_request(ErrorCode::InvalidJson, "The request body is not valid JSON")
                 .with_details(serde_json::json!({"line": e.line(), "column": e.column()}))
         })
     }

@@ -12,7 +12,6 @@ use axum::routing::{get, post};
 use axum::{Extension, Json};
 use backend_core::app::auth::Claims;
 use backend_core::app::dispatch::{self, Target};
-use backend_core::app::AppError;
 use backend_core::domain::{EventType, FieldErrors, InquiryId};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -89,12 +88,7 @@ async fn trigger(
     let (Some(inquiry), Some(target)) = (inquiry, target) else {
         return Err(ApiError::validation(&fields));
     };
-    let dispatch_id = dispatch::trigger(&s.deps, target, &inquiry, &ctx.correlation_id)
-        .await
-        .map_err(|e| match e {
-            AppError::NotFound => ApiError::not_found("Inquiry"),
-            e => e.into(),
-        })?;
+    let dispatch_id = dispatch::trigger(&s.deps, target, &inquiry, &ctx.correlation_id).await?;
     tracing::info!(target: "audit", audit = true, actor = %claims.username, action = "hook.trigger", target_id = %inquiry, correlation_id = %ctx.correlation_id, outcome = "accepted", "audit");
     Ok((
         StatusCode::ACCEPTED,

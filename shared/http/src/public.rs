@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json};
 use backend_core::app::idempotency::IdempotencyKey;
+use backend_core::app::ErrorCode;
 use backend_core::domain::{rfc3339, ServiceType};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -102,7 +103,7 @@ async fn submit_inquiry(
                 .and_then(|v| IdempotencyKey::parse(v).ok())
                 .ok_or_else(|| {
                     ApiError::bad_request(
-                        "VALIDATION_ERROR",
+                        ErrorCode::ValidationError,
                         "Idempotency-Key must be 1 to 255 visible ASCII characters",
                     )
                 })?,
@@ -112,8 +113,9 @@ async fn submit_inquiry(
         .inquiries
         .submit(&body, key.as_ref(), &ctx.correlation_id)
         .await?;
-    let status = StatusCode::from_u16(out.status).unwrap_or(StatusCode::CREATED);
-    let mut resp = (status, Json(out.body)).into_response();
+    let body =
+        json!({"success": true, "data": out.inquiry, "message": "Inquiry created successfully"});
+    let mut resp = (StatusCode::CREATED, Json(body)).into_response();
     if out.replayed {
         resp.headers_mut()
             .insert("idempotency-replayed", HeaderValue::from_static("true"));

@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Json;
 use backend_core::app::reports::ReportService;
-use backend_core::app::AppError;
+use backend_core::app::ErrorCode;
+use backend_core::app::Missing;
 use backend_core::domain::report::{Report, ReportId, ReportStatus};
 use backend_core::domain::{Inquiry, InquiryId};
 use serde_json::{json, Value};
@@ -85,17 +86,10 @@ fn service(s: &AppState) -> Result<&ReportService, ApiError> {
     s.reports.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "UNAVAILABLE",
+            ErrorCode::Unavailable,
             "Reports are not configured here",
         )
     })
-}
-
-fn not_found(what: &'static str) -> impl Fn(AppError) -> ApiError {
-    move |e| match e {
-        AppError::NotFound => ApiError::not_found(what),
-        e => e.into(),
-    }
 }
 
 async fn newest<'a>(
@@ -103,14 +97,14 @@ async fn newest<'a>(
     raw_id: &str,
 ) -> Result<(Report, &'a ReportService), ApiError> {
     let svc = service(s)?;
-    let id = InquiryId::parse(raw_id).ok_or_else(|| ApiError::not_found("Inquiry"))?;
-    svc.inquiry(&id).await.map_err(not_found("Inquiry"))?;
+    let id = InquiryId::parse(raw_id).ok_or_else(|| ApiError::not_found(Missing::Inquiry))?;
+    svc.inquiry(&id).await?;
     let report = svc
         .for_inquiry(&id)
         .await?
         .into_iter()
         .next()
-        .ok_or_else(|| ApiError::not_found("Report"))?;
+        .ok_or_else(|| ApiError::not_found(Missing::Report))?;
     Ok((report, svc))
 }
 
@@ -146,10 +140,7 @@ async fn latest_html(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let (report, svc) = newest(&s, &id).await?;
-    Ok(html_response(
-        svc.html(&report).await.map_err(not_found("Report"))?,
-        None,
-    ))
+    Ok(html_response(svc.html(&report).await?, None))
 }
 
 /// A file-name-safe form of a company name.
@@ -220,10 +211,7 @@ async fn file(
 ) -> Result<Response, ApiError> {
     let name = format!("{name}.{}", format.ext());
     Ok(match format {
-        Format::Html => html_response(
-            svc.html(report).await.map_err(not_found("Report"))?,
-            Some(name),
-        ),
+        Format::Html => html_response(svc.html(report).await?, Some(name)),
         Format::Pdf => pdf_response(pdf(report, inquiry)?, "attachment", &name),
     })
 }
@@ -336,8 +324,8 @@ async fn view(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let svc = service(&s)?;
-    let id = ReportId::parse(&id).ok_or_else(|| ApiError::not_found("Report"))?;
-    let report = svc.by_id(&id).await.map_err(not_found("Report"))?;
+    let id = ReportId::parse(&id).ok_or_else(|| ApiError::not_found(Missing::Report))?;
+    let report = svc.by_id(&id).await?;
     let inquiry = svc.inquiry(&report.inquiry_id).await.ok();
     Ok(Json(
         json!({"success": true, "data": with_inquiry(&report, inquiry.as_ref())}),

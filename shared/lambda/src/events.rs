@@ -57,9 +57,9 @@ pub async fn websocket(
         "$connect" => {
             let token = event.query_string_parameters.first("token");
             match socket.connect(&connection, token).await {
-                Ok(Ok(_)) => 200,
-                Ok(Err(AuthError::Forbidden)) => 403,
-                Ok(Err(_)) => 401,
+                Ok(_) => 200,
+                Err(AppError::Auth(AuthError::Forbidden)) => 403,
+                Err(AppError::Auth(_)) => 401,
                 Err(e) => {
                     tracing::error!(error = %e, "could not store the connection");
                     503

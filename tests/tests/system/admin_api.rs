@@ -463,7 +463,7 @@ async fn paging_stays_correct_over_thousands_of_inquiries_and_concurrent_writes(
             "migration"
         }]);
         let out = service.submit(&body, None, "bulk").await.unwrap();
-        created.insert(out.body["data"]["id"].as_str().unwrap().to_string());
+        created.insert(out.inquiry.id.to_string());
     }
 
     // Walk the cursor pages while new inquiries keep arriving.

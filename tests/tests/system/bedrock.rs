@@ -81,7 +81,7 @@ async fn a_failing_model_still_yields_a_template_report() {
         .submit(&system_tests::inquiry_body(), None, "c")
         .await
         .unwrap();
-    let inquiry = serde_json::from_value(out.body["data"].clone()).unwrap();
+    let inquiry = out.inquiry;
     let drafted = drafter.draft(&inquiry).await;
     assert_eq!(drafted.generated_by, "template");
     assert!(drafted.markdown.contains("not written by AI"));

@@ -19,7 +19,7 @@ async fn submit(svc: &InquiryService, n: usize) -> Vec<InquiryId> {
         let mut body = inquiry_body();
         body["message"] = json!(format!("Inquiry number {i}"));
         let out = svc.submit(&body, None, "c").await.unwrap();
-        ids.push(InquiryId::parse(out.body["data"]["id"].as_str().unwrap()).unwrap());
+        ids.push(InquiryId::parse(out.inquiry.id.as_str()).unwrap());
     }
     ids
 }

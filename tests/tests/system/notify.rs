@@ -207,7 +207,7 @@ async fn consultants_are_chosen_by_service() {
         .submit(&inquiry_body(), None, "c")
         .await
         .unwrap();
-    let event = json!({"id": "evt_01jd0000000000000000000001", "type": "report_generated", "inquiry_id": out.body["data"]["id"],
+    let event = json!({"id": "evt_01jd0000000000000000000001", "type": "report_generated", "inquiry_id": out.inquiry.id.to_string(),
                        "occurred_at": "2026-11-24T10:00:00Z", "correlation_id": "c", "payload": {}});
     n.handle(&event.to_string()).await.unwrap();
     let sent = mailer.sent.lock().unwrap();

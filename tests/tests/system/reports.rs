@@ -422,7 +422,7 @@ async fn transient_model_failures_are_retried_and_outages_fall_back_to_the_templ
     let inquiry = {
         let (_, inquiries) = service(&adapters, Drafter::template_only());
         let out = inquiries.submit(&inquiry_body(), None, "c").await.unwrap();
-        serde_json::from_value(out.body["data"].clone()).unwrap()
+        out.inquiry
     };
 
     let flaky = Arc::new(FakeModel {

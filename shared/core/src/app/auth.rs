@@ -124,30 +124,38 @@ impl Authenticator {
         }
     }
 
+    /// Checks a password and issues a token. Hashing runs on the blocking pool: it
+    /// is deliberately slow, and on the async thread it would stall every request
+    /// (and, in a function, the runtime's own polling) while it runs.
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         client: &str,
-    ) -> Result<Result<Issued, AuthError>, AppError> {
+    ) -> Result<Issued, AppError> {
         let now = self.deps.clock.now().unix_timestamp();
         if let Some(retry_after) = self.blocked_for(client, now).await? {
-            return Ok(Err(AuthError::RateLimited { retry_after }));
+            return Err(AuthError::RateLimited { retry_after }.into());
         }
         let account = self.cfg.admins.iter().find(|a| a.username == username);
-        let hash = account.map_or(self.dummy_hash.as_str(), |a| a.password_hash.as_str());
-        let verified = PasswordHash::new(hash)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false);
+        let hash = account.map_or(self.dummy_hash.clone(), |a| a.password_hash.clone());
+        let password = password.to_string();
+        let verified = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&hash)
+                .map(|h| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &h)
+                        .is_ok()
+                })
+                .unwrap_or(false)
+        })
+        .await
+        .map_err(|e| AppError::Unavailable(format!("password check stopped: {e}")))?;
         match account {
-            Some(a) if verified => Ok(Ok(self.issue(&a.username, now))),
+            Some(a) if verified => Ok(self.issue(&a.username, now)),
             _ => {
                 self.record_failure(client, now).await?;
-                Ok(Err(AuthError::BadCredentials))
+                Err(AuthError::BadCredentials.into())
             }
         }
     }

@@ -8,12 +8,13 @@
 //! `CHAT#<id>`/`MSG#<msg id>` (index `CHAT_MESSAGES`), and a client's message id is
 //! remembered as `CHAT#<id>`/`REQ#<hash>` so a resent question is answered once.
 
+use super::chat_frames::{split_chars, CHUNK_CHARS};
 use super::drafting::{md_escape, CircuitBreaker};
 use super::reports::ReportRecords;
-use super::{AppError, Deps, InquiryService};
+use super::{AppError, Deps, InquiryService, Missing};
 use crate::domain::chat::{
-    split_chars, ChatMessage, ChatSession, MessageId, MessageStatus, Role, SessionFields,
-    SessionId, SessionStatus, CHUNK_CHARS,
+    ChatMessage, ChatSession, MessageId, MessageStatus, Role, SessionFields, SessionId,
+    SessionStatus,
 };
 use crate::domain::report::Report;
 use crate::domain::{rfc3339, Inquiry};
@@ -226,7 +227,10 @@ impl ChatService {
     }
 
     pub async fn get(&self, id: &SessionId) -> Result<ChatSession, AppError> {
-        let (s, _) = self.load(id).await?.ok_or(AppError::NotFound)?;
+        let (s, _) = self
+            .load(id)
+            .await?
+            .ok_or(AppError::NotFound(Missing::ChatSession))?;
         Ok(self.shown(s))
     }
 
@@ -263,7 +267,10 @@ impl ChatService {
     /// Applies the given fields; an expired session can only be read or deleted.
     pub async fn update(&self, id: &SessionId, f: SessionFields) -> Result<ChatSession, AppError> {
         for _ in 0..5 {
-            let (mut s, version) = self.load(id).await?.ok_or(AppError::NotFound)?;
+            let (mut s, version) = self
+                .load(id)
+                .await?
+                .ok_or(AppError::NotFound(Missing::ChatSession))?;
             if self.shown(s.clone()).status == SessionStatus::Expired {
                 return Err(AppError::Conflict(
                     "the chat session has expired; start a new one".into(),
@@ -305,7 +312,7 @@ impl ChatService {
     /// interrupted delete can simply be repeated.
     pub async fn delete(&self, id: &SessionId) -> Result<(), AppError> {
         if self.load(id).await?.is_none() {
-            return Err(AppError::NotFound);
+            return Err(AppError::NotFound(Missing::ChatSession));
         }
         let pk = session_pk(id);
         loop {
@@ -490,7 +497,10 @@ impl ChatService {
     /// reported as `Ok(false)`.
     async fn with_activity(&self, id: &SessionId, ops: Vec<WriteOp>) -> Result<bool, AppError> {
         for _ in 0..8 {
-            let (mut s, version) = self.load(id).await?.ok_or(AppError::NotFound)?;
+            let (mut s, version) = self
+                .load(id)
+                .await?
+                .ok_or(AppError::NotFound(Missing::ChatSession))?;
             let now = self.now();
             s.last_activity = rfc3339(now);
             s.updated_at = s.last_activity.clone();
@@ -507,7 +517,7 @@ impl ChatService {
                     match self.load(id).await? {
                         Some((_, v)) if v != version => continue,
                         Some(_) => return Ok(false),
-                        None => return Err(AppError::NotFound),
+                        None => return Err(AppError::NotFound(Missing::ChatSession)),
                     }
                 }
                 Err(e) => return Err(e.into()),
@@ -707,7 +717,7 @@ impl ChatService {
         };
         match self.inquiries.get(&id).await {
             Ok(i) => g.inquiry = Some(i),
-            Err(AppError::NotFound) => g.missing_inquiry = true,
+            Err(AppError::NotFound(Missing::Inquiry)) => g.missing_inquiry = true,
             Err(e) => tracing::warn!(error = %e, "chat context unavailable"),
         }
         if g.inquiry.is_some() {
@@ -818,7 +828,7 @@ impl ChatService {
 
     /// Figures for the dashboard: sessions by status, messages by role and over the
     /// last day, open connections, and the mean answer time.
-    pub async fn metrics(&self) -> Result<Value, AppError> {
+    pub async fn metrics(&self) -> Result<ChatFigures, AppError> {
         let (sessions, total) = self.list(None, usize::MAX, 0).await?;
         let by_status = |st: SessionStatus| sessions.iter().filter(|s| s.status == st).count();
         let messages = super::figures::indexed_since(&self.deps, MESSAGES_INDEX, "0").await?;
@@ -832,28 +842,31 @@ impl ChatService {
             super::figures::indexed_since(&self.deps, super::chat_socket::CONNECTIONS_INDEX, "0")
                 .await?
                 .len();
-        Ok(json!({
-            "total_sessions": total,
-            "active_sessions": by_status(SessionStatus::Active),
-            "inactive_sessions": by_status(SessionStatus::Inactive),
-            "expired_sessions": by_status(SessionStatus::Expired),
-            "total_messages": messages.len(),
-            "user_messages": role("user"),
-            "assistant_messages": role("assistant"),
-            "messages_last_24h": messages
+        Ok(ChatFigures {
+            total_sessions: total,
+            active_sessions: by_status(SessionStatus::Active),
+            inactive_sessions: by_status(SessionStatus::Inactive),
+            expired_sessions: by_status(SessionStatus::Expired),
+            total_messages: messages.len(),
+            user_messages: role("user"),
+            assistant_messages: role("assistant"),
+            messages_last_24h: messages
                 .iter()
                 .filter(|m| m.gsi1sk.as_deref().is_some_and(|k| k > day_ago.as_str()))
                 .count(),
-            "active_connections": connections,
-            "avg_response_time_ms": if latencies.is_empty() { 0.0 } else { latencies.iter().sum::<f64>() / latencies.len() as f64 },
-            "model": self.answered_by(),
-        }))
+            active_connections: connections,
+            avg_response_time_ms: if latencies.is_empty() {
+                0.0
+            } else {
+                latencies.iter().sum::<f64>() / latencies.len() as f64
+            },
+            model: self.answered_by().to_string(),
+        })
     }
 
     /// Whether the chat can answer: the store reachable, and who answers.
-    pub async fn health(&self) -> (bool, Value) {
+    pub async fn health(&self) -> ChatHealth {
         let store = self.deps.store.ping().await;
-        let ok = store.is_ok();
         let model = match &self.model {
             None => "template (no model configured)".to_string(),
             Some(_) if self.breaker.is_open() => {
@@ -861,18 +874,38 @@ impl ChatService {
             }
             Some(m) => m.model_id().to_string(),
         };
-        (
-            ok,
-            json!({
-                "status": if ok { "healthy" } else { "unhealthy" },
-                "checks": {
-                    "store": match store { Ok(()) => "ok".to_string(), Err(e) => format!("error: {e}") },
-                    "model": model,
-                },
-                "time": rfc3339(self.now()),
-            }),
-        )
+        ChatHealth {
+            store: store.map_err(|e| e.to_string()),
+            model,
+            at: rfc3339(self.now()),
+        }
     }
+}
+
+/// The chat's figures for the dashboard (API.md's chat metrics).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ChatFigures {
+    pub total_sessions: usize,
+    pub active_sessions: usize,
+    pub inactive_sessions: usize,
+    pub expired_sessions: usize,
+    pub total_messages: usize,
+    pub user_messages: usize,
+    pub assistant_messages: usize,
+    pub messages_last_24h: usize,
+    pub active_connections: usize,
+    pub avg_response_time_ms: f64,
+    pub model: String,
+}
+
+/// Whether the chat can answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatHealth {
+    /// The store answered, or why not.
+    pub store: Result<(), String>,
+    /// Who answers: the model, or the template and why.
+    pub model: String,
+    pub at: String,
 }
 
 enum Resume {

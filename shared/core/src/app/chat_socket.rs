@@ -4,12 +4,11 @@
 //! forgets it, and `$default` turns one frame into pushed frames. Nothing a client
 //! sends closes the connection: every refusal is an `error` frame.
 
-use super::auth::{AuthError, Authenticator, Claims};
+use super::auth::{Authenticator, Claims};
 use super::chat::{ChatService, PieceSink};
-use super::AppError;
-use crate::domain::chat::{
-    frames, parse_frame, ClientFrame, FrameError, MessageId, SessionFields, SessionId,
-};
+use super::chat_frames::{frames, parse_frame, ClientFrame, FrameError};
+use super::{AppError, ErrorCode};
+use crate::domain::chat::{MessageId, SessionFields, SessionId};
 use crate::domain::rfc3339;
 use crate::ports::push::{Push, PushError};
 use crate::ports::{Condition, Item, WriteOp};
@@ -77,15 +76,8 @@ impl ChatSocket {
     }
 
     /// Checks the token before anything is stored; a refusal stores nothing.
-    pub async fn connect(
-        &self,
-        connection: &str,
-        token: Option<&str>,
-    ) -> Result<Result<Claims, AuthError>, AppError> {
-        let claims = match self.auth.verify(token.unwrap_or_default().trim()) {
-            Ok(c) => c,
-            Err(e) => return Ok(Err(e)),
-        };
+    pub async fn connect(&self, connection: &str, token: Option<&str>) -> Result<Claims, AppError> {
+        let claims = self.auth.verify(token.unwrap_or_default().trim())?;
         let now = self.now();
         let item = Item::new(
             conn_pk(connection),
@@ -103,7 +95,7 @@ impl ChatSocket {
             }])
             .await?;
         tracing::info!(connection, user = %claims.sub, "chat connected");
-        Ok(Ok(claims))
+        Ok(claims)
     }
 
     pub async fn disconnect(&self, connection: &str) -> Result<(), AppError> {
@@ -149,7 +141,7 @@ impl ChatSocket {
     async fn admit(&self, connection: &str) -> Result<Item, FrameError> {
         let unknown = || {
             FrameError::new(
-                "UNAUTHORIZED",
+                ErrorCode::Unauthorized,
                 "this connection is unknown or expired; reconnect with a token",
             )
         };
@@ -158,7 +150,7 @@ impl ChatSocket {
             let item = match store.get(&conn_pk(connection), CONN_SK).await {
                 Ok(Some(i)) => i,
                 Ok(None) => return Err(unknown()),
-                Err(e) => return Err(FrameError::new("UNAVAILABLE", e.to_string())),
+                Err(e) => return Err(FrameError::new(ErrorCode::Unavailable, e.to_string())),
             };
             let now = self.now().unix_timestamp();
             let mut next = item.clone();
@@ -172,7 +164,7 @@ impl ChatSocket {
             if used >= self.limit.frames {
                 let wait = (start + self.limit.per.as_secs() as i64 - now).max(1);
                 return Err(FrameError::new(
-                    "RATE_LIMITED",
+                    ErrorCode::RateLimited,
                     format!(
                         "at most {} messages per {} seconds; retry in {wait} s",
                         self.limit.frames,
@@ -192,11 +184,11 @@ impl ChatSocket {
             {
                 Ok(()) => return Ok(next),
                 Err(crate::ports::StoreError::ConditionFailed) => continue,
-                Err(e) => return Err(FrameError::new("UNAVAILABLE", e.to_string())),
+                Err(e) => return Err(FrameError::new(ErrorCode::Unavailable, e.to_string())),
             }
         }
         Err(FrameError::new(
-            "RATE_LIMITED",
+            ErrorCode::RateLimited,
             "too many frames at once; slow down",
         ))
     }
@@ -298,9 +290,9 @@ pub fn app_refusal(e: &AppError) -> FrameError {
             .map(|(k, v)| format!("{k} {v}"))
             .collect::<Vec<_>>()
             .join("; "),
-        AppError::NotFound => "no such chat session".into(),
+        AppError::NotFound(what) => format!("no such {}", what.noun().to_lowercase()),
         AppError::Conflict(why) => why.clone(),
-        AppError::InvalidTransition { .. } => e.to_string(),
+        AppError::InvalidTransition { .. } | AppError::Auth(_) => e.to_string(),
         AppError::Unavailable(_) => "the chat is unavailable right now; try again shortly".into(),
     };
     FrameError::new(e.code(), message)

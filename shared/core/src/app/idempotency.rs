@@ -1,6 +1,6 @@
 //! Idempotent requests: an `Idempotency-Key` maps to the fingerprint of the first
-//! request body and the answer it got, for 24 hours. A retry with the same body
-//! gets that answer again; the same key with another body is a client error.
+//! request body and the result it got, for 24 hours. A retry with the same body
+//! gets that result again; the same key with another body is a client error.
 
 use super::AppError;
 use crate::ports::{Condition, Item, ItemStore, WriteOp};
@@ -28,24 +28,19 @@ impl IdempotencyKey {
     }
 }
 
-/// The first answer given under a key.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Recorded {
-    pub status: u16,
-    pub body: Value,
-}
-
 /// A stable digest of a JSON body (object keys are sorted by serde_json's map).
 pub fn fingerprint(body: &Value) -> String {
     hex::encode(Sha256::digest(body.to_string()))
 }
 
+/// The result recorded under a key for the same body, if any; the same key with
+/// another body is a conflict.
 pub async fn find(
     store: &dyn ItemStore,
     scope: &str,
     key: &IdempotencyKey,
     fingerprint: &str,
-) -> Result<Option<Recorded>, AppError> {
+) -> Result<Option<Value>, AppError> {
     let Some(item) = store.get(&key.item_pk(scope), "IDEM").await? else {
         return Ok(None);
     };
@@ -54,24 +49,28 @@ pub async fn find(
             "Idempotency-Key was already used with a different request body".into(),
         ));
     }
-    Ok(Some(Recorded {
-        status: item.data["status"].as_u64().unwrap_or(200) as u16,
-        body: item.data["body"].clone(),
-    }))
+    // Records written before results were kept as such held the whole HTTP answer,
+    // the result under `data`; they expire within 24 hours of the change.
+    let result = match item.data.get("result") {
+        Some(r) => r.clone(),
+        None => item.data["body"]["data"].clone(),
+    };
+    Ok(Some(result))
 }
 
-/// The write that records an answer; goes in the same batch as the change itself.
+/// The write that records a use case's result; goes in the same batch as the change
+/// itself.
 pub fn record(
     scope: &str,
     key: &IdempotencyKey,
     fingerprint: &str,
-    answer: &Recorded,
+    result: &Value,
     now_unix: i64,
 ) -> WriteOp {
     let item = Item::new(
         key.item_pk(scope),
         "IDEM",
-        json!({"fingerprint": fingerprint, "status": answer.status, "body": answer.body}),
+        json!({"fingerprint": fingerprint, "result": result}),
     )
     .expiring_at(now_unix + TTL_SECONDS);
     WriteOp::Put {

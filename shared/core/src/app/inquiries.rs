@@ -1,8 +1,8 @@
 //! Inquiry use cases: submit (validate, categorise, store with its event) and read.
 
-use super::idempotency::{self, IdempotencyKey, Recorded};
+use super::idempotency::{self, IdempotencyKey};
 use super::outbox::{self, Entry};
-use super::{AppError, Deps};
+use super::{AppError, Deps, Missing};
 use crate::domain::{
     categorise, rfc3339, DomainEvent, EventType, Inquiry, InquiryId, InquiryStatus, NewInquiry,
     Priority, ServiceType,
@@ -12,11 +12,11 @@ use serde_json::{json, Value};
 
 const IDEM_SCOPE: &str = "POST /api/v1/inquiries";
 
-/// The answer to a submission, and whether it is a replay of an earlier one.
+/// The inquiry a submission stored, and whether this is a replay of an earlier
+/// submission under the same idempotency key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Submitted {
-    pub status: u16,
-    pub body: Value,
+    pub inquiry: Inquiry,
     pub replayed: bool,
 }
 
@@ -70,11 +70,7 @@ impl InquiryService {
         let fingerprint = idempotency::fingerprint(body);
         if let Some(key) = key {
             if let Some(r) = idempotency::find(store, IDEM_SCOPE, key, &fingerprint).await? {
-                return Ok(Submitted {
-                    status: r.status,
-                    body: r.body,
-                    replayed: true,
-                });
+                return replayed(r);
             }
         }
         let new = NewInquiry::parse(body).map_err(AppError::Validation)?;
@@ -108,10 +104,6 @@ impl InquiryService {
         // Reports are drafted from it, and notifications sent for it.
         let entries =
             [QueueName::Reports, QueueName::Events].map(|q| Entry::for_event(q, &event, now_ms));
-        let answer = Recorded {
-            status: 201,
-            body: json!({"success": true, "data": inquiry, "message": "Inquiry created successfully"}),
-        };
 
         let mut ops = vec![WriteOp::Put {
             item: inquiry_item(&inquiry, 1),
@@ -123,7 +115,7 @@ impl InquiryService {
                 IDEM_SCOPE,
                 key,
                 &fingerprint,
-                &answer,
+                &serde_json::to_value(&inquiry).unwrap_or_default(),
                 now.unix_timestamp(),
             ));
         }
@@ -133,11 +125,7 @@ impl InquiryService {
             Err(StoreError::ConditionFailed) if key.is_some() => {
                 let key = key.expect("checked above");
                 return match idempotency::find(store, IDEM_SCOPE, key, &fingerprint).await? {
-                    Some(r) => Ok(Submitted {
-                        status: r.status,
-                        body: r.body,
-                        replayed: true,
-                    }),
+                    Some(r) => replayed(r),
                     None => Err(AppError::Conflict(
                         "a concurrent request changed the same data".into(),
                     )),
@@ -148,8 +136,7 @@ impl InquiryService {
         tracing::info!(inquiry_id = %inquiry.id, event_id = %event.id, priority = %inquiry.priority, "inquiry stored");
         outbox::flush(&self.deps, &entries).await;
         Ok(Submitted {
-            status: answer.status,
-            body: answer.body,
+            inquiry,
             replayed: false,
         })
     }
@@ -164,7 +151,7 @@ impl InquiryService {
             .store
             .get(&inquiry_pk(id), INQUIRY_SK)
             .await?
-            .ok_or(AppError::NotFound)?;
+            .ok_or(AppError::NotFound(Missing::Inquiry))?;
         Ok((decode(&item)?, item.version))
     }
 
@@ -342,6 +329,16 @@ impl InquiryService {
         outbox::flush(&self.deps, std::slice::from_ref(&entry)).await;
         Ok(inquiry)
     }
+}
+
+/// The inquiry an earlier submission under the same key recorded.
+fn replayed(recorded: Value) -> Result<Submitted, AppError> {
+    let inquiry = serde_json::from_value(recorded)
+        .map_err(|e| AppError::Unavailable(format!("recorded submission unreadable: {e}")))?;
+    Ok(Submitted {
+        inquiry,
+        replayed: true,
+    })
 }
 
 fn decode(item: &Item) -> Result<Inquiry, AppError> {

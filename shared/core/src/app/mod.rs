@@ -3,9 +3,11 @@
 
 pub mod auth;
 pub mod chat;
+pub mod chat_frames;
 pub mod chat_socket;
 pub mod dispatch;
 pub mod drafting;
+pub mod error;
 pub mod figures;
 pub mod hook_registry;
 pub mod idempotency;
@@ -18,62 +20,13 @@ pub mod retry;
 pub mod scheduled;
 pub mod worker;
 
-use crate::domain::FieldErrors;
-use crate::ports::{Clock, ItemStore, Queue, QueueError, StoreError};
+use crate::ports::{Clock, ItemStore, Queue};
 use std::sync::Arc;
 
+pub use error::{AppError, ErrorCode, Missing};
 pub use inquiries::{InquiryFilter, InquiryService, Listing, Submitted};
 pub use outbox::OutboxRelay;
 pub use scheduled::{PassOutcome, ScheduledPass};
-
-/// What a use case can fail with, in terms a caller can act on.
-#[derive(Debug, thiserror::Error)]
-pub enum AppError {
-    #[error("validation failed")]
-    Validation(FieldErrors),
-    #[error("not found")]
-    NotFound,
-    #[error("{0}")]
-    Conflict(String),
-    #[error("cannot move an inquiry from {from} to {to}")]
-    InvalidTransition {
-        from: crate::domain::InquiryStatus,
-        to: crate::domain::InquiryStatus,
-    },
-    #[error("a dependency is unavailable: {0}")]
-    Unavailable(String),
-}
-
-impl AppError {
-    /// The code a client sees for this refusal, in the HTTP envelope and in a chat
-    /// socket's error frame alike.
-    pub fn code(&self) -> &'static str {
-        match self {
-            AppError::Validation(_) => "VALIDATION_ERROR",
-            AppError::NotFound => "NOT_FOUND",
-            AppError::Conflict(_) => "CONFLICT",
-            AppError::InvalidTransition { .. } => "INVALID_TRANSITION",
-            AppError::Unavailable(_) => "UNAVAILABLE",
-        }
-    }
-}
-
-impl From<StoreError> for AppError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::ConditionFailed => {
-                AppError::Conflict("the item changed concurrently".into())
-            }
-            other => AppError::Unavailable(other.to_string()),
-        }
-    }
-}
-
-impl From<QueueError> for AppError {
-    fn from(e: QueueError) -> Self {
-        AppError::Unavailable(e.to_string())
-    }
-}
 
 /// The ports every use case draws from, cheap to clone.
 #[derive(Clone)]

@@ -4,7 +4,7 @@
 
 use super::drafting::{title_for, Drafter};
 use super::outbox::{self, Entry};
-use super::{figures::REPORTS_INDEX, AppError, Deps, InquiryService};
+use super::{figures::REPORTS_INDEX, AppError, Deps, InquiryService, Missing};
 use crate::domain::report::{Report, ReportId, ReportStatus};
 use crate::domain::{rfc3339, DomainEvent, EventType, Inquiry, InquiryId};
 use crate::ports::blob::{Blob, BlobStore};
@@ -262,19 +262,19 @@ impl ReportService {
             .store
             .get(&pointer_pk(id), "REPORT")
             .await?
-            .ok_or(AppError::NotFound)?;
+            .ok_or(AppError::NotFound(Missing::Report))?;
         let (Some(inq), Some(sk)) = (
             pointer.data["inquiry_id"].as_str(),
             pointer.data["sk"].as_str(),
         ) else {
-            return Err(AppError::NotFound);
+            return Err(AppError::NotFound(Missing::Report));
         };
         let item = self
             .deps
             .store
             .get(&format!("INQ#{inq}"), sk)
             .await?
-            .ok_or(AppError::NotFound)?;
+            .ok_or(AppError::NotFound(Missing::Report))?;
         decode(&item)
     }
 
@@ -313,7 +313,7 @@ impl ReportService {
             .map_err(|e| AppError::Unavailable(e.to_string()))?
         {
             Some(b) => Ok(String::from_utf8_lossy(&b.bytes).into_owned()),
-            None => Err(AppError::NotFound),
+            None => Err(AppError::NotFound(Missing::Report)),
         }
     }
 
