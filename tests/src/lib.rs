@@ -33,6 +33,7 @@ mod rie;
 
 pub mod bedrock_stub;
 pub mod connections_stub;
+pub mod lambda_events;
 pub mod receiver;
 pub mod ws;
 

@@ -11,12 +11,20 @@ use backend_http::{admin_router, AppState};
 pub const NEEDS: &[Part] = &[Part::Aws, Part::Auth];
 
 pub async fn router(settings: Settings) -> Result<axum::Router, ConfigError> {
-    let sdk = root::sdk_config().await;
-    let adapters = backend_aws::connect_files_on_use(&sdk, root::resources(&settings)?);
+    router_with(&root::sdk_config().await, settings).await
+}
+
+/// As `router`, on the given SDK configuration instead of the process environment's
+/// (the in-process handler tests aim it at the emulator).
+pub async fn router_with(
+    sdk: &aws_config::SdkConfig,
+    settings: Settings,
+) -> Result<axum::Router, ConfigError> {
+    let adapters = backend_aws::connect_files_on_use(sdk, root::resources(&settings)?);
     let blobs = adapters.blobs.clone();
     let deps = root::deps(adapters);
     let reports = blobs.map(|b| ReportService::reader(deps.clone(), b));
-    let chat = root::chat_service(&sdk, deps.clone(), &settings);
+    let chat = root::chat_service(sdk, deps.clone(), &settings);
     let auth = settings.auth.map(|a| Authenticator::new(a, deps.clone()));
     let state = AppState::new(
         deps,

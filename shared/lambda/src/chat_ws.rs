@@ -25,15 +25,23 @@ pub struct ChatWs {
 }
 
 pub async fn service(settings: Settings) -> Result<ChatWs, ConfigError> {
-    let sdk = root::sdk_config().await;
-    let deps = root::deps(backend_aws::connect_core(&sdk, root::resources(&settings)?));
-    let chat = root::chat_service(&sdk, deps.clone(), &settings);
+    service_with(&root::sdk_config().await, settings).await
+}
+
+/// As `service`, on the given SDK configuration instead of the process environment's
+/// (the in-process handler tests aim it at the emulator).
+pub async fn service_with(
+    sdk: &aws_config::SdkConfig,
+    settings: Settings,
+) -> Result<ChatWs, ConfigError> {
+    let deps = root::deps(backend_aws::connect_core(sdk, root::resources(&settings)?));
+    let chat = root::chat_service(sdk, deps.clone(), &settings);
     let auth = settings
         .auth
         .clone()
         .ok_or_else(|| ConfigError::missing(&["JWT_SECRET", "ADMIN_USERS"]))?;
     Ok(ChatWs {
-        sdk,
+        sdk: sdk.clone(),
         chat,
         auth: Arc::new(Authenticator::new(auth, deps)),
         callback: settings.chat_callback_url,

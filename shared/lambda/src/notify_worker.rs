@@ -12,14 +12,20 @@ use std::sync::Arc;
 pub const NEEDS: &[Part] = &[Part::Aws, Part::Notify];
 
 pub async fn service(settings: Settings) -> Result<Notifier, ConfigError> {
-    let sdk = root::sdk_config().await;
-    let deps = root::deps(backend_aws::connect_core(&sdk, root::resources(&settings)?));
+    service_with(&root::sdk_config().await, settings).await
+}
+
+/// As `service`, on the given SDK configuration instead of the process environment's
+/// (the in-process handler tests aim it at the emulator).
+pub async fn service_with(
+    sdk: &aws_config::SdkConfig,
+    settings: Settings,
+) -> Result<Notifier, ConfigError> {
+    let deps = root::deps(backend_aws::connect_core(sdk, root::resources(&settings)?));
     let notify = settings
         .notify
         .ok_or_else(|| ConfigError::missing(&["MAIL_FROM"]))?;
-    let mailer = Arc::new(backend_aws::SesMailer::new(aws_sdk_sesv2::Client::new(
-        &sdk,
-    )));
+    let mailer = Arc::new(backend_aws::SesMailer::new(aws_sdk_sesv2::Client::new(sdk)));
     Ok(Notifier::new(
         deps,
         mailer,

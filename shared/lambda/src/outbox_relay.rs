@@ -14,8 +14,16 @@ pub const NEEDS: &[Part] = &[Part::Aws];
 const GRACE: Duration = Duration::from_secs(30);
 
 pub async fn service(settings: Settings) -> Result<ScheduledPass, ConfigError> {
-    let adapters =
-        backend_aws::connect_core(&root::sdk_config().await, root::resources(&settings)?);
+    service_with(&root::sdk_config().await, settings).await
+}
+
+/// As `service`, on the given SDK configuration instead of the process environment's
+/// (the in-process handler tests aim it at the emulator).
+pub async fn service_with(
+    sdk: &aws_config::SdkConfig,
+    settings: Settings,
+) -> Result<ScheduledPass, ConfigError> {
+    let adapters = backend_aws::connect_core(sdk, root::resources(&settings)?);
     Ok(ScheduledPass::new(root::deps(adapters), GRACE))
 }
 

@@ -8,8 +8,16 @@ use backend_http::{public_router, AppState};
 pub const NEEDS: &[Part] = &[Part::Aws];
 
 pub async fn router(settings: Settings) -> Result<axum::Router, ConfigError> {
-    let adapters =
-        backend_aws::connect_core(&root::sdk_config().await, root::resources(&settings)?);
+    router_with(&root::sdk_config().await, settings).await
+}
+
+/// As `router`, on the given SDK configuration instead of the process environment's
+/// (the in-process handler tests aim it at the emulator).
+pub async fn router_with(
+    sdk: &aws_config::SdkConfig,
+    settings: Settings,
+) -> Result<axum::Router, ConfigError> {
+    let adapters = backend_aws::connect_core(sdk, root::resources(&settings)?);
     let state = AppState::new(
         root::deps(adapters),
         None,

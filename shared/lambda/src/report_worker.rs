@@ -14,13 +14,21 @@ use std::sync::Arc;
 pub const NEEDS: &[Part] = &[Part::Aws, Part::Bucket];
 
 pub async fn service(settings: Settings) -> Result<ReportService, ConfigError> {
-    let sdk = root::sdk_config().await;
-    let adapters = backend_aws::connect_with(&sdk, root::resources(&settings)?);
+    service_with(&root::sdk_config().await, settings).await
+}
+
+/// As `service`, on the given SDK configuration instead of the process environment's
+/// (the in-process handler tests aim it at the emulator).
+pub async fn service_with(
+    sdk: &aws_config::SdkConfig,
+    settings: Settings,
+) -> Result<ReportService, ConfigError> {
+    let adapters = backend_aws::connect_with(sdk, root::resources(&settings)?);
     let blobs = adapters
         .blobs
         .clone()
         .ok_or_else(|| ConfigError::missing(&["REPORTS_BUCKET"]))?;
-    let llm = root::model(&sdk, &settings).map(|m| Arc::new(m) as Arc<dyn Llm>);
+    let llm = root::model(sdk, &settings).map(|m| Arc::new(m) as Arc<dyn Llm>);
     let drafter = Arc::new(Drafter::standard(llm));
     Ok(ReportService::new(root::deps(adapters), blobs, drafter))
 }

@@ -1,0 +1,239 @@
+//! Every file in `events/` through its function's named handler, in-process: the
+//! services built as the function's `main.rs` builds them (`Settings::from_lookup`
+//! over the environment the RIE run gives the binary, with the function's `NEEDS`,
+//! then its `service`/`router`), and asserted with the same tables and checks as
+//! the RIE run (`system_tests::lambda_events`). No binary, no emulator, no process
+//! start: the quick loop for an event's expectations.
+//!
+//! The one difference from `main.rs`: the SDK configuration. A function reads it
+//! from its process environment (`backend_aws::sdk_config`); tests share one process
+//! and run in parallel, so here it is read from the function's test environment
+//! (`sdk_config` below) and given to `service_with`/`router_with`, which `service`/
+//! `router` are on the process environment's configuration.
+
+use async_trait::async_trait;
+use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayV2httpResponse};
+use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
+use aws_types::SdkConfig;
+use backend_lambda::{
+    admin_api, chat_ws, notify_worker, outbox_relay, public_api, report_worker, LambdaEvent, Part,
+    Settings,
+};
+use futures::future::BoxFuture;
+use lambda_http::request::{LambdaRequest, RequestOrigin};
+use system_tests::lambda_events::{
+    AdminApi, ChatWs, Invoke, NotifyWorker, OutboxRelay, PublicApi, ReportWorker,
+};
+use system_tests::{json, Value};
+use tower::ServiceExt;
+
+/// A function's environment, as the RIE run passes it to the binary.
+type Env = Vec<(&'static str, String)>;
+
+fn lookup(env: &Env, name: &str) -> Option<String> {
+    env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+}
+
+/// The function's settings, read from `env` as `Settings::from_env` reads them from
+/// the process environment.
+fn settings(env: &Env, needs: &[Part]) -> Settings {
+    Settings::from_lookup(|k| lookup(env, k), needs)
+        .unwrap_or_else(|e| panic!("the function's test environment is valid: {e}"))
+}
+
+/// Per-service settings (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, ...) from the function's
+/// environment, as the SDK reads them from a process environment.
+#[derive(Debug)]
+struct EnvServiceConfig(Env);
+
+impl LoadServiceConfig for EnvServiceConfig {
+    fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
+        let service = key.service_id().to_uppercase().replace(' ', "_");
+        lookup(&self.0, &format!("{}_{service}", key.env())).or_else(|| lookup(&self.0, key.env()))
+    }
+}
+
+/// The SDK configuration a function would load from `env` as its process
+/// environment: region, credentials, endpoint and per-service endpoints from `env`
+/// alone, nothing from the test process's environment or profile files.
+fn sdk_config(env: &Env) -> SdkConfig {
+    let var = |k: &str| {
+        lookup(env, k).unwrap_or_else(|| panic!("{k} is not in the function's environment"))
+    };
+    SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(var("AWS_REGION")))
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            aws_sdk_dynamodb::config::Credentials::new(
+                var("AWS_ACCESS_KEY_ID"),
+                var("AWS_SECRET_ACCESS_KEY"),
+                None,
+                None,
+                "the function's environment",
+            ),
+        ))
+        .endpoint_url(var("AWS_ENDPOINT_URL"))
+        .service_config(EnvServiceConfig(env.clone()))
+        .build()
+}
+
+/// A function's named handler on its services: the event's JSON deserialised into
+/// the handler's event type, the answer serialised as the runtime serialises it.
+struct Handler(Box<dyn Fn(Value) -> BoxFuture<'static, Value> + Send + Sync>);
+
+/// `Handler` for `$handler(&service, LambdaEvent<_>)`.
+macro_rules! handler {
+    ($service:expr, $handler:path) => {{
+        let service = std::sync::Arc::new($service);
+        Handler(Box::new(move |event: Value| {
+            let service = service.clone();
+            Box::pin(async move {
+                let payload = serde_json::from_value(event)
+                    .unwrap_or_else(|e| panic!("not the handler's event type: {e}"));
+                let event = LambdaEvent::new(payload, lambda_runtime::Context::default());
+                match $handler(&service, event).await {
+                    Ok(answer) => serde_json::to_value(answer).expect("the answer serialises"),
+                    // What the runtime reports for a handler's error.
+                    Err(e) => json!({"errorType": "handler error", "errorMessage": e.to_string()}),
+                }
+            })
+        }))
+    }};
+}
+
+#[async_trait]
+impl Invoke for Handler {
+    async fn invoke(&self, event: &Value) -> Value {
+        (self.0)(event.clone()).await
+    }
+    fn log(&self) -> String {
+        String::new()
+    }
+}
+
+/// A function's router behind `lambda_http`'s conversions: the API Gateway event
+/// becomes an `http` request, the response the API Gateway response of the event's
+/// payload version, as `lambda_http` turns them.
+struct Http(axum::Router);
+
+#[async_trait]
+impl Invoke for Http {
+    async fn invoke(&self, event: &Value) -> Value {
+        let req: LambdaRequest =
+            serde_json::from_value(event.clone()).expect("an API Gateway event");
+        let origin = req.request_origin();
+        let resp = self
+            .0
+            .clone()
+            .oneshot(lambda_http::Request::from(req))
+            .await
+            .expect("infallible");
+        // The body as text or base64, as lambda_http decides from its content type.
+        let (parts, body) = lambda_http::IntoResponse::into_response(resp)
+            .await
+            .into_parts();
+        let (is_base64_encoded, body) = match body {
+            b @ lambda_http::Body::Text(_) => (false, Some(b)),
+            b @ lambda_http::Body::Binary(_) => (true, Some(b)),
+            _ => (false, None),
+        };
+        let status_code = i64::from(parts.status.as_u16());
+        let out = match origin {
+            RequestOrigin::ApiGatewayV2 => {
+                let mut headers = parts.headers;
+                let set_cookie = lambda_http::http::header::SET_COOKIE;
+                let mut out = ApiGatewayV2httpResponse::default();
+                out.cookies = headers
+                    .get_all(&set_cookie)
+                    .iter()
+                    .map(|v| v.to_str().unwrap_or_default().to_string())
+                    .collect();
+                headers.remove(set_cookie);
+                out.status_code = status_code;
+                out.headers = headers;
+                out.body = body;
+                out.is_base64_encoded = is_base64_encoded;
+                serde_json::to_value(out)
+            }
+            RequestOrigin::ApiGatewayV1 => {
+                let mut out = ApiGatewayProxyResponse::default();
+                out.status_code = status_code;
+                out.multi_value_headers = parts.headers;
+                out.body = body;
+                out.is_base64_encoded = is_base64_encoded;
+                serde_json::to_value(out)
+            }
+            other => panic!("no event in events/ comes from {other:?}"),
+        };
+        out.expect("the response serialises")
+    }
+    fn log(&self) -> String {
+        String::new()
+    }
+}
+
+#[tokio::test]
+async fn public_api_handles_every_event() {
+    let rig = PublicApi::new().await;
+    let env = rig.env();
+    let settings = settings(&env, public_api::NEEDS);
+    let router = public_api::router_with(&sdk_config(&env), settings)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    rig.check(&Http(router)).await;
+}
+
+#[tokio::test]
+async fn admin_api_handles_every_event() {
+    let rig = AdminApi::new().await;
+    let env = rig.env();
+    let settings = settings(&env, admin_api::NEEDS);
+    let router = admin_api::router_with(&sdk_config(&env), settings)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    rig.check(&Http(router)).await;
+}
+
+#[tokio::test]
+async fn report_worker_handles_every_event() {
+    let rig = ReportWorker::new().await;
+    let env = rig.env();
+    let settings = settings(&env, report_worker::NEEDS);
+    let reports = report_worker::service_with(&sdk_config(&env), settings)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    rig.check(&handler!(reports, report_worker::handler)).await;
+}
+
+#[tokio::test]
+async fn notify_worker_handles_every_event() {
+    let rig = NotifyWorker::new().await;
+    let env = rig.env();
+    let settings = settings(&env, notify_worker::NEEDS);
+    let notifier = notify_worker::service_with(&sdk_config(&env), settings)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    rig.check(&handler!(notifier, notify_worker::handler)).await;
+}
+
+#[tokio::test]
+async fn outbox_relay_handles_every_event() {
+    let rig = OutboxRelay::new().await;
+    let env = rig.env();
+    let settings = settings(&env, outbox_relay::NEEDS);
+    let pass = outbox_relay::service_with(&sdk_config(&env), settings)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    rig.check(&handler!(pass, outbox_relay::handler)).await;
+}
+
+#[tokio::test]
+async fn chat_ws_handles_every_event() {
+    let rig = ChatWs::new().await;
+    let env = rig.env();
+    let settings = settings(&env, chat_ws::NEEDS);
+    let socket = chat_ws::service_with(&sdk_config(&env), settings)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    rig.check(&handler!(socket, chat_ws::handler)).await;
+}
