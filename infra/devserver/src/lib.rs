@@ -169,15 +169,14 @@ pub async fn start_with(
         None => generated_auth(&cfg.data_dir)?,
     };
     let chat = ChatService::new(deps.clone(), cfg.chat_model.clone(), cfg.chat.clone());
-    let state = AppState::new(
-        deps.clone(),
-        Some(Authenticator::new(auth, deps.clone())),
-        cfg.cors_origins.clone(),
-        reports.clone(),
-        cfg.notify.hooks.clone(),
-        Some(chat.clone()),
-    );
-    let auth = state.auth.clone().expect("the dev server always signs in");
+    let auth = Arc::new(Authenticator::new(auth, deps.clone()));
+    let state = AppState::builder(deps.clone())
+        .auth(auth.clone())
+        .cors_origins(cfg.cors_origins.clone())
+        .reports(reports.clone())
+        .hooks(cfg.notify.hooks.clone())
+        .chat(chat.clone())
+        .build();
     let connections = Connections::new();
     let socket = ChatSocket::new(
         chat,

@@ -3,29 +3,27 @@
 //! front of it; `PROTECTED` lists them so a test can prove none answers without a
 //! valid token.
 
+use super::auth::unconfigured;
 use super::context::{ClientIp, RequestContext};
 use super::error::ApiError;
 use super::extract::JsonBody;
+use super::query::{bound, number, param, params, Params};
 use super::routes::Route;
 use super::AppState;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, Method, StatusCode};
-use axum::middleware::Next;
+use axum::extract::{Path, State};
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json};
-use backend_core::app::auth::{AuthError, Claims};
+use backend_core::app::auth::Claims;
 use backend_core::app::Missing;
 use backend_core::app::{AppError, ErrorCode};
 use backend_core::app::{InquiryFilter, Listing};
 use backend_core::domain::{rfc3339, FieldErrors, InquiryId, InquiryStatus, Priority, ServiceType};
 use backend_core::ports::Cursor;
 use serde_json::{json, Value};
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::Arc;
-use time::format_description::well_known::Rfc3339;
 
 pub fn table() -> Vec<Route> {
     vec![
@@ -94,36 +92,6 @@ pub fn table() -> Vec<Route> {
     ]
 }
 
-fn unconfigured() -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::Unavailable,
-        "Admin sign-in is not configured",
-    )
-}
-
-pub(super) async fn require_admin(
-    State(s): State<Arc<AppState>>,
-    mut req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let auth = s.auth.as_ref().ok_or_else(unconfigured)?;
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .ok_or_else(|| ApiError::from(AppError::Auth(AuthError::Unauthorized)))?;
-    let claims = auth
-        .verify(token.trim())
-        .map_err(|e| ApiError::from(AppError::Auth(e)))?;
-    req.extensions_mut().insert(claims);
-    Ok(next.run(req).await)
-}
-
 /// One line per state-changing admin action, on its own target so it can be routed.
 fn audit(actor: &str, action: &str, target: &str, ctx: &RequestContext, outcome: &str) {
     tracing::info!(target: "audit", audit = true, actor, action, target_id = target, correlation_id = %ctx.correlation_id, outcome, "audit");
@@ -169,62 +137,6 @@ async fn login(
     }
 }
 
-/// Query parameters as given, in order; `params` reads them.
-pub(super) type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
-
-/// Query parameters by name, or a 400 in the envelope when they cannot be decoded or
-/// one is given twice: each takes one value, and keeping only the last would hide
-/// the client's mistake.
-pub(super) fn params(p: Params) -> Result<HashMap<String, String>, ApiError> {
-    let Query(pairs) = p.map_err(|_| {
-        ApiError::bad_request(
-            ErrorCode::ValidationError,
-            "The query string could not be read",
-        )
-    })?;
-    let mut out = HashMap::with_capacity(pairs.len());
-    let mut fields = FieldErrors::new();
-    for (k, v) in pairs {
-        match out.entry(k) {
-            Entry::Occupied(e) => {
-                fields.insert(e.key().clone(), "is given more than once".into());
-            }
-            Entry::Vacant(e) => {
-                e.insert(v);
-            }
-        }
-    }
-    match fields.is_empty() {
-        true => Ok(out),
-        false => Err(ApiError::validation(&fields)),
-    }
-}
-
-/// A date (`YYYY-MM-DD`) or an RFC 3339 instant, as the UTC text stored timestamps compare with.
-pub(super) fn bound(v: &str) -> Option<String> {
-    if let Ok(t) = time::OffsetDateTime::parse(v, &Rfc3339) {
-        return Some(rfc3339(t));
-    }
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(v, &fmt).ok().map(|d| d.to_string())
-}
-
-/// Parses one optional parameter, recording `msg` when it is present but invalid.
-pub(super) fn param<T>(
-    p: &HashMap<String, String>,
-    k: &str,
-    parse: impl Fn(&str) -> Option<T>,
-    msg: &str,
-    fields: &mut FieldErrors,
-) -> Option<T> {
-    let v = p.get(k).filter(|v| !v.is_empty())?;
-    let parsed = parse(v);
-    if parsed.is_none() {
-        fields.insert(k.into(), msg.into());
-    }
-    parsed
-}
-
 fn filter_of(p: &HashMap<String, String>, fields: &mut FieldErrors) -> InquiryFilter {
     let one_of = |names: Vec<&str>| format!("must be one of {}", names.join(", "));
     let date = "must be a date (YYYY-MM-DD) or an RFC 3339 time";
@@ -252,30 +164,6 @@ fn filter_of(p: &HashMap<String, String>, fields: &mut FieldErrors) -> InquiryFi
         ),
         created_from: param(p, "date_from", bound, date, fields),
         created_to: param(p, "date_to", bound, date, fields),
-    }
-}
-
-pub(super) fn number(
-    p: &HashMap<String, String>,
-    k: &str,
-    default: usize,
-    min: usize,
-    max: usize,
-    fields: &mut FieldErrors,
-) -> usize {
-    match p.get(k).filter(|v| !v.is_empty()) {
-        None => default,
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if (min..=max).contains(&n) => n,
-            _ => {
-                let range = match max {
-                    usize::MAX => format!(", {min} or more"),
-                    _ => format!(" from {min} to {max}"),
-                };
-                fields.insert(k.into(), format!("must be a whole number{range}"));
-                default
-            }
-        },
     }
 }
 

@@ -3,9 +3,9 @@
 //! question and wait for the whole answer. All of them go through the one chat
 //! service the WebSocket uses, so every entry point shows the same history.
 
-use super::admin::{bound, number, param, params, Params};
 use super::error::ApiError;
 use super::extract::JsonBody;
+use super::query::{bound, number, param, params, Params};
 use super::routes::Route;
 use super::AppState;
 use axum::extract::{Path, State};

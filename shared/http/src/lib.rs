@@ -3,6 +3,7 @@
 //! routers, so the local and the deployed paths are one code path.
 
 pub mod admin;
+mod auth;
 pub mod chat;
 pub mod context;
 pub mod error;
@@ -11,12 +12,17 @@ pub mod hooks;
 pub mod metrics;
 pub mod openapi;
 pub mod public;
+mod query;
 pub mod reports;
 pub mod routes;
 
 use axum::Router;
 use backend_core::app::auth::Authenticator;
+use backend_core::app::chat::ChatService;
+use backend_core::app::hook_registry::HookRegistry;
+use backend_core::app::reports::ReportService;
 use backend_core::app::{Deps, InquiryService};
+use backend_core::domain::hook::Hook;
 use std::sync::Arc;
 
 pub use error::ApiError;
@@ -31,31 +37,74 @@ pub struct AppState {
     /// Exact origins a browser may call from (credentials included).
     pub cors_origins: Vec<String>,
     /// Absent where no report store is configured.
-    pub reports: Option<backend_core::app::reports::ReportService>,
+    pub reports: Option<ReportService>,
     /// The hooks (configured and stored), for listing and manual runs.
-    pub hooks: backend_core::app::hook_registry::HookRegistry,
+    pub hooks: HookRegistry,
     /// Absent where a function serves no chat route.
-    pub chat: Option<backend_core::app::chat::ChatService>,
+    pub chat: Option<ChatService>,
 }
 
 impl AppState {
-    pub fn new(
-        deps: Deps,
-        auth: Option<Authenticator>,
-        cors_origins: Vec<String>,
-        reports: Option<backend_core::app::reports::ReportService>,
-        hooks: Vec<backend_core::domain::hook::Hook>,
-        chat: Option<backend_core::app::chat::ChatService>,
-    ) -> Arc<Self> {
-        let deps_store = deps.store.clone();
-        Arc::new(Self {
-            inquiries: InquiryService::new(deps.clone()),
+    /// The state of a router over `deps`: the inquiries always; sign-in, CORS
+    /// origins, reports, hooks and the chat where the serving process has them.
+    pub fn builder(deps: Deps) -> AppStateBuilder {
+        AppStateBuilder {
             deps,
-            auth: auth.map(Arc::new),
-            cors_origins,
-            reports,
-            hooks: backend_core::app::hook_registry::HookRegistry::new(hooks, deps_store),
-            chat,
+            auth: None,
+            cors_origins: vec![],
+            reports: None,
+            hooks: vec![],
+            chat: None,
+        }
+    }
+}
+
+/// Builds an [`AppState`]; what is not given is absent (its routes answer 503).
+pub struct AppStateBuilder {
+    deps: Deps,
+    auth: Option<Arc<Authenticator>>,
+    cors_origins: Vec<String>,
+    reports: Option<ReportService>,
+    hooks: Vec<Hook>,
+    chat: Option<ChatService>,
+}
+
+impl AppStateBuilder {
+    pub fn auth(mut self, auth: impl Into<Option<Arc<Authenticator>>>) -> Self {
+        self.auth = auth.into();
+        self
+    }
+
+    pub fn cors_origins(mut self, origins: Vec<String>) -> Self {
+        self.cors_origins = origins;
+        self
+    }
+
+    pub fn reports(mut self, reports: impl Into<Option<ReportService>>) -> Self {
+        self.reports = reports.into();
+        self
+    }
+
+    pub fn hooks(mut self, hooks: Vec<Hook>) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
+    pub fn chat(mut self, chat: impl Into<Option<ChatService>>) -> Self {
+        self.chat = chat.into();
+        self
+    }
+
+    pub fn build(self) -> Arc<AppState> {
+        let store = self.deps.store.clone();
+        Arc::new(AppState {
+            inquiries: InquiryService::new(self.deps.clone()),
+            deps: self.deps,
+            auth: self.auth,
+            cors_origins: self.cors_origins,
+            reports: self.reports,
+            hooks: HookRegistry::new(self.hooks, store),
+            chat: self.chat,
         })
     }
 }

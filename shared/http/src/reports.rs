@@ -1,8 +1,8 @@
 //! Report routes (admin): the newest report of an inquiry as JSON or its HTML page,
 //! downloads, and the admin report listing and view.
 
-use super::admin::{number, params, Params};
 use super::error::ApiError;
+use super::query::{number, params, Params};
 use super::routes::Route;
 use super::AppState;
 use axum::extract::{Path, State};

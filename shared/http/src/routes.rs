@@ -80,7 +80,7 @@ pub fn build(table: Vec<Route>, state: &Arc<AppState>) -> Router<Arc<AppState>> 
             Access::Public => r.handler,
             Access::Admin => r.handler.route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),
-                super::admin::require_admin,
+                super::auth::require_admin,
             )),
         };
         router.route(r.path, handler)

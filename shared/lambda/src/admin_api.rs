@@ -7,6 +7,7 @@ use backend_config::{ConfigError, Part, Settings};
 use backend_core::app::auth::Authenticator;
 use backend_core::app::reports::ReportService;
 use backend_http::{admin_router, AppState};
+use std::sync::Arc;
 
 pub const NEEDS: &[Part] = &[Part::Aws, Part::Auth];
 
@@ -25,14 +26,15 @@ pub async fn router_with(
     let deps = root::deps(adapters);
     let reports = blobs.map(|b| ReportService::reader(deps.clone(), b));
     let chat = root::chat_service(sdk, deps.clone(), &settings);
-    let auth = settings.auth.map(|a| Authenticator::new(a, deps.clone()));
-    let state = AppState::new(
-        deps,
-        auth,
-        settings.cors_origins,
-        reports,
-        settings.hooks,
-        Some(chat),
-    );
+    let auth = settings
+        .auth
+        .map(|a| Arc::new(Authenticator::new(a, deps.clone())));
+    let state = AppState::builder(deps)
+        .auth(auth)
+        .cors_origins(settings.cors_origins)
+        .reports(reports)
+        .hooks(settings.hooks)
+        .chat(chat)
+        .build();
     Ok(admin_router(state))
 }

@@ -18,13 +18,8 @@ pub async fn router_with(
     settings: Settings,
 ) -> Result<axum::Router, ConfigError> {
     let adapters = backend_aws::connect_core(sdk, root::resources(&settings)?);
-    let state = AppState::new(
-        root::deps(adapters),
-        None,
-        settings.cors_origins,
-        None,
-        vec![],
-        None,
-    );
+    let state = AppState::builder(root::deps(adapters))
+        .cors_origins(settings.cors_origins)
+        .build();
     Ok(public_router(state))
 }

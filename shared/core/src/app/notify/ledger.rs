@@ -1,0 +1,53 @@
+//! The ledger: each side effect of an event is recorded under (event id, action)
+//! once it succeeded or failed for good, so a redelivered event repeats nothing.
+
+use super::*;
+
+impl Notifier {
+    /// Runs `effect` unless the ledger says it finished; records the outcome.
+    pub(super) async fn once<F, Fut>(
+        &self,
+        event: &DomainEvent,
+        action: &str,
+        channel: &str,
+        effect: F,
+    ) -> Result<bool, AppError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Effect, AppError>>,
+    {
+        let pk = notification_pk(&event.id, action);
+        if self.deps.store.get(&pk, NOTIFICATION_SK).await?.is_some() {
+            return Ok(false);
+        }
+        let (status, detail) = match effect().await? {
+            Effect::Done => ("sent", None),
+            Effect::FailedForGood(why) => {
+                tracing::warn!(event_id = %event.id, action, error = %why, "notification failed for good");
+                ("failed", Some(why))
+            }
+        };
+        let at = rfc3339(self.deps.clock.now());
+        let item = Item::new(
+            &pk,
+            NOTIFICATION_SK,
+            json!({"event_id": event.id, "inquiry_id": event.inquiry_id, "action": action, "channel": channel,
+                   "status": status, "detail": detail, "at": at}),
+        )
+        .indexed(NOTIFICATIONS_INDEX, format!("{at}#{}#{action}", event.id));
+        match self
+            .deps
+            .store
+            .write(vec![WriteOp::Put {
+                item,
+                condition: Condition::NotExists,
+            }])
+            .await
+        {
+            Ok(()) | Err(crate::ports::StoreError::ConditionFailed) => {}
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(event_id = %event.id, action, status, "notification recorded");
+        Ok(true)
+    }
+}
