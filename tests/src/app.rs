@@ -140,6 +140,16 @@ pub fn sample(
         })
 }
 
+/// The roles of the turns a Converse request sent the model, in order.
+pub fn roles(converse_request: &Value) -> Vec<&str> {
+    converse_request["messages"]
+        .as_array()
+        .expect("a Converse request has messages")
+        .iter()
+        .map(|m| m["role"].as_str().expect("each turn has a role"))
+        .collect()
+}
+
 /// Reads a JSON response, failing with its text when it is not JSON.
 pub async fn json_of(resp: reqwest::Response) -> (u16, Value) {
     let status = resp.status().as_u16();
@@ -224,6 +234,11 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// `admin_post`, its answer read as JSON.
+    pub async fn admin_post_json(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        json_of(self.admin_post(path, token, body).await).await
     }
 
     pub async fn admin_put(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {

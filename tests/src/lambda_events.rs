@@ -250,12 +250,7 @@ impl AdminApi {
             }
             if *file == "chat-messages.json" {
                 let body: Value = serde_json::from_str(text).unwrap();
-                let roles: Vec<&str> = body["messages"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|m| m["role"].as_str().unwrap())
-                    .collect();
+                let roles = crate::roles(&body);
                 assert_eq!(roles, ["user", "assistant"], "chat-ask.json's turn: {text}");
             }
         }

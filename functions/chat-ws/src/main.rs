@@ -1,11 +1,11 @@
 //! Lambda entry point for the chat WebSocket API (`backend_lambda::chat_ws`).
 
-use backend_lambda::{chat_ws, run, service_fn, Error, Settings};
+use backend_lambda::{chat_ws, run, sdk_config, service_fn, Error};
 
 // One event at a time: worker threads would only add to the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    backend_lambda::init_logs();
-    let socket = chat_ws::service(Settings::from_env(chat_ws::NEEDS)?).await?;
+    let settings = backend_lambda::start(chat_ws::NEEDS)?;
+    let socket = chat_ws::service(&sdk_config().await, settings).await?;
     run(service_fn(|event| chat_ws::handler(&socket, event))).await
 }

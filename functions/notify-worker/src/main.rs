@@ -1,11 +1,11 @@
 //! Lambda entry point for the events queue (`backend_lambda::notify_worker`).
 
-use backend_lambda::{notify_worker, run, service_fn, Error, Settings};
+use backend_lambda::{notify_worker, run, sdk_config, service_fn, Error};
 
 // One event at a time: worker threads would only add to the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    backend_lambda::init_logs();
-    let notifier = notify_worker::service(Settings::from_env(notify_worker::NEEDS)?).await?;
+    let settings = backend_lambda::start(notify_worker::NEEDS)?;
+    let notifier = notify_worker::service(&sdk_config().await, settings).await?;
     run(service_fn(|event| notify_worker::handler(&notifier, event))).await
 }

@@ -1,11 +1,11 @@
 //! Lambda entry point for the reports queue (`backend_lambda::report_worker`).
 
-use backend_lambda::{report_worker, run, service_fn, Error, Settings};
+use backend_lambda::{report_worker, run, sdk_config, service_fn, Error};
 
 // One event at a time: worker threads would only add to the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    backend_lambda::init_logs();
-    let reports = report_worker::service(Settings::from_env(report_worker::NEEDS)?).await?;
+    let settings = backend_lambda::start(report_worker::NEEDS)?;
+    let reports = report_worker::service(&sdk_config().await, settings).await?;
     run(service_fn(|event| report_worker::handler(&reports, event))).await
 }

@@ -18,7 +18,7 @@ use backend_core::app::{Deps, ScheduledPass};
 use backend_core::ports::llm::{ChatModel, Llm};
 use backend_core::ports::{Adapters, Clock, QueueName, SystemClock};
 use backend_embedded::{Connections, OutboxMailer};
-use backend_http::{router, AppState};
+use backend_http::{router, AppState, Served};
 use backend_net::ReqwestOutbound;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -170,13 +170,14 @@ pub async fn start_with(
     };
     let chat = ChatService::new(deps.clone(), cfg.chat_model.clone(), cfg.chat.clone());
     let auth = Arc::new(Authenticator::new(auth, deps.clone()));
-    let state = AppState::builder(deps.clone())
-        .auth(auth.clone())
-        .cors_origins(cfg.cors_origins.clone())
-        .reports(reports.clone())
-        .hooks(cfg.notify.hooks.clone())
-        .chat(chat.clone())
-        .build();
+    let served = Served {
+        auth: Some(auth.clone()),
+        cors_origins: cfg.cors_origins.clone(),
+        reports: reports.clone(),
+        hooks: cfg.notify.hooks.clone(),
+        chat: Some(chat.clone()),
+    };
+    let state = AppState::new(deps.clone(), served);
     let connections = Connections::new();
     let socket = ChatSocket::new(
         chat,

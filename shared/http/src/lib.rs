@@ -44,67 +44,29 @@ pub struct AppState {
     pub chat: Option<ChatService>,
 }
 
+/// What a router serves beyond the inquiries, where the serving process has it;
+/// what is absent answers 503 (`..Default::default()` leaves it out).
+#[derive(Default)]
+pub struct Served {
+    pub auth: Option<Arc<Authenticator>>,
+    /// Exact origins a browser may call from (credentials included).
+    pub cors_origins: Vec<String>,
+    pub reports: Option<ReportService>,
+    /// The configured hooks; stored ones are read from the store.
+    pub hooks: Vec<Hook>,
+    pub chat: Option<ChatService>,
+}
+
 impl AppState {
-    /// The state of a router over `deps`: the inquiries always; sign-in, CORS
-    /// origins, reports, hooks and the chat where the serving process has them.
-    pub fn builder(deps: Deps) -> AppStateBuilder {
-        AppStateBuilder {
+    pub fn new(deps: Deps, served: Served) -> Arc<Self> {
+        Arc::new(Self {
+            inquiries: InquiryService::new(deps.clone()),
+            hooks: HookRegistry::new(served.hooks, deps.store.clone()),
             deps,
-            auth: None,
-            cors_origins: vec![],
-            reports: None,
-            hooks: vec![],
-            chat: None,
-        }
-    }
-}
-
-/// Builds an [`AppState`]; what is not given is absent (its routes answer 503).
-pub struct AppStateBuilder {
-    deps: Deps,
-    auth: Option<Arc<Authenticator>>,
-    cors_origins: Vec<String>,
-    reports: Option<ReportService>,
-    hooks: Vec<Hook>,
-    chat: Option<ChatService>,
-}
-
-impl AppStateBuilder {
-    pub fn auth(mut self, auth: impl Into<Option<Arc<Authenticator>>>) -> Self {
-        self.auth = auth.into();
-        self
-    }
-
-    pub fn cors_origins(mut self, origins: Vec<String>) -> Self {
-        self.cors_origins = origins;
-        self
-    }
-
-    pub fn reports(mut self, reports: impl Into<Option<ReportService>>) -> Self {
-        self.reports = reports.into();
-        self
-    }
-
-    pub fn hooks(mut self, hooks: Vec<Hook>) -> Self {
-        self.hooks = hooks;
-        self
-    }
-
-    pub fn chat(mut self, chat: impl Into<Option<ChatService>>) -> Self {
-        self.chat = chat.into();
-        self
-    }
-
-    pub fn build(self) -> Arc<AppState> {
-        let store = self.deps.store.clone();
-        Arc::new(AppState {
-            inquiries: InquiryService::new(self.deps.clone()),
-            deps: self.deps,
-            auth: self.auth,
-            cors_origins: self.cors_origins,
-            reports: self.reports,
-            hooks: HookRegistry::new(self.hooks, store),
-            chat: self.chat,
+            auth: served.auth,
+            cors_origins: served.cors_origins,
+            reports: served.reports,
+            chat: served.chat,
         })
     }
 }

@@ -46,7 +46,7 @@ fn warm_path(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let adapters = backend_embedded::in_memory(dir.path()).expect("adapters");
     let deps = Deps::new(adapters, Arc::new(SystemClock));
-    let router = public_router(AppState::builder(deps).build());
+    let router = public_router(AppState::new(deps, Default::default()));
     let hello = axum::Router::new().route(
         "/api/v1/inquiries",
         axum::routing::post(|| async { "hello" }),

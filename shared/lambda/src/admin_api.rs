@@ -6,18 +6,14 @@ use crate::root;
 use backend_config::{ConfigError, Part, Settings};
 use backend_core::app::auth::Authenticator;
 use backend_core::app::reports::ReportService;
-use backend_http::{admin_router, AppState};
+use backend_http::{admin_router, AppState, Served};
 use std::sync::Arc;
 
 pub const NEEDS: &[Part] = &[Part::Aws, Part::Auth];
 
-pub async fn router(settings: Settings) -> Result<axum::Router, ConfigError> {
-    router_with(&root::sdk_config().await, settings).await
-}
-
-/// As `router`, on the given SDK configuration instead of the process environment's
-/// (the in-process handler tests aim it at the emulator).
-pub async fn router_with(
+/// Builds the function's router on `sdk` (in Lambda, `sdk_config()`: the
+/// environment Lambda sets; in the in-process tests, the emulator).
+pub async fn router(
     sdk: &aws_config::SdkConfig,
     settings: Settings,
 ) -> Result<axum::Router, ConfigError> {
@@ -29,12 +25,13 @@ pub async fn router_with(
     let auth = settings
         .auth
         .map(|a| Arc::new(Authenticator::new(a, deps.clone())));
-    let state = AppState::builder(deps)
-        .auth(auth)
-        .cors_origins(settings.cors_origins)
-        .reports(reports)
-        .hooks(settings.hooks)
-        .chat(chat)
-        .build();
+    let served = Served {
+        auth,
+        cors_origins: settings.cors_origins,
+        reports,
+        hooks: settings.hooks,
+        chat: Some(chat),
+    };
+    let state = AppState::new(deps, served);
     Ok(admin_router(state))
 }

@@ -24,13 +24,9 @@ pub struct ChatWs {
     push: OnceLock<Arc<dyn Push>>,
 }
 
-pub async fn service(settings: Settings) -> Result<ChatWs, ConfigError> {
-    service_with(&root::sdk_config().await, settings).await
-}
-
-/// As `service`, on the given SDK configuration instead of the process environment's
-/// (the in-process handler tests aim it at the emulator).
-pub async fn service_with(
+/// Builds the function's services on `sdk` (in Lambda, `sdk_config()`: the
+/// environment Lambda sets; in the in-process tests, the emulator).
+pub async fn service(
     sdk: &aws_config::SdkConfig,
     settings: Settings,
 ) -> Result<ChatWs, ConfigError> {

@@ -12,6 +12,8 @@ pub mod events;
 pub mod http;
 mod root;
 
+pub use root::sdk_config;
+
 #[cfg(feature = "admin-api")]
 pub mod admin_api;
 #[cfg(feature = "chat-ws")]
@@ -28,7 +30,9 @@ pub mod report_worker;
 pub use backend_config::{Part, Settings};
 pub use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
-/// JSON logs, one object per line, as every function writes them.
-pub fn init_logs() {
+/// A function's start: JSON logs (one object per line), then its settings, read
+/// and checked once, every problem named.
+pub fn start(needs: &[Part]) -> Result<Settings, backend_config::ConfigError> {
     backend_config::telemetry::init();
+    Settings::from_env(needs)
 }

@@ -11,13 +11,9 @@ use std::sync::Arc;
 
 pub const NEEDS: &[Part] = &[Part::Aws, Part::Notify];
 
-pub async fn service(settings: Settings) -> Result<Notifier, ConfigError> {
-    service_with(&root::sdk_config().await, settings).await
-}
-
-/// As `service`, on the given SDK configuration instead of the process environment's
-/// (the in-process handler tests aim it at the emulator).
-pub async fn service_with(
+/// Builds the function's services on `sdk` (in Lambda, `sdk_config()`: the
+/// environment Lambda sets; in the in-process tests, the emulator).
+pub async fn service(
     sdk: &aws_config::SdkConfig,
     settings: Settings,
 ) -> Result<Notifier, ConfigError> {

@@ -3,23 +3,21 @@
 
 use crate::root;
 use backend_config::{ConfigError, Part, Settings};
-use backend_http::{public_router, AppState};
+use backend_http::{public_router, AppState, Served};
 
 pub const NEEDS: &[Part] = &[Part::Aws];
 
-pub async fn router(settings: Settings) -> Result<axum::Router, ConfigError> {
-    router_with(&root::sdk_config().await, settings).await
-}
-
-/// As `router`, on the given SDK configuration instead of the process environment's
-/// (the in-process handler tests aim it at the emulator).
-pub async fn router_with(
+/// Builds the function's router on `sdk` (in Lambda, `sdk_config()`: the
+/// environment Lambda sets; in the in-process tests, the emulator).
+pub async fn router(
     sdk: &aws_config::SdkConfig,
     settings: Settings,
 ) -> Result<axum::Router, ConfigError> {
     let adapters = backend_aws::connect_core(sdk, root::resources(&settings)?);
-    let state = AppState::builder(root::deps(adapters))
-        .cors_origins(settings.cors_origins)
-        .build();
+    let served = Served {
+        cors_origins: settings.cors_origins,
+        ..Default::default()
+    };
+    let state = AppState::new(root::deps(adapters), served);
     Ok(public_router(state))
 }

@@ -7,7 +7,7 @@ use backend_core::app::Deps;
 use backend_core::ports::{Adapters, SystemClock};
 use std::sync::Arc;
 
-pub(crate) use backend_aws::sdk_config;
+pub use backend_aws::sdk_config;
 
 /// The table, queues and bucket; present whenever a function asked for
 /// `Part::Aws` or `Part::Bucket`, which every function does.

@@ -412,12 +412,7 @@ async fn answers_stream_from_bedrock_converse_stream() {
         .await;
     assert_streamed(&b);
     let body = stub.seen.lock().unwrap().last().unwrap().1.clone();
-    let roles: Vec<&str> = body["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["role"].as_str().unwrap())
-        .collect();
+    let roles = system_tests::roles(&body);
     assert_eq!(roles, ["user", "assistant", "user"]);
     assert_eq!(body["messages"][1]["content"][0]["text"], a.last["content"]);
 }
@@ -453,11 +448,8 @@ async fn sessions_are_created_listed_changed_and_deleted_over_http() {
     let post = |body: Value| {
         let (app, token) = (&app, &token);
         async move {
-            json_of(
-                app.admin_post("/api/v1/admin/chat/sessions", token, &body)
-                    .await,
-            )
-            .await
+            app.admin_post_json("/api/v1/admin/chat/sessions", token, &body)
+                .await
         }
     };
     let (status, v) = post(json!({"client_name": "Acme", "context": {"inquiry_id": inquiry["id"]}, "metadata": {"source": "dashboard"}})).await;
@@ -558,7 +550,7 @@ async fn the_dashboard_message_routes_ask_and_read_through_the_same_service() {
     let token = app.token().await;
     let post = |path: &'static str, body: Value| {
         let (app, token) = (&app, &token);
-        async move { json_of(app.admin_post(path, token, &body).await).await }
+        async move { app.admin_post_json(path, token, &body).await }
     };
     // The dashboard's health probe.
     let (status, v) = app
@@ -687,30 +679,26 @@ async fn the_dashboard_message_routes_ask_and_read_through_the_same_service() {
 async fn an_idle_session_expires_and_refuses_new_questions() {
     let app = spawn_app_with(|cfg| cfg.chat.idle_expiry = Duration::from_secs(1)).await;
     let token = app.token().await;
-    let (status, v) = json_of(
-        app.admin_post(
+    let (status, v) = app
+        .admin_post_json(
             "/api/v1/admin/chat/messages",
             &token,
             &json!({"content": "hello", "session_id": "short-lived"}),
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(status, 200, "{v}");
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let (_, s) = app
         .admin_json("/api/v1/admin/chat/sessions/short-lived", &token)
         .await;
     assert_eq!(s["data"]["status"], "expired");
-    let (status, v) = json_of(
-        app.admin_post(
+    let (status, v) = app
+        .admin_post_json(
             "/api/v1/admin/chat/messages",
             &token,
             &json!({"content": "still there?", "session_id": "short-lived"}),
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(status, 409, "{v}");
     let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
     let a = sock

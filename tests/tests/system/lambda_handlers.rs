@@ -8,8 +8,8 @@
 //! The one difference from `main.rs`: the SDK configuration. A function reads it
 //! from its process environment (`backend_aws::sdk_config`); tests share one process
 //! and run in parallel, so here it is read from the function's test environment
-//! (`sdk_config` below) and given to `service_with`/`router_with`, which `service`/
-//! `router` are on the process environment's configuration.
+//! (`sdk_config` below) and given to `service`/`router`, where the functions give
+//! them `backend_lambda::sdk_config()`.
 
 use async_trait::async_trait;
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayV2httpResponse};
@@ -36,9 +36,11 @@ fn lookup(env: &Env, name: &str) -> Option<String> {
 
 /// The function's settings, read from `env` as `Settings::from_env` reads them from
 /// the process environment.
-fn settings(env: &Env, needs: &[Part]) -> Settings {
-    Settings::from_lookup(|k| lookup(env, k), needs)
-        .unwrap_or_else(|e| panic!("the function's test environment is valid: {e}"))
+/// The SDK configuration and settings a function's environment gives it.
+fn configured(env: &Env, needs: &[Part]) -> (SdkConfig, Settings) {
+    let settings = Settings::from_lookup(|k| lookup(env, k), needs)
+        .unwrap_or_else(|e| panic!("the function's test environment is valid: {e}"));
+    (sdk_config(env), settings)
 }
 
 /// Per-service settings (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, ...) from the function's
@@ -172,68 +174,54 @@ impl Invoke for Http {
     }
 }
 
-#[tokio::test]
-async fn public_api_handles_every_event() {
-    let rig = PublicApi::new().await;
-    let env = rig.env();
-    let settings = settings(&env, public_api::NEEDS);
-    let router = public_api::router_with(&sdk_config(&env), settings)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    rig.check(&Http(router)).await;
+/// One test per function: its rig (resources, environment, event table), its
+/// services built as its `main.rs` builds them, and every event through its handler
+/// (a router behind `lambda_http`'s conversions, or the named handler).
+macro_rules! handles_every_event {
+    ($test:ident, $rig:ident, $function:ident, router) => {
+        handles_every_event!(@test $test, $rig, $function::router, |built| Http(built));
+    };
+    ($test:ident, $rig:ident, $function:ident, service) => {
+        handles_every_event!(@test $test, $rig, $function::service, |built| {
+            handler!(built, $function::handler)
+        });
+    };
+    (@test $test:ident, $rig:ident, $function:ident :: $build:ident, |$built:ident| $invoke:expr) => {
+        #[tokio::test]
+        async fn $test() {
+            let rig = $rig::new().await;
+            let (sdk, settings) = configured(&rig.env(), $function::NEEDS);
+            let $built = $function::$build(&sdk, settings)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            rig.check(&$invoke).await;
+        }
+    };
 }
 
-#[tokio::test]
-async fn admin_api_handles_every_event() {
-    let rig = AdminApi::new().await;
-    let env = rig.env();
-    let settings = settings(&env, admin_api::NEEDS);
-    let router = admin_api::router_with(&sdk_config(&env), settings)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    rig.check(&Http(router)).await;
-}
-
-#[tokio::test]
-async fn report_worker_handles_every_event() {
-    let rig = ReportWorker::new().await;
-    let env = rig.env();
-    let settings = settings(&env, report_worker::NEEDS);
-    let reports = report_worker::service_with(&sdk_config(&env), settings)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    rig.check(&handler!(reports, report_worker::handler)).await;
-}
-
-#[tokio::test]
-async fn notify_worker_handles_every_event() {
-    let rig = NotifyWorker::new().await;
-    let env = rig.env();
-    let settings = settings(&env, notify_worker::NEEDS);
-    let notifier = notify_worker::service_with(&sdk_config(&env), settings)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    rig.check(&handler!(notifier, notify_worker::handler)).await;
-}
-
-#[tokio::test]
-async fn outbox_relay_handles_every_event() {
-    let rig = OutboxRelay::new().await;
-    let env = rig.env();
-    let settings = settings(&env, outbox_relay::NEEDS);
-    let pass = outbox_relay::service_with(&sdk_config(&env), settings)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    rig.check(&handler!(pass, outbox_relay::handler)).await;
-}
-
-#[tokio::test]
-async fn chat_ws_handles_every_event() {
-    let rig = ChatWs::new().await;
-    let env = rig.env();
-    let settings = settings(&env, chat_ws::NEEDS);
-    let socket = chat_ws::service_with(&sdk_config(&env), settings)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    rig.check(&handler!(socket, chat_ws::handler)).await;
-}
+handles_every_event!(
+    public_api_handles_every_event,
+    PublicApi,
+    public_api,
+    router
+);
+handles_every_event!(admin_api_handles_every_event, AdminApi, admin_api, router);
+handles_every_event!(
+    report_worker_handles_every_event,
+    ReportWorker,
+    report_worker,
+    service
+);
+handles_every_event!(
+    notify_worker_handles_every_event,
+    NotifyWorker,
+    notify_worker,
+    service
+);
+handles_every_event!(
+    outbox_relay_handles_every_event,
+    OutboxRelay,
+    outbox_relay,
+    service
+);
+handles_every_event!(chat_ws_handles_every_event, ChatWs, chat_ws, service);

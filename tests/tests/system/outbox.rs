@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use system_tests::{eml_files, inquiry_body, json_of, spawn_app_in, FlakyQueue, Value};
 
-async fn send_failure_after_write_is_recovered(adapters: Adapters) {
+/// The use cases' dependencies on `adapters`, with a queue that fails when told.
+fn with_flaky_queue(adapters: &Adapters) -> (Arc<FlakyQueue>, Deps) {
     let flaky = FlakyQueue::new(adapters.queue.clone());
     let deps = Deps::new(
         Adapters {
@@ -19,6 +20,11 @@ async fn send_failure_after_write_is_recovered(adapters: Adapters) {
         },
         Arc::new(SystemClock),
     );
+    (flaky, deps)
+}
+
+async fn send_failure_after_write_is_recovered(adapters: Adapters) {
+    let (flaky, deps) = with_flaky_queue(&adapters);
     let out = InquiryService::new(deps.clone())
         .submit(&inquiry_body(), None, "c-1")
         .await
@@ -85,15 +91,7 @@ async fn dynamodb_send_failure_after_write_is_recovered() {
 #[tokio::test]
 async fn young_entries_are_left_to_the_request_that_wrote_them() {
     let adapters = system_tests::embedded_adapters();
-    let flaky = FlakyQueue::new(adapters.queue.clone());
-    let deps = Deps::new(
-        Adapters {
-            store: adapters.store.clone(),
-            queue: flaky.clone(),
-            blobs: adapters.blobs.clone(),
-        },
-        Arc::new(SystemClock),
-    );
+    let (flaky, deps) = with_flaky_queue(&adapters);
     InquiryService::new(deps.clone())
         .submit(&inquiry_body(), None, "c")
         .await
