@@ -236,6 +236,25 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// The inquiry's newest report once the dev server's worker has drafted it.
+    pub async fn wait_for_report(&self, token: &str, id: &str) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let (status, v) = self
+                .admin_json(&format!("/api/v1/inquiries/{id}/report"), token)
+                .await;
+            if status == 200 {
+                return v["data"].clone();
+            }
+            assert_eq!(status, 404, "{v}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no report within 15 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// `admin_post`, its answer read as JSON.
     pub async fn admin_post_json(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
         json_of(self.admin_post(path, token, body).await).await

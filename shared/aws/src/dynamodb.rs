@@ -4,9 +4,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
-use backend_core::ports::store::{check_batch, check_query, now_unix};
+use backend_core::ports::store::{check_batch, check_keys, check_query, now_unix};
 use backend_core::ports::{
     Condition, Cursor, Item, ItemStore, Page, Query, SkRange, StoreError, WriteOp,
 };
@@ -64,6 +64,11 @@ fn from_attrs(m: &Attrs) -> Result<Item, StoreError> {
         data: serde_json::from_str(&get_s("data").ok_or_else(|| bad("data"))?)
             .map_err(|e| StoreError::Invalid(e.to_string()))?,
     })
+}
+
+/// A request the SDK's builders refuse (a field missing): the caller's mistake.
+fn invalid(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Invalid(e.to_string())
 }
 
 fn key(pk: &str, sk: &str) -> Attrs {
@@ -170,7 +175,6 @@ impl DynamoStore {
     }
 
     fn transact_item(&self, op: WriteOp, now: i64) -> Result<TransactWriteItem, StoreError> {
-        let invalid = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Invalid(e.to_string());
         Ok(match op {
             WriteOp::Put { item, condition: c } => {
                 let c = condition(c, now);
@@ -206,6 +210,54 @@ impl DynamoStore {
 
 #[async_trait]
 impl ItemStore for DynamoStore {
+    async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Option<Item>>, StoreError> {
+        check_keys(keys)?;
+        if keys.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut found: HashMap<(String, String), Item> = HashMap::new();
+        let mut pending = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys.iter().map(|(pk, sk)| key(pk, sk)).collect()))
+                .consistent_read(true)
+                .build()
+                .map_err(invalid)?,
+        );
+        // DynamoDB may leave keys unprocessed (throttling, 16 MB); ask again for them.
+        for _ in 0..10 {
+            let Some(ask) = pending.take() else { break };
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, ask)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for m in out
+                .responses()
+                .and_then(|r| r.get(&self.table))
+                .into_iter()
+                .flatten()
+            {
+                let item = from_attrs(m)?;
+                found.insert((item.pk.clone(), item.sk.clone()), item);
+            }
+            pending = out
+                .unprocessed_keys()
+                .and_then(|u| u.get(&self.table))
+                .filter(|k| !k.keys().is_empty())
+                .cloned();
+        }
+        if pending.is_some() {
+            return Err(StoreError::Unavailable("keys left unprocessed".into()));
+        }
+        let now = now_unix();
+        Ok(keys
+            .iter()
+            .map(|k| found.remove(k).filter(|i| i.is_live(now)))
+            .collect())
+    }
+
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client

@@ -3,7 +3,7 @@
 
 use super::db::Db;
 use async_trait::async_trait;
-use backend_core::ports::store::{check_batch, check_query, now_unix};
+use backend_core::ports::store::{check_batch, check_keys, check_query, now_unix};
 use backend_core::ports::{
     Condition, Cursor, Item, ItemStore, Page, Query, SkRange, StoreError, WriteOp,
 };
@@ -60,6 +60,22 @@ fn holds(cond: Condition, current: Option<u64>) -> bool {
 
 #[async_trait]
 impl ItemStore for SqliteStore {
+    async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Option<Item>>, StoreError> {
+        check_keys(keys)?;
+        let (keys, now) = (keys.to_vec(), now_unix());
+        self.db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {COLS} FROM items WHERE pk = ?1 AND sk = ?2 AND (expires_at IS NULL OR expires_at > ?3)"
+                ))?;
+                keys.iter()
+                    .map(|(pk, sk)| stmt.query_row(params![pk, sk, now], row_item).optional())
+                    .collect()
+            })
+            .await
+            .map_err(StoreError::Unavailable)
+    }
+
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
         let (pk, sk, now) = (pk.to_string(), sk.to_string(), now_unix());
         self.db

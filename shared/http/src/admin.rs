@@ -16,10 +16,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json};
 use backend_core::app::auth::Claims;
+use backend_core::app::reports::ReportRecords;
 use backend_core::app::Missing;
 use backend_core::app::{AppError, ErrorCode};
 use backend_core::app::{InquiryFilter, Listing};
-use backend_core::domain::{rfc3339, FieldErrors, InquiryId, InquiryStatus, Priority, ServiceType};
+use backend_core::domain::report::Report;
+use backend_core::domain::{
+    rfc3339, FieldErrors, Inquiry, InquiryId, InquiryStatus, Priority, ServiceType,
+};
 use backend_core::ports::Cursor;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -207,15 +211,22 @@ async fn get_inquiry(
 ) -> Result<Json<Value>, ApiError> {
     let id = inquiry_id(&id)?;
     let inquiry = s.inquiries.get(&id).await?;
-    let mut data = serde_json::to_value(&inquiry).unwrap_or_default();
-    // `reports` is omitted when there are none, as API.md says.
-    if let Some(svc) = &s.reports {
-        let reports = svc.for_inquiry(&id).await?;
-        if !reports.is_empty() {
-            data["reports"] = serde_json::to_value(reports).unwrap_or_default();
-        }
+    let reports = match &s.reports {
+        Some(svc) => svc.for_inquiry(&id).await?,
+        None => vec![],
+    };
+    Ok(Json(
+        json!({"success": true, "data": with_reports(&inquiry, reports)}),
+    ))
+}
+
+/// API.md's Inquiry object with its reports, `reports` omitted when there are none.
+fn with_reports(inquiry: &Inquiry, reports: Vec<Report>) -> Value {
+    let mut data = serde_json::to_value(inquiry).unwrap_or_default();
+    if !reports.is_empty() {
+        data["reports"] = serde_json::to_value(reports).unwrap_or_default();
     }
-    Ok(Json(json!({"success": true, "data": data})))
+    data
 }
 
 async fn change_status(
@@ -288,7 +299,15 @@ async fn admin_inquiries(
     }
     let all = s.inquiries.matching(&f).await?;
     let total = all.len();
-    let data: Vec<_> = all.into_iter().skip(offset).take(limit).collect();
+    let page: Vec<_> = all.into_iter().skip(offset).take(limit).collect();
+    // Each item carries its reports (API.md), all of the page's in one read.
+    let ids: Vec<InquiryId> = page.iter().map(|i| i.id.clone()).collect();
+    let shelves = ReportRecords::new(s.deps.clone()).shelved(&ids).await?;
+    let data: Vec<Value> = page
+        .iter()
+        .zip(shelves)
+        .map(|(inquiry, reports)| with_reports(inquiry, reports))
+        .collect();
     Ok(Json(json!({
         "success": true,
         "count": data.len(),

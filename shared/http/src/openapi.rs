@@ -206,7 +206,8 @@ fn schemas() -> Value {
                 "priority": {"enum": priorities},
                 "tags": {"type": "array", "items": {"type": "string"}},
                 "created_at": {"type": "string", "format": "date-time"},
-                "updated_at": {"type": "string", "format": "date-time"}
+                "updated_at": {"type": "string", "format": "date-time"},
+                "reports": {"type": "array", "items": schema_ref("Report"), "description": "its reports, newest first; omitted when there are none"}
             }
         },
         "InquiryEnvelope": envelope(schema_ref("Inquiry")),
@@ -251,7 +252,7 @@ fn schemas() -> Value {
                 "success": {"const": true},
                 "data": {"type": "object", "properties": {
                     "total_inquiries": {"type": "integer"}, "reports_generated": {"type": "integer"},
-                    "emails_sent": {"type": "integer"}, "email_delivery_rate": {"type": "number"},
+                    "emails_sent": {"type": "integer"}, "email_delivery_rate": {"type": "number", "minimum": 0, "maximum": 100, "description": "a percentage"},
                     "avg_report_gen_time_ms": {"type": "number"},
                     "inquiries_by_service": {"type": "object", "additionalProperties": {"type": "integer"}},
                     "inquiries_by_status": {"type": "object", "additionalProperties": {"type": "integer"}}

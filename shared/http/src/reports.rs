@@ -295,7 +295,8 @@ async fn list(State(s): State<Arc<AppState>>, q: Params) -> Result<Json<Value>, 
         }
     };
     let report_type = q.get("type").filter(|v| !v.is_empty()).cloned();
-    let limit = number(&q, "limit", 10, 1, 100, &mut fields);
+    // API.md: limit 1–100, default 20 (the dashboard asks without one).
+    let limit = number(&q, "limit", 20, 1, 100, &mut fields);
     let offset = number(&q, "offset", 0, 0, usize::MAX, &mut fields);
     if !fields.is_empty() {
         return Err(ApiError::validation(&fields));

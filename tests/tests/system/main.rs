@@ -6,6 +6,7 @@ mod admin_api;
 mod bedrock;
 mod blob_contract;
 mod chat;
+mod dashboard;
 mod devserver_process;
 mod lambda_handlers;
 mod lambda_rie;

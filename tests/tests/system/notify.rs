@@ -72,7 +72,7 @@ async fn the_dev_server_leaves_a_confirmation_and_a_consultant_email_each_once()
             m["data"]["emails_sent"].as_u64(),
             m["data"]["email_delivery_rate"].as_f64()
         ),
-        (Some(2), Some(1.0))
+        (Some(2), Some(100.0))
     );
 }
 

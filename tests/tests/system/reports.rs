@@ -10,23 +10,8 @@ use backend_core::ports::llm::{Completion, Llm, LlmError, Prompt};
 use backend_core::ports::{Message, QueueName, SystemClock};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use system_tests::{inquiry_body, json, json_of, spawn_app, spawn_app_with, TestApp, Value};
-
-async fn wait_for_report(app: &TestApp, token: &str, id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let (status, v) = app
-            .admin_json(&format!("/api/v1/inquiries/{id}/report"), token)
-            .await;
-        if status == 200 {
-            return v["data"].clone();
-        }
-        assert_eq!(status, 404, "{v}");
-        assert!(Instant::now() < deadline, "no report within 15 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use std::time::Duration;
+use system_tests::{inquiry_body, json, json_of, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn a_posted_inquiry_gets_a_readable_report() {
@@ -40,7 +25,7 @@ async fn a_posted_inquiry_gets_a_readable_report() {
     assert_eq!(status, 201);
     let id = created["data"]["id"].as_str().unwrap();
 
-    let report = wait_for_report(&app, &token, id).await;
+    let report = app.wait_for_report(&token, id).await;
     assert_eq!(report["inquiry_id"], id);
     assert_eq!(report["type"], "migration");
     assert_eq!(report["status"], "draft");
@@ -404,7 +389,7 @@ async fn the_prospect_is_answered_while_the_model_is_still_drafting() {
     assert_eq!(status, 404, "no report while the model is held");
 
     gate.add_permits(1);
-    let report = wait_for_report(&app, &token, id).await;
+    let report = app.wait_for_report(&token, id).await;
     assert_eq!(report["generated_by"], "held-model-v1");
 }
 
@@ -502,7 +487,9 @@ async fn the_dev_server_drafts_with_the_model_or_falls_back_to_the_template() {
         let app = system_tests::spawn_app_with(|c| c.llm = Some(Arc::new(llm))).await;
         let token = app.token().await;
         let (_, created) = json_of(app.post_json("/api/v1/inquiries", &inquiry_body()).await).await;
-        let report = wait_for_report(&app, &token, created["data"]["id"].as_str().unwrap()).await;
+        let report = app
+            .wait_for_report(&token, created["data"]["id"].as_str().unwrap())
+            .await;
         assert_eq!(report["generated_by"], author);
         assert!(
             !stub.seen.lock().unwrap().is_empty(),

@@ -313,6 +313,51 @@ async fn data_round_trips(s: Store) {
     s.ping().await.unwrap();
 }
 
+async fn many_items_in_one_read_in_the_order_asked(s: Store) {
+    let key = |pk: &str, sk: &str| (pk.to_string(), sk.to_string());
+    let mut ops: Vec<WriteOp> = (0..3)
+        .map(|i| {
+            put(
+                Item::new(format!("M#{i}"), "X", json!({"i": i})),
+                Condition::NotExists,
+            )
+        })
+        .collect();
+    ops.push(put(
+        Item::new("M#gone", "X", json!({})).expiring_at(now() - 1),
+        Condition::None,
+    ));
+    s.write(ops).await.unwrap();
+    let got = s
+        .get_many(&[
+            key("M#2", "X"),
+            key("M#nothing", "X"),
+            key("M#0", "X"),
+            key("M#gone", "X"),
+            key("M#1", "X"),
+        ])
+        .await
+        .unwrap();
+    let seen: Vec<Option<i64>> = got
+        .iter()
+        .map(|i| i.as_ref().map(|i| i.data["i"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(seen, [Some(2), None, Some(0), None, Some(1)]);
+    assert!(s.get_many(&[]).await.unwrap().is_empty());
+    // DynamoDB's BatchGetItem takes 100 keys, each once; every adapter says so.
+    let too_many: Vec<_> = (0..101).map(|i| key(&format!("M#{i}"), "X")).collect();
+    assert!(matches!(
+        s.get_many(&too_many).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        s.get_many(&[key("M#0", "X"), key("M#0", "X")]).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let hundred: Vec<_> = (0..100).map(|i| key(&format!("M#{i}"), "X")).collect();
+    assert_eq!(s.get_many(&hundred).await.unwrap().len(), 100);
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -334,6 +379,7 @@ contract!(
     expired_items_do_not_exist,
     queries_with_empty_keys_or_reversed_ranges_are_refused,
     data_round_trips,
+    many_items_in_one_read_in_the_order_asked,
 );
 
 #[test]

@@ -15,7 +15,8 @@ pub struct Figures {
     pub total_inquiries: usize,
     pub reports_generated: usize,
     pub emails_sent: usize,
-    /// Sent over attempted (sent and failed for good); 0 when none was attempted.
+    /// Sent over attempted (sent and failed for good) as a percentage, 0 to 100 (the
+    /// dashboard prints it with a `%`); 0 when none was attempted.
     pub email_delivery_rate: f64,
     pub avg_report_gen_time_ms: f64,
     pub inquiries_by_service: BTreeMap<&'static str, usize>,
@@ -77,7 +78,7 @@ pub async fn figures(
         email_delivery_rate: if sent + failed == 0 {
             0.0
         } else {
-            sent as f64 / (sent + failed) as f64
+            100.0 * sent as f64 / (sent + failed) as f64
         },
         avg_report_gen_time_ms: if gen_times.is_empty() {
             0.0

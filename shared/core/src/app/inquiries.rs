@@ -3,6 +3,7 @@
 use super::idempotency::{self, IdempotencyKey};
 use super::outbox::Outgoing;
 use super::records::{self, Walk};
+use super::reports::ReportRecords;
 use super::{AppError, Deps, Missing};
 use crate::domain::{
     categorise, rfc3339, DomainEvent, EventType, Inquiry, InquiryId, InquiryStatus, NewInquiry,
@@ -88,10 +89,16 @@ impl InquiryService {
         // Reports are drafted from it, and notifications sent for it.
         let outgoing = Outgoing::new(&self.deps, &event, &[QueueName::Reports, QueueName::Events]);
 
-        let mut ops = vec![WriteOp::Put {
-            item: inquiry_item(&inquiry, 1),
-            condition: Condition::NotExists,
-        }];
+        let mut ops = vec![
+            WriteOp::Put {
+                item: inquiry_item(&inquiry, 1),
+                condition: Condition::NotExists,
+            },
+            WriteOp::Put {
+                item: ReportRecords::shelf_item(&inquiry.id, &[], 1),
+                condition: Condition::NotExists,
+            },
+        ];
         ops.extend(outgoing.writes());
         if let Some(key) = key {
             ops.push(idempotency::record(

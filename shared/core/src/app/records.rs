@@ -8,6 +8,7 @@
 //! | inquiry, stored before the status index | `INQ#<id>` | `INQUIRY` | `INQUIRIES` | `<created_at>#<id>` | listings, until the backfill moves it |
 //! | report | `INQ#<inquiry id>` | `REPORT#<at>#<id>` | `REPORTS` | `<at>#<id>` | an inquiry's reports; the report listing and figures |
 //! | report pointer | `REPORT#<id>` | `REPORT` | | | a report by id |
+//! | an inquiry's reports shelf | `INQ#<id>` | `REPORTS` | | | a listing page's reports, in one `get_many` |
 //! | outbox entry | `OUTBOX` | `<ms>#<event id>#<queue>` | | | the relay, oldest first |
 //! | notification ledger | `NOTE#<event id>#<action>` | `NOTE` | `NOTIFICATIONS` | `<at>#<event id>#<action>` | once-only effects; figures |
 //! | idempotency record | `IDEM#<sha256(scope, key)>` | `IDEM` | | | a replayed request (24 h TTL) |
@@ -54,6 +55,14 @@ pub const REPORT_PREFIX: &str = "REPORT#";
 pub fn report_sk(at: &str, id: &ReportId) -> String {
     format!("{REPORT_PREFIX}{at}#{id}")
 }
+
+/// The newest few of an inquiry's reports, whole, beside it: written with the
+/// inquiry (empty) and with each report, so a page of inquiries reads all of
+/// theirs in one `get_many` instead of one query each.
+pub const REPORTS_SHELF_SK: &str = "REPORTS";
+
+/// Reports kept on a shelf, newest first.
+pub const REPORTS_SHELF_SIZE: usize = 5;
 
 /// The pointer from a report's id to its record.
 pub fn report_pointer_pk(id: &ReportId) -> String {

@@ -4,11 +4,14 @@
 
 use super::drafting::{title_for, Drafter};
 use super::outbox::{self, Outgoing};
-use super::records::{self, REPORTS_INDEX, REPORT_POINTER_SK, REPORT_PREFIX};
+use super::records::{
+    self, REPORTS_INDEX, REPORTS_SHELF_SIZE, REPORTS_SHELF_SK, REPORT_POINTER_SK, REPORT_PREFIX,
+};
 use super::{AppError, Deps, InquiryService, Missing};
 use crate::domain::report::{Report, ReportId, ReportStatus};
 use crate::domain::{rfc3339, DomainEvent, EventType, Inquiry, InquiryId};
 use crate::ports::blob::{Blob, BlobStore};
+use crate::ports::store::MAX_GET_MANY;
 use crate::ports::{Condition, Item, Query, QueueName, SkRange, StoreError, WriteOp};
 use serde_json::json;
 use std::sync::Arc;
@@ -35,6 +38,71 @@ pub struct ReportRecords {
 impl ReportRecords {
     pub fn new(deps: Deps) -> Self {
         Self { deps }
+    }
+
+    /// The reports shelf of an inquiry holding `reports` (newest first, trimmed).
+    pub fn shelf_item(inquiry: &InquiryId, reports: &[Report], version: u64) -> Item {
+        let shelf: Vec<&Report> = reports.iter().take(REPORTS_SHELF_SIZE).collect();
+        let mut item = Item::new(
+            records::inquiry_pk(inquiry),
+            REPORTS_SHELF_SK,
+            json!({ "reports": shelf }),
+        );
+        item.version = version;
+        item
+    }
+
+    /// The shelved reports of each inquiry (newest first), in one read for the lot.
+    /// An inquiry stored before shelves existed has none, and its reports are
+    /// queried instead, once per such inquiry.
+    pub async fn shelved(&self, inquiries: &[InquiryId]) -> Result<Vec<Vec<Report>>, AppError> {
+        let mut out = Vec::with_capacity(inquiries.len());
+        for chunk in inquiries.chunks(MAX_GET_MANY) {
+            let keys: Vec<(String, String)> = chunk
+                .iter()
+                .map(|id| (records::inquiry_pk(id), REPORTS_SHELF_SK.to_string()))
+                .collect();
+            let shelves = self.deps.store.get_many(&keys).await?;
+            for (id, shelf) in chunk.iter().zip(shelves) {
+                out.push(match shelf {
+                    Some(item) => {
+                        serde_json::from_value(item.data["reports"].clone()).map_err(|e| {
+                            AppError::Unavailable(format!("stored shelf unreadable: {e}"))
+                        })?
+                    }
+                    None => self.for_inquiry(id).await?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The write that puts `report` on its inquiry's shelf: conditional on the shelf
+    /// as read, so two reports written at once cannot drop each other.
+    async fn shelve(&self, report: &Report) -> Result<WriteOp, AppError> {
+        let pk = records::inquiry_pk(&report.inquiry_id);
+        let (mut reports, condition, version) =
+            match self.deps.store.get(&pk, REPORTS_SHELF_SK).await? {
+                Some(item) => (
+                    serde_json::from_value::<Vec<Report>>(item.data["reports"].clone()).map_err(
+                        |e| AppError::Unavailable(format!("stored shelf unreadable: {e}")),
+                    )?,
+                    Condition::Version(item.version),
+                    item.version + 1,
+                ),
+                // Stored before shelves existed: start it from the reports there are.
+                None => (
+                    self.for_inquiry(&report.inquiry_id).await?,
+                    Condition::NotExists,
+                    1,
+                ),
+            };
+        reports.retain(|r| r.id != report.id);
+        reports.insert(0, report.clone());
+        Ok(WriteOp::Put {
+            item: Self::shelf_item(&report.inquiry_id, &reports, version),
+            condition,
+        })
     }
 
     /// An inquiry's reports, newest first.
@@ -164,21 +232,45 @@ impl ReportService {
             REPORT_POINTER_SK,
             json!({"inquiry_id": inquiry.id, "sk": sk}),
         );
-        let mut ops = vec![
-            WriteOp::Put {
-                item: pointer,
-                condition: Condition::NotExists,
-            },
-            WriteOp::Put {
-                item: record,
-                condition: Condition::NotExists,
-            },
-        ];
-        ops.extend(outgoing.writes());
-        match self.deps.store.write(ops).await {
-            Ok(()) => {}
-            Err(StoreError::ConditionFailed) => return Ok(Outcome::AlreadyDone(id)),
-            Err(e) => return Err(e.into()),
+        // The shelf can change under us (another report of the same inquiry): then
+        // read it again and retry; a pointer that exists means this one is done.
+        let mut written = false;
+        for _ in 0..5 {
+            let mut ops = vec![
+                WriteOp::Put {
+                    item: pointer.clone(),
+                    condition: Condition::NotExists,
+                },
+                WriteOp::Put {
+                    item: record.clone(),
+                    condition: Condition::NotExists,
+                },
+                self.records.shelve(&report).await?,
+            ];
+            ops.extend(outgoing.writes());
+            match self.deps.store.write(ops).await {
+                Ok(()) => {
+                    written = true;
+                    break;
+                }
+                Err(StoreError::ConditionFailed) => {
+                    if self
+                        .deps
+                        .store
+                        .get(&records::report_pointer_pk(&id), REPORT_POINTER_SK)
+                        .await?
+                        .is_some()
+                    {
+                        return Ok(Outcome::AlreadyDone(id));
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !written {
+            return Err(AppError::Conflict(
+                "the inquiry's reports kept changing; the report is retried".into(),
+            ));
         }
         tracing::info!(inquiry_id = %inquiry.id, report_id = %id, generated_by = %report.generated_by, generation_ms, "report generated");
         outgoing.send(&self.deps).await;

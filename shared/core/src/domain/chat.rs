@@ -207,7 +207,8 @@ pub struct SessionFields {
 
 impl SessionFields {
     /// Reads `{client_name?, context?, status?, metadata?}`, every bad field at
-    /// once. `status` may only be set on an existing session, and never to `expired`.
+    /// once. `status` is the server's on creation (ignored there, as API.md has the
+    /// server ignore what it owns), and may never be set to `expired`.
     pub fn parse(body: &Value, allow_status: bool) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
         let mut out = Self::default();
@@ -253,9 +254,7 @@ impl SessionFields {
         }
         match obj.get("status") {
             None | Some(Value::Null) => {}
-            Some(_) if !allow_status => {
-                errors.insert("status".into(), "is set by the server on creation".into());
-            }
+            Some(_) if !allow_status => {}
             Some(v) => match v.as_str().and_then(SessionStatus::parse) {
                 Some(s @ (SessionStatus::Active | SessionStatus::Inactive)) => out.status = Some(s),
                 _ => {
@@ -339,7 +338,8 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             errs.keys().collect::<Vec<_>>(),
-            ["client_name", "context", "metadata", "status"]
+            ["client_name", "context", "metadata"],
+            "status is the server's on creation: ignored"
         );
         let ok = SessionFields::parse(
             &json!({"client_name": " Acme ", "context": {"inquiry_id": "inq_01hx0000000000000000000000"}, "status": "inactive"}),

@@ -189,6 +189,9 @@ pub struct Page {
 #[async_trait]
 pub trait ItemStore: Send + Sync {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError>;
+    /// The live items at these keys, in the order asked (`None` where there is
+    /// none), in one round trip: at most `MAX_GET_MANY` keys, each once.
+    async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Option<Item>>, StoreError>;
     /// Applies every operation or none. At most 25 operations, each on a different key.
     async fn write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
     async fn query(&self, q: &Query) -> Result<Page, StoreError>;
@@ -198,6 +201,25 @@ pub trait ItemStore: Send + Sync {
 
 /// Upper bound on one batch, the smaller of DynamoDB's and a sane SQLite transaction.
 pub const MAX_BATCH: usize = 25;
+
+/// Upper bound on one `get_many`: DynamoDB's `BatchGetItem` limit.
+pub const MAX_GET_MANY: usize = 100;
+
+/// Refuses what `get_many` does not take, in every adapter alike.
+pub fn check_keys(keys: &[(String, String)]) -> Result<(), StoreError> {
+    if keys.len() > MAX_GET_MANY {
+        return Err(StoreError::Invalid(format!(
+            "a get_many takes at most {MAX_GET_MANY} keys, not {}",
+            keys.len()
+        )));
+    }
+    let mut sorted: Vec<&(String, String)> = keys.iter().collect();
+    sorted.sort();
+    if sorted.windows(2).any(|w| w[0] == w[1]) {
+        return Err(StoreError::Invalid("a key asked for twice".into()));
+    }
+    Ok(())
+}
 
 pub fn check_batch(ops: &[WriteOp]) -> Result<(), StoreError> {
     if ops.is_empty() || ops.len() > MAX_BATCH {
