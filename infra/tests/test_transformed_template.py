@@ -188,11 +188,20 @@ def test_an_error_alarm_per_function_and_the_queue_alarms(dev):
         assert (p["Namespace"], p["MetricName"]) == ("AWS/Lambda", "Errors"), name
         assert p["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": lid}}], name
         assert p["ComparisonOperator"] == "GreaterThanThreshold"
-    watched = {(a["Properties"]["MetricName"], tuple(sorted(refs(a["Properties"]["Dimensions"])))) for a in alarms.values()}
+    watched = {(a["Properties"]["MetricName"], tuple(sorted(refs(a["Properties"].get("Dimensions", []))))) for a in alarms.values()}
     for q in ("ReportsDeadLetterQueue", "EventsDeadLetterQueue"):
         assert ("ApproximateNumberOfMessagesVisible", (q,)) in watched, q
     for q in ("ReportsQueue", "EventsQueue"):
         assert ("ApproximateAgeOfOldestMessage", (q,)) in watched, q
+    # A notification that failed for good (a hook down through every delivery, say)
+    # alarms, from the metric the notify worker's log lines are filtered into.
+    assert ("NotificationsFailed", ()) in watched
+    filters = of_type(dev, "AWS::Logs::MetricFilter")
+    assert any(
+        t["MetricName"] == "NotificationsFailed"
+        for f in filters.values()
+        for t in f["Properties"]["MetricTransformations"]
+    )
 
 
 def test_functions_run_arm64_traced_logging_json_to_their_own_group(dev):

@@ -58,6 +58,8 @@ use backend_core::ports::mail::{Mail, MailError, Mailer};
 pub struct RecordingMailer {
     pub sent: std::sync::Mutex<Vec<Mail>>,
     pub fail_next: std::sync::Mutex<Option<MailError>>,
+    /// While set, every send fails for now (the mail service is down).
+    pub down: AtomicBool,
 }
 
 #[async_trait]
@@ -65,6 +67,9 @@ impl Mailer for RecordingMailer {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
         if let Some(e) = self.fail_next.lock().unwrap().take() {
             return Err(e);
+        }
+        if self.down.load(Ordering::SeqCst) {
+            return Err(MailError::Transient("the mail service is down".into()));
         }
         self.sent.lock().unwrap().push(mail.clone());
         Ok(())

@@ -232,9 +232,9 @@ pub async fn start_with(
             QueueName::Events,
             idle,
             stop.subscribe(),
-            move |body, _| {
+            move |body, receives| {
                 let notifier = notifier.clone();
-                async move { notifier.handle(&body).await.map(|_| ()) }
+                async move { notifier.handle_attempt(&body, receives).await.map(|_| ()) }
             },
         ));
         if let Some(reports) = reports {

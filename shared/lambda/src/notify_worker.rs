@@ -34,6 +34,7 @@ pub async fn handler(
     notifier: &Notifier,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    let handle = |body: String, _receives: u32| async move { notifier.handle(&body).await };
+    let handle =
+        |body: String, receives: u32| async move { notifier.handle_attempt(&body, receives).await };
     Ok(events::sqs_batch(event.payload, handle).await)
 }

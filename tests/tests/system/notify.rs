@@ -502,3 +502,161 @@ async fn hooks_stored_in_the_item_store_are_listed_and_fire() {
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(rx.raw.lock().unwrap().len(), 1);
 }
+
+/// The records of an event's side effects: action to status.
+async fn ledger(adapters: &backend_core::ports::Adapters) -> BTreeMap<String, String> {
+    let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
+    backend_core::app::figures::indexed_since(
+        &deps,
+        backend_core::app::records::NOTIFICATIONS_INDEX,
+        "0",
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|i| {
+        (
+            i.data["action"].as_str().unwrap().to_string(),
+            i.data["status"].as_str().unwrap().to_string(),
+        )
+    })
+    .collect()
+}
+
+#[tokio::test]
+async fn each_effect_stands_alone_while_a_dependency_is_down() {
+    use backend_core::ports::queue::MAX_RECEIVES;
+    // Nothing listens on this port: the webhook is down (connection refused).
+    let down_url = format!("http://127.0.0.1:{}/hook", system_tests::free_port());
+    for down in ["hook", "slack", "mail"] {
+        let adapters = system_tests::embedded_adapters();
+        let (slack, slack_url) = receiver(if down == "slack" { 1000 } else { 0 }).await;
+        let (hook, hook_url) = receiver(0).await;
+        let mut cfg = config(Some(slack_url));
+        let url = if down == "hook" {
+            down_url.clone()
+        } else {
+            hook_url
+        };
+        cfg.hooks = hooks(
+            json!([{"id": "crm", "name": "CRM", "event": "inquiry_created",
+            "action": {"type": "webhook", "url": url, "secret": SECRET}}]),
+        );
+        let (n, mailer) = notifier(&adapters, cfg);
+        mailer.down.store(down == "mail", Ordering::SeqCst);
+        let body = created_event(&adapters).await;
+
+        // The first delivery: the dependency that is down fails the message (so the
+        // queue brings it back), and every other effect has gone out already.
+        assert!(n.handle_attempt(&body, 1).await.is_err(), "{down}");
+        let sent = |what: &str| match what {
+            "mail" => mailer.sent.lock().unwrap().len(),
+            "slack" => slack.bodies.lock().unwrap().len(),
+            _ => hook.bodies.lock().unwrap().len(),
+        };
+        for other in ["hook", "slack", "mail"].into_iter().filter(|o| *o != down) {
+            assert_eq!(sent(other), 1, "{other} went out while {down} was down");
+        }
+        // Redeliveries repeat none of them; on the last one the queue allows, the
+        // effect still failing is recorded as failed, and the event is done.
+        for receive in 2..MAX_RECEIVES {
+            assert!(n.handle_attempt(&body, receive).await.is_err(), "{down}");
+        }
+        assert_eq!(
+            n.handle_attempt(&body, MAX_RECEIVES).await.unwrap(),
+            1,
+            "{down}"
+        );
+        for other in ["hook", "slack", "mail"].into_iter().filter(|o| *o != down) {
+            assert_eq!(sent(other), 1, "{other} was sent once");
+        }
+        let action = match down {
+            "hook" => "hook:crm",
+            "slack" => "slack",
+            _ => "email:prospect",
+        };
+        let ledger = ledger(&adapters).await;
+        assert_eq!(
+            ledger.get(action).map(String::as_str),
+            Some("failed"),
+            "{ledger:?}"
+        );
+        assert_eq!(
+            ledger.values().filter(|s| *s == "sent").count(),
+            2,
+            "{ledger:?}"
+        );
+    }
+}
+
+/// A model that is down: every call fails for now.
+struct DownModel;
+
+#[async_trait::async_trait]
+impl backend_core::ports::llm::Llm for DownModel {
+    async fn complete(
+        &self,
+        _: &backend_core::ports::llm::Prompt,
+    ) -> Result<backend_core::ports::llm::Completion, backend_core::ports::llm::LlmError> {
+        Err(backend_core::ports::llm::LlmError::Transient(
+            "the model is down".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn with_the_model_down_the_report_and_its_mail_still_go_out() {
+    use backend_core::app::drafting::Drafter;
+    use backend_core::app::reports::{Outcome, ReportService};
+    let adapters = system_tests::embedded_adapters();
+    let (hook, hook_url) = receiver(0).await;
+    let mut cfg = config(None);
+    cfg.hooks = hooks(
+        json!([{"id": "reports", "name": "Reports", "event": "report_generated",
+        "action": {"type": "webhook", "url": hook_url, "secret": SECRET}}]),
+    );
+    let (n, mailer) = notifier(&adapters, cfg);
+    let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
+    InquiryService::new(deps.clone())
+        .submit(&inquiry_body(), None, "c")
+        .await
+        .unwrap();
+    let job = adapters
+        .queue
+        .receive(QueueName::Reports, 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let model = Arc::new(DownModel) as Arc<dyn backend_core::ports::llm::Llm>;
+    let reports = ReportService::new(
+        deps,
+        adapters.blobs.clone().unwrap(),
+        Arc::new(Drafter::standard(Some(model))),
+    );
+    let outcome = reports.handle_attempt(&job[0].body, 1).await.unwrap();
+    assert!(
+        matches!(outcome, Outcome::Generated(_)),
+        "drafted from the template"
+    );
+    let events = adapters
+        .queue
+        .receive(QueueName::Events, 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let generated = events
+        .iter()
+        .find(|d| d.body.contains("report_generated"))
+        .expect("report_generated emitted");
+    assert_eq!(
+        n.handle(&generated.body).await.unwrap(),
+        2,
+        "the mail and the hook"
+    );
+    let sent = mailer.sent.lock().unwrap();
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].text.to_lowercase().contains("template"),
+        "{}",
+        sent[0].text
+    );
+    assert_eq!(hook.bodies.lock().unwrap().len(), 1);
+}

@@ -4,10 +4,11 @@
 use super::*;
 
 impl Notifier {
-    /// Runs `effect` unless the ledger says it finished; records the outcome.
+    /// Runs `effect` unless the ledger says it finished; records the outcome. An
+    /// effect failing for now on the event's last delivery is recorded as failed.
     pub(super) async fn once<F, Fut>(
         &self,
-        event: &DomainEvent,
+        attempt: &Attempt<'_>,
         action: &str,
         channel: &str,
         effect: F,
@@ -16,11 +17,19 @@ impl Notifier {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Effect, AppError>>,
     {
+        let event = attempt.event;
         let pk = notification_pk(&event.id, action);
         if self.deps.store.get(&pk, NOTIFICATION_SK).await?.is_some() {
             return Ok(false);
         }
-        let (status, detail) = match effect().await? {
+        let outcome = match effect().await {
+            Ok(outcome) => outcome,
+            Err(e) if attempt.last => {
+                Effect::FailedForGood(format!("still failing on the last delivery: {e}"))
+            }
+            Err(e) => return Err(e),
+        };
+        let (status, detail) = match outcome {
             Effect::Done => ("sent", None),
             Effect::FailedForGood(why) => {
                 tracing::warn!(event_id = %event.id, action, error = %why, "notification failed for good");

@@ -25,6 +25,7 @@ use crate::domain::{
 };
 use crate::ports::mail::{Mail, MailError, Mailer};
 use crate::ports::outbound::{Outbound, OutboundError, Post};
+use crate::ports::queue::MAX_RECEIVES;
 use crate::ports::{Condition, Item, WriteOp};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -69,6 +70,41 @@ impl NotifyConfig {
     }
 }
 
+/// One delivery of an event: the event, and whether the queue will bring it back
+/// again if it fails.
+struct Attempt<'a> {
+    event: &'a DomainEvent,
+    last: bool,
+}
+
+/// What the effects of one delivery came to: how many ran, and the first failure
+/// that should bring the message back.
+#[derive(Default)]
+struct Tally {
+    ran: usize,
+    failed: Option<AppError>,
+}
+
+impl Tally {
+    fn add(&mut self, outcome: Result<bool, AppError>) {
+        match outcome {
+            Ok(true) => self.ran += 1,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "a notification failed for now; the others went on");
+                self.failed.get_or_insert(e);
+            }
+        }
+    }
+
+    fn outcome(self) -> Result<usize, AppError> {
+        match self.failed {
+            Some(e) => Err(e),
+            None => Ok(self.ran),
+        }
+    }
+}
+
 /// What a side effect came to.
 enum Effect {
     Done,
@@ -104,8 +140,20 @@ impl Notifier {
         }
     }
 
-    /// Handles one queue message body; returns how many effects ran this time.
+    /// Handles one queue message body, as its first delivery; returns how many
+    /// effects ran this time.
     pub async fn handle(&self, body: &str) -> Result<usize, AppError> {
+        self.handle_attempt(body, 1).await
+    }
+
+    /// Handles a delivery the queue has made `receive_count` times. Every effect of
+    /// the event is tried, each on its own: one that fails for now (a webhook down,
+    /// the mailer throttled) holds back none of the others, and fails the message
+    /// only after the rest ran, so the queue brings it back for that effect alone
+    /// (the ledger skips what finished). On the last delivery the queue allows, an
+    /// effect still failing is recorded as failed for good (counted in the figures,
+    /// logged for the alarm) instead of taking the event to the dead-letter queue.
+    pub async fn handle_attempt(&self, body: &str, receive_count: u32) -> Result<usize, AppError> {
         let event: DomainEvent = serde_json::from_str(body).map_err(|e| {
             AppError::Validation(
                 [("message".to_string(), format!("not a domain event: {e}"))].into(),
@@ -114,64 +162,57 @@ impl Notifier {
         let id = InquiryId::parse(&event.inquiry_id).ok_or_else(|| {
             AppError::Validation([("inquiry_id".to_string(), "malformed".to_string())].into())
         })?;
-        let mut ran = 0;
+        let attempt = Attempt {
+            event: &event,
+            last: receive_count >= MAX_RECEIVES,
+        };
+        let mut tally = Tally::default();
         // A manual trigger (`POST /api/v1/hooks/trigger`) runs hooks only.
         let only_hook = event.payload["only_hook"].as_str().map(str::to_string);
         let hooks_only = only_hook.is_some() || event.payload["hooks_only"] == true;
         let hooks = self.hooks.all().await?;
-        if hooks_only || hooks.iter().any(|h| h.event == event.event_type) {
-            let inquiry = self.inquiries.get(&id).await?;
-            let chosen = hooks.iter().filter(|h| match &only_hook {
-                Some(hid) => &h.id == hid,
-                None => h.matches(event.event_type, &inquiry),
-            });
-            for hook in chosen {
-                let action = format!("hook:{}", hook.id);
-                if self
-                    .once(&event, &action, hook_channel(hook), || {
-                        self.hook(hook, &event, &inquiry)
-                    })
-                    .await?
-                {
-                    ran += 1;
-                }
-            }
+        let inquiry = self.inquiries.get(&id).await?;
+        let chosen = hooks.iter().filter(|h| match &only_hook {
+            Some(hid) => &h.id == hid,
+            None => h.matches(event.event_type, &inquiry),
+        });
+        for hook in chosen {
+            let action = format!("hook:{}", hook.id);
+            tally.add(
+                self.once(&attempt, &action, hook_channel(hook), || {
+                    self.hook(hook, &event, &inquiry)
+                })
+                .await,
+            );
         }
         if hooks_only {
-            return Ok(ran);
+            return tally.outcome();
         }
         match event.event_type {
             EventType::InquiryCreated => {
-                let inquiry = self.inquiries.get(&id).await?;
-                if self
-                    .once(&event, "email:prospect", "email", || {
+                tally.add(
+                    self.once(&attempt, "email:prospect", "email", || {
                         self.prospect_confirmation(&inquiry)
                     })
-                    .await?
-                {
-                    ran += 1;
-                }
-                if self.cfg.slack_webhook.is_some()
-                    && self
-                        .once(&event, "slack", "slack", || self.slack(&inquiry))
-                        .await?
-                {
-                    ran += 1;
+                    .await,
+                );
+                if self.cfg.slack_webhook.is_some() {
+                    tally.add(
+                        self.once(&attempt, "slack", "slack", || self.slack(&inquiry))
+                            .await,
+                    );
                 }
             }
             EventType::ReportGenerated | EventType::ReportFailed => {
-                let inquiry = self.inquiries.get(&id).await?;
-                if self
-                    .once(&event, "email:consultants", "email", || {
+                tally.add(
+                    self.once(&attempt, "email:consultants", "email", || {
                         self.consultant_email(&inquiry)
                     })
-                    .await?
-                {
-                    ran += 1;
-                }
+                    .await,
+                );
             }
             _ => {}
         }
-        Ok(ran)
+        tally.outcome()
     }
 }
