@@ -7,7 +7,7 @@ use super::auth::unconfigured;
 use super::context::{ClientIp, RequestContext};
 use super::error::ApiError;
 use super::extract::JsonBody;
-use super::query::{bound, number, param, params, Params};
+use super::query::{bound, number, page_of, param, params, Params};
 use super::routes::Route;
 use super::AppState;
 use axum::extract::{Path, State};
@@ -294,7 +294,7 @@ async fn admin_inquiries(
         "count": data.len(),
         "data": data,
         "total": total,
-        "page": offset / limit + 1,
+        "page": page_of(offset, limit),
         "pages": total.div_ceil(limit),
     })))
 }

@@ -7,6 +7,7 @@ mod bedrock;
 mod blob_contract;
 mod chat;
 mod devserver_process;
+mod hardening;
 mod lambda_handlers;
 mod lambda_rie;
 mod layers;
