@@ -42,6 +42,53 @@ async fn huge_offsets_are_answered_in_the_envelope_never_by_a_panic() {
     assert_eq!(v["page"], json!(u64::MAX));
 }
 
+#[tokio::test]
+async fn concurrent_wrong_passwords_get_no_more_checks_than_the_limit() {
+    let app = spawn_app().await;
+    let wrong = json!({"username": system_tests::ADMIN_USER, "password": "wrong"});
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let burst = (0..40).map(|_| {
+            app.client
+                .post(app.url("/api/v1/auth/login"))
+                .json(&wrong)
+                .send()
+        });
+        for r in futures::future::join_all(burst).await {
+            statuses.push(r.expect("answered").status().as_u16());
+        }
+    }
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert!(
+        (1..=MAX_FAILURES as usize).contains(&checked),
+        "{checked} passwords checked, at most {MAX_FAILURES} allowed: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    // The limit holds for the right password too.
+    let right = json!({"username": system_tests::ADMIN_USER, "password": system_tests::ADMIN_PASSWORD});
+    let (status, v) = json_of(app.post_json("/api/v1/auth/login", &right).await).await;
+    assert_eq!((status, v["code"].as_str()), (429, Some("RATE_LIMITED")));
+}
+
+#[tokio::test]
+async fn a_successful_sign_in_clears_the_failures_before_it() {
+    let app = spawn_app().await;
+    let wrong = json!({"username": system_tests::ADMIN_USER, "password": "wrong"});
+    for _ in 0..MAX_FAILURES - 1 {
+        let (status, _) = json_of(app.post_json("/api/v1/auth/login", &wrong).await).await;
+        assert_eq!(status, 401);
+    }
+    app.token().await;
+    // Without the reset the next failure would be the last allowed, and this the first refused.
+    for _ in 0..2 {
+        let (status, _) = json_of(app.post_json("/api/v1/auth/login", &wrong).await).await;
+        assert_eq!(status, 401);
+    }
+}
+
 async fn put_status(app: &TestApp, token: &str, id: &str, to: &str) -> (u16, Value) {
     let path = format!("/api/v1/inquiries/{id}/status");
     json_of(app.admin_put(&path, token, &json!({"status": to})).await).await
