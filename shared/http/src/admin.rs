@@ -29,6 +29,7 @@ pub fn table() -> Vec<Route> {
     vec![
         Route::new(Method::POST, "/api/v1/auth/login", post(login))
             .doc("auth", "Sign in; answers a JWT for the admin routes")
+            .no_store()
             .body("Login")
             .ok(200, Some("Token")),
         Route::new(Method::GET, "/api/v1/inquiries", get(list_inquiries))

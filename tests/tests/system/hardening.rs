@@ -89,6 +89,167 @@ async fn a_successful_sign_in_clears_the_failures_before_it() {
     }
 }
 
+/// Reads until the server closes the connection, or gives up at `limit`.
+async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> Option<Vec<u8>> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(limit, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .ok()
+    .map(|_| got)
+}
+
+#[tokio::test]
+async fn a_request_whose_headers_never_finish_is_cut_off() {
+    let app = spawn_app_with(|c| c.header_read_timeout = Duration::from_millis(500)).await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let answer = closed_within(&mut stream, Duration::from_secs(10)).await;
+    assert!(
+        answer.is_some(),
+        "the connection was still open after 10 s"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    // A client that finishes its headers in time is served as before.
+    let (status, _) = json_of(app.get("/health").await).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_request_whose_body_never_finishes_is_answered_408() {
+    let app = spawn_app_with(|c| c.request_timeout = Duration::from_millis(500)).await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /api/v1/inquiries HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+              Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"name\": ",
+        )
+        .await
+        .unwrap();
+    let answer = closed_within(&mut stream, Duration::from_secs(10))
+        .await
+        .expect("answered and closed within 10 s");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("\"code\":\"REQUEST_TIMEOUT\""), "{text}");
+}
+
+#[tokio::test]
+async fn a_socket_frame_over_the_size_limit_gets_an_error_frame_and_a_1009_close() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let huge = json!({"type": "message", "content": "z".repeat(1_500_000)}).to_string();
+    sock.send_text(&huge).await;
+    let e = sock.next().await;
+    assert_eq!(e["type"], "error", "{e}");
+    assert_eq!(e["metadata"]["code"], "FRAME_TOO_LARGE", "{e}");
+    let (code, reason) = sock.close_frame().await.expect("a close frame with a code");
+    assert_eq!(code, 1009);
+    assert!(!reason.is_empty());
+}
+
+fn header<'a>(r: &'a reqwest::Response, name: &str) -> Option<&'a str> {
+    r.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = spawn_app().await;
+    let good = json!({"username": system_tests::ADMIN_USER, "password": system_tests::ADMIN_PASSWORD});
+    let bad = json!({"username": system_tests::ADMIN_USER, "password": "wrong"});
+    let token = app.token().await;
+    let mut private = vec![
+        ("login", app.post_json("/api/v1/auth/login", &good).await),
+        ("failed login", app.post_json("/api/v1/auth/login", &bad).await),
+        ("no token", app.get("/api/v1/inquiries").await),
+    ];
+    for path in [
+        "/api/v1/inquiries",
+        "/api/v1/admin/inquiries",
+        "/api/v1/admin/metrics",
+        "/api/v1/admin/reports",
+        "/api/v1/hooks",
+        "/api/v1/admin/chat/sessions",
+        "/api/v1/admin/metrics?time_range=forever",
+    ] {
+        private.push((path, app.admin_get(path, &token).await));
+    }
+    for (what, r) in &private {
+        assert_eq!(header(r, "cache-control"), Some("no-store"), "{what}");
+        assert_eq!(header(r, "x-content-type-options"), Some("nosniff"), "{what}");
+    }
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/inquiries"))
+        .header("origin", "http://localhost:5173")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    let public = vec![
+        ("health", app.get("/health").await),
+        ("services", app.get("/api/v1/config/services").await),
+        ("unknown route", app.get("/no/such/route").await),
+        ("preflight", preflight),
+        ("socket refusal", app.get("/api/v1/admin/chat/ws").await),
+        (
+            "created",
+            app.post_json("/api/v1/inquiries", &inquiry_body()).await,
+        ),
+    ];
+    for (what, r) in &public {
+        assert_eq!(header(r, "x-content-type-options"), Some("nosniff"), "{what}");
+    }
+}
+
+#[tokio::test]
+async fn credentials_are_allowed_only_to_an_allowed_origin() {
+    let app = spawn_app().await;
+    let get = |origin: Option<&'static str>| {
+        let mut req = app.client.get(app.url("/api/v1/config/services"));
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.send()
+    };
+    let allowed = get(Some("http://localhost:5173")).await.unwrap();
+    assert_eq!(
+        header(&allowed, "access-control-allow-credentials"),
+        Some("true")
+    );
+    for origin in [Some("https://evil.example"), None] {
+        let r = get(origin).await.unwrap();
+        assert_eq!(
+            header(&r, "access-control-allow-credentials"),
+            None,
+            "{origin:?}"
+        );
+    }
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/inquiries"))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&preflight, "access-control-allow-credentials"), None);
+}
+
 async fn put_status(app: &TestApp, token: &str, id: &str, to: &str) -> (u16, Value) {
     let path = format!("/api/v1/inquiries/{id}/status");
     json_of(app.admin_put(&path, token, &json!({"status": to})).await).await
