@@ -68,7 +68,8 @@ async fn concurrent_wrong_passwords_get_no_more_checks_than_the_limit() {
         "{statuses:?}"
     );
     // The limit holds for the right password too.
-    let right = json!({"username": system_tests::ADMIN_USER, "password": system_tests::ADMIN_PASSWORD});
+    let right =
+        json!({"username": system_tests::ADMIN_USER, "password": system_tests::ADMIN_PASSWORD});
     let (status, v) = json_of(app.post_json("/api/v1/auth/login", &right).await).await;
     assert_eq!((status, v["code"].as_str()), (429, Some("RATE_LIMITED")));
 }
@@ -117,10 +118,7 @@ async fn a_request_whose_headers_never_finish_is_cut_off() {
         .unwrap();
     let started = Instant::now();
     let answer = closed_within(&mut stream, Duration::from_secs(10)).await;
-    assert!(
-        answer.is_some(),
-        "the connection was still open after 10 s"
-    );
+    assert!(answer.is_some(), "the connection was still open after 10 s");
     assert!(started.elapsed() >= Duration::from_millis(400));
     // A client that finishes its headers in time is served as before.
     let (status, _) = json_of(app.get("/health").await).await;
@@ -169,12 +167,16 @@ fn header<'a>(r: &'a reqwest::Response, name: &str) -> Option<&'a str> {
 #[tokio::test]
 async fn every_answer_carries_the_security_headers() {
     let app = spawn_app().await;
-    let good = json!({"username": system_tests::ADMIN_USER, "password": system_tests::ADMIN_PASSWORD});
+    let good =
+        json!({"username": system_tests::ADMIN_USER, "password": system_tests::ADMIN_PASSWORD});
     let bad = json!({"username": system_tests::ADMIN_USER, "password": "wrong"});
     let token = app.token().await;
     let mut private = vec![
         ("login", app.post_json("/api/v1/auth/login", &good).await),
-        ("failed login", app.post_json("/api/v1/auth/login", &bad).await),
+        (
+            "failed login",
+            app.post_json("/api/v1/auth/login", &bad).await,
+        ),
         ("no token", app.get("/api/v1/inquiries").await),
     ];
     for path in [
@@ -190,7 +192,11 @@ async fn every_answer_carries_the_security_headers() {
     }
     for (what, r) in &private {
         assert_eq!(header(r, "cache-control"), Some("no-store"), "{what}");
-        assert_eq!(header(r, "x-content-type-options"), Some("nosniff"), "{what}");
+        assert_eq!(
+            header(r, "x-content-type-options"),
+            Some("nosniff"),
+            "{what}"
+        );
     }
     let preflight = app
         .client
@@ -212,7 +218,11 @@ async fn every_answer_carries_the_security_headers() {
         ),
     ];
     for (what, r) in &public {
-        assert_eq!(header(r, "x-content-type-options"), Some("nosniff"), "{what}");
+        assert_eq!(
+            header(r, "x-content-type-options"),
+            Some("nosniff"),
+            "{what}"
+        );
     }
 }
 
@@ -293,8 +303,7 @@ async fn statuses_move_one_step_forward_or_back_and_closed_is_final() {
         stated.contains("pending → processing;") && stated.contains("closed is final"),
         "{stated}"
     );
-    let readme =
-        std::fs::read_to_string(system_tests::workspace_root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(system_tests::workspace_root().join("README.md")).unwrap();
     assert!(
         readme.contains(stated),
         "README.md does not state the table as {stated:?}"

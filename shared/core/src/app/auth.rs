@@ -238,8 +238,8 @@ impl Authenticator {
                 let retry_after = expires.saturating_sub(now).max(1) as u64;
                 return Err(AuthError::RateLimited { retry_after }.into());
             }
-            let mut item = Item::new(&pk, RATE_SK, json!({ "failures": attempts + 1 }))
-                .expiring_at(expires);
+            let mut item =
+                Item::new(&pk, RATE_SK, json!({ "failures": attempts + 1 })).expiring_at(expires);
             item.version = version;
             match self
                 .deps
