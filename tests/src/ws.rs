@@ -128,6 +128,24 @@ impl Client {
         }
     }
 
+    /// Reads past any text frames to the server's close frame and answers its code
+    /// and reason (`None` when the socket ended without one, which a client sees as
+    /// 1005); fails the test after 10 s.
+    pub async fn close_frame(&mut self) -> Option<(u16, String)> {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), self.socket.next())
+                .await
+                .expect("the socket closes within 10 s");
+            match msg {
+                Some(Ok(Message::Close(Some(c)))) => {
+                    return Some((u16::from(c.code), c.reason.as_str().to_string()))
+                }
+                Some(Ok(Message::Close(None))) | Some(Err(_)) | None => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
     pub async fn close(mut self) {
         let _ = self.socket.close(None).await;
     }

@@ -4,6 +4,7 @@
 //! which is what the black-box tests build on.
 
 pub mod chat_ws;
+mod listener;
 
 use backend_aws::BedrockLlm;
 use backend_config::{Part, Settings};
@@ -58,7 +59,22 @@ pub struct Config {
     /// (`WORKERS=off` leaves queued events to be read, as a disabled event source
     /// mapping would).
     pub workers: bool,
+    /// How long a client may take to send a request's headers; a connection that
+    /// has not finished them by then is closed ([`HEADER_READ_TIMEOUT`]).
+    pub header_read_timeout: Duration,
+    /// How long one request may take from its headers to its answer, its body
+    /// included; later it is answered 408 (the chat answer's limit plus
+    /// [`REQUEST_TIMEOUT_MARGIN`]).
+    pub request_timeout: Duration,
 }
+
+/// Long enough for any real client on a slow link, short enough that connections
+/// which never finish their headers cannot pile up and hold the server's sockets.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Beyond the longest chat answer: the dashboard's chat routes wait for the whole
+/// answer before they respond, and must not be cut off by the request limit.
+pub const REQUEST_TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
 
 impl Config {
     /// From the settings the environment gives (`Settings` with `Part::DevServer`).
@@ -85,6 +101,8 @@ impl Config {
                 .notify
                 .ok_or_else(|| anyhow::anyhow!("no notification settings"))?,
             chat_model: bedrock.map(|m| Arc::new(m) as Arc<dyn ChatModel>),
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            request_timeout: s.chat.timeout + REQUEST_TIMEOUT_MARGIN,
             chat: s.chat,
             chat_limit: RateLimit::default(),
             workers: dev.workers,
@@ -113,6 +131,8 @@ impl Config {
             },
             chat_limit: RateLimit::default(),
             workers: true,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            request_timeout: ChatConfig::default().timeout + REQUEST_TIMEOUT_MARGIN,
         }
     }
 }
@@ -185,19 +205,15 @@ pub async fn start_with(
         Arc::new(connections.clone()),
         cfg.chat_limit,
     );
-    let app = router(state).merge(chat_ws::routes(socket, connections, auth, stopped.clone()));
-    let mut on_stop = stopped.clone();
-    let http = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = on_stop.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(error = %e, "http server failed");
-        }
-    });
+    let app = router(state)
+        .merge(chat_ws::routes(socket, connections, auth, stopped.clone()))
+        // Again outside the merge: the socket's refusals come from its own router.
+        .layer(axum::middleware::map_response(backend_http::no_sniff));
+    let limits = listener::Limits {
+        header_read: cfg.header_read_timeout,
+        request: cfg.request_timeout,
+    };
+    let http = tokio::spawn(listener::serve(listener, app, limits, stopped.clone()));
 
     let deps_queue = deps.queue.clone();
     let notify_queue = deps.queue.clone();

@@ -7,7 +7,7 @@ use super::auth::unconfigured;
 use super::context::{ClientIp, RequestContext};
 use super::error::ApiError;
 use super::extract::JsonBody;
-use super::query::{bound, number, param, params, Params};
+use super::query::{bound, number, page_of, param, params, Params};
 use super::routes::Route;
 use super::AppState;
 use axum::extract::{Path, State};
@@ -33,6 +33,7 @@ pub fn table() -> Vec<Route> {
     vec![
         Route::new(Method::POST, "/api/v1/auth/login", post(login))
             .doc("auth", "Sign in; answers a JWT for the admin routes")
+            .no_store()
             .body("Login")
             .ok(200, Some("Token")),
         Route::new(Method::GET, "/api/v1/inquiries", get(list_inquiries))
@@ -313,7 +314,7 @@ async fn admin_inquiries(
         "count": data.len(),
         "data": data,
         "total": total,
-        "page": offset / limit + 1,
+        "page": page_of(offset, limit),
         "pages": total.div_ceil(limit),
     })))
 }

@@ -16,6 +16,8 @@ mod query;
 pub mod reports;
 pub mod routes;
 
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
 use axum::Router;
 use backend_core::app::auth::Authenticator;
 use backend_core::app::chat::ChatService;
@@ -72,14 +74,19 @@ impl AppState {
 }
 
 fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
-    use axum::http::{header, HeaderName, HeaderValue, Method};
+    use axum::http::{HeaderName, Method};
     let list: Vec<HeaderValue> = origins
         .iter()
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
+    // A predicate, not `true`: the constant sends the credentials header to every
+    // caller, which tells a page on any origin that this API takes credentials.
+    let allowed = list.clone();
     tower_http::cors::CorsLayer::new()
         .allow_origin(list)
-        .allow_credentials(true)
+        .allow_credentials(tower_http::cors::AllowCredentials::predicate(
+            move |origin, _| allowed.contains(origin),
+        ))
         .allow_methods([
             Method::GET,
             Method::POST,
@@ -103,6 +110,24 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
+/// Sets `X-Content-Type-Options: nosniff`, which every answer carries: no browser
+/// may read an error envelope or a report as something it could run.
+pub async fn no_sniff(mut resp: Response) -> Response {
+    resp.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
+}
+
+/// Sets `Cache-Control: no-store`, which a token or admin data carries: no shared
+/// or browser cache may keep it for the next person at the machine.
+pub async fn no_store(mut resp: Response) -> Response {
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
 /// The web form's routes alone (the public-api function).
 pub fn public_router(state: Arc<AppState>) -> Router {
     finish(routes::build(public::table(), &state), state)
@@ -118,8 +143,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     finish(routes::build(routes::all(), &state), state)
 }
 
-/// The layers every route shares: request ids, logs, metrics, panics turned into
-/// the envelope, and envelope answers for unknown routes and methods.
+/// The layers every route shares: `nosniff`, request ids, logs, metrics, panics
+/// turned into the envelope, and envelope answers for unknown routes and methods.
 fn finish(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
     let cors = cors(&state.cors_origins);
     routes
@@ -132,6 +157,7 @@ fn finish(routes: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
         // before routing.
         .layer(
             tower::ServiceBuilder::new()
+                .layer(axum::middleware::map_response(no_sniff))
                 .layer(axum::middleware::from_fn(context::request_context))
                 .layer(cors)
                 .layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -224,6 +224,7 @@ fn schemas() -> Value {
         },
         "StatusChange": {
             "type": "object", "required": ["status"],
+            "description": format!("Allowed moves: {}. Any other move answers 409 INVALID_TRANSITION with the allowed ones in details.allowed.", InquiryStatus::table_text()),
             "properties": {"status": {"enum": statuses}, "note": {"type": "string", "maxLength": 2000}}
         },
         "Login": {

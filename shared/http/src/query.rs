@@ -92,3 +92,9 @@ pub(super) fn number(
         },
     }
 }
+
+/// The 1-based page an offset falls on. Saturating: the offset is the client's
+/// number, and one past the largest page must not overflow into a panic.
+pub(super) fn page_of(offset: usize, limit: usize) -> usize {
+    (offset / limit.max(1)).saturating_add(1)
+}

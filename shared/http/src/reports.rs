@@ -2,7 +2,7 @@
 //! downloads, and the admin report listing and view.
 
 use super::error::ApiError;
-use super::query::{number, params, Params};
+use super::query::{number, page_of, params, Params};
 use super::routes::Route;
 use super::AppState;
 use axum::extract::{Path, State};
@@ -316,7 +316,7 @@ async fn list(State(s): State<Arc<AppState>>, q: Params) -> Result<Json<Value>, 
     }
     Ok(Json(json!({
         "success": true, "count": data.len(), "data": data, "total": total,
-        "page": offset / limit + 1, "pages": total.div_ceil(limit),
+        "page": page_of(offset, limit), "pages": total.div_ceil(limit),
     })))
 }
 

@@ -28,6 +28,9 @@ pub struct Route {
     pub ok: (u16, Option<&'static str>),
     /// Query parameters, by name.
     pub query: &'static [&'static str],
+    /// Whether its answers carry `Cache-Control: no-store` (every admin route, and
+    /// sign-in, whose answer is a token).
+    pub no_store: bool,
     pub handler: MethodRouter<Arc<AppState>>,
 }
 
@@ -42,6 +45,7 @@ impl Route {
             body: None,
             ok: (200, None),
             query: &[],
+            no_store: false,
             handler,
         }
     }
@@ -54,6 +58,11 @@ impl Route {
 
     pub fn admin(mut self) -> Self {
         self.access = Access::Admin;
+        self.no_store()
+    }
+
+    pub fn no_store(mut self) -> Self {
+        self.no_store = true;
         self
     }
 
@@ -82,6 +91,11 @@ pub fn build(table: Vec<Route>, state: &Arc<AppState>) -> Router<Arc<AppState>> 
                 state.clone(),
                 super::auth::require_admin,
             )),
+        };
+        // Outside the admin check, so its 401 and 403 are not stored either.
+        let handler = match r.no_store {
+            true => handler.route_layer(axum::middleware::map_response(super::no_store)),
+            false => handler,
         };
         router.route(r.path, handler)
     })

@@ -361,7 +361,7 @@ async fn status_moves_follow_the_transition_table_and_emit_events() {
         (409, Some("INVALID_TRANSITION")),
         "{v}"
     );
-    assert_eq!(v["details"]["allowed"], json!(["processing", "closed"]));
+    assert_eq!(v["details"]["allowed"], json!(["processing"]));
     let (s, v) = json_of(
         app.admin_put(&path, &token, &json!({"status": "finished"}))
             .await,

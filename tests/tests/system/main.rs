@@ -8,6 +8,7 @@ mod blob_contract;
 mod chat;
 mod dashboard;
 mod devserver_process;
+mod hardening;
 mod lambda_handlers;
 mod lambda_rie;
 mod layers;

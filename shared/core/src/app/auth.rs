@@ -13,7 +13,8 @@ use serde_json::json;
 use std::fmt;
 use std::time::Duration;
 
-/// Failed logins allowed from one address within `FAILURE_WINDOW`.
+/// Password checks allowed from one address within `FAILURE_WINDOW` (a success
+/// clears the count).
 pub const MAX_FAILURES: u64 = 5;
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// The longest a token may live, in seconds.
@@ -135,9 +136,9 @@ impl Authenticator {
         client: &str,
     ) -> Result<Issued, AppError> {
         let now = self.deps.clock.now().unix_timestamp();
-        if let Some(retry_after) = self.blocked_for(client, now).await? {
-            return Err(AuthError::RateLimited { retry_after }.into());
-        }
+        // Reserved before the check, not counted after it: otherwise every request
+        // that arrives while the first ones are being hashed passes the limit.
+        self.reserve_attempt(client, now).await?;
         let account = self.cfg.admins.iter().find(|a| a.username == username);
         let hash = account.map_or(self.dummy_hash.clone(), |a| a.password_hash.clone());
         let password = password.to_string();
@@ -153,11 +154,12 @@ impl Authenticator {
         .await
         .map_err(|e| AppError::Unavailable(format!("password check stopped: {e}")))?;
         match account {
-            Some(a) if verified => Ok(self.issue(&a.username, now)),
-            _ => {
-                self.record_failure(client, now).await?;
-                Err(AuthError::BadCredentials.into())
+            Some(a) if verified => {
+                self.clear_attempts(client).await?;
+                Ok(self.issue(&a.username, now))
             }
+            // The reserved attempt stays counted: it was a failure.
+            _ => Err(AuthError::BadCredentials.into()),
         }
     }
 
@@ -207,41 +209,37 @@ impl Authenticator {
         }
     }
 
-    async fn blocked_for(&self, client: &str, now: i64) -> Result<Option<u64>, AppError> {
-        let item = self
-            .deps
-            .store
-            .get(&login_failures_pk(client), RATE_SK)
-            .await?;
-        Ok(item.and_then(|i| {
-            let failures = i.data["failures"].as_u64().unwrap_or(0);
-            let until = i.expires_at.unwrap_or(now);
-            (failures >= MAX_FAILURES).then(|| (until - now).max(1) as u64)
-        }))
-    }
-
-    /// Counts a failure in the address's current window; optimistic, retried on a race.
-    async fn record_failure(&self, client: &str, now: i64) -> Result<(), AppError> {
+    /// Counts one attempt in the address's window, or refuses it once
+    /// `MAX_FAILURES` are counted. A conditional write on the counter's version, so
+    /// of concurrent attempts exactly as many as the limit leaves room for get in.
+    /// A lost race means another attempt was counted, so the counter only rises and
+    /// the loop ends within the limit plus a few rounds; if it still has not, the
+    /// attempt is refused rather than let through uncounted.
+    async fn reserve_attempt(&self, client: &str, now: i64) -> Result<(), AppError> {
         let pk = login_failures_pk(client);
-        for _ in 0..5 {
+        for _ in 0..MAX_FAILURES + 5 {
             let current = self.deps.store.get(&pk, RATE_SK).await?;
-            let (failures, expires, cond, version) = match &current {
+            let (attempts, expires, cond, version) = match &current {
                 Some(i) => (
-                    i.data["failures"].as_u64().unwrap_or(0) + 1,
+                    i.data["failures"].as_u64().unwrap_or(0),
                     i.expires_at
                         .unwrap_or(now + FAILURE_WINDOW.as_secs() as i64),
                     Condition::Version(i.version),
-                    i.version + 1,
+                    i.version.saturating_add(1),
                 ),
                 None => (
-                    1,
+                    0,
                     now + FAILURE_WINDOW.as_secs() as i64,
                     Condition::NotExists,
                     1,
                 ),
             };
+            if attempts >= MAX_FAILURES {
+                let retry_after = expires.saturating_sub(now).max(1) as u64;
+                return Err(AuthError::RateLimited { retry_after }.into());
+            }
             let mut item =
-                Item::new(&pk, RATE_SK, json!({ "failures": failures })).expiring_at(expires);
+                Item::new(&pk, RATE_SK, json!({ "failures": attempts + 1 })).expiring_at(expires);
             item.version = version;
             match self
                 .deps
@@ -257,6 +255,20 @@ impl Authenticator {
                 Err(e) => return Err(e.into()),
             }
         }
+        Err(AuthError::RateLimited { retry_after: 1 }.into())
+    }
+
+    /// A correct password forgets the address's failures, so that an admin who
+    /// mistyped a few times is not locked out by their own earlier attempts.
+    async fn clear_attempts(&self, client: &str) -> Result<(), AppError> {
+        self.deps
+            .store
+            .write(vec![WriteOp::Delete {
+                pk: login_failures_pk(client),
+                sk: RATE_SK.into(),
+                condition: Condition::None,
+            }])
+            .await?;
         Ok(())
     }
 }

@@ -28,10 +28,12 @@ pub enum ErrorCode {
     InvalidFrame,
     FrameTooLarge,
     UpgradeRequired,
+    /// A request that took longer than the server waits (its body never ended).
+    RequestTimeout,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 18] = [
         Self::ValidationError,
         Self::InvalidJson,
         Self::UnsupportedMediaType,
@@ -49,6 +51,7 @@ impl ErrorCode {
         Self::InvalidFrame,
         Self::FrameTooLarge,
         Self::UpgradeRequired,
+        Self::RequestTimeout,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -70,6 +73,7 @@ impl ErrorCode {
             Self::InvalidFrame => "INVALID_FRAME",
             Self::FrameTooLarge => "FRAME_TOO_LARGE",
             Self::UpgradeRequired => "UPGRADE_REQUIRED",
+            Self::RequestTimeout => "REQUEST_TIMEOUT",
         }
     }
 }

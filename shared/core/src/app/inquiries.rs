@@ -155,7 +155,9 @@ impl InquiryService {
         // The cursor is a position in creation order, the same in every partition, so
         // an inquiry whose status changes during a walk is neither lost nor repeated.
         let below = cursor.and_then(|c| c.gsi1sk);
-        let mut out = self.read(f, below.as_deref(), Some(limit + 1)).await?;
+        let mut out = self
+            .read(f, below.as_deref(), Some(limit.saturating_add(1)))
+            .await?;
         let next = if out.len() > limit {
             out.truncate(limit);
             out.last().map(|(_, item)| Cursor::of(item, true).encode())

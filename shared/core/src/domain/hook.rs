@@ -69,7 +69,7 @@ impl Hook {
     pub fn public_view(&self) -> Value {
         let action = match &self.action {
             HookAction::Webhook { url, .. } => {
-                json!({"type": "webhook", "url": url, "signed": true})
+                json!({"type": "webhook", "url": shown_url(url), "signed": true})
             }
             HookAction::Slack { .. } => json!({"type": "slack"}),
             HookAction::Email { to } => json!({"type": "email", "to": to}),
@@ -77,6 +77,21 @@ impl Hook {
         json!({"id": self.id, "name": self.name, "event": self.event, "filter": self.filter,
                "action": action, "enabled": self.enabled, "created_at": self.created_at})
     }
+}
+
+/// A URL as the admin API may show it: scheme, host, port and path. Receivers
+/// often carry a token in the query string or in the userinfo, so both go, and
+/// the fragment with them. Anything up to the last `@` before the query is taken
+/// for userinfo, even where a lenient parser would read a path: showing too little
+/// of a path is harmless, showing a password is not.
+pub fn shown_url(url: &str) -> String {
+    let before_query = &url[..url.find(['?', '#']).unwrap_or(url.len())];
+    let (scheme, rest) = match before_query.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), before_query),
+    };
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, after)| after);
+    format!("{scheme}{rest}")
 }
 
 /// Parses a JSON list of hooks, checking ids are unique and usable in keys.
@@ -100,4 +115,22 @@ pub fn parse_hooks(json: &str) -> Result<Vec<Hook>, String> {
         }
     }
     Ok(hooks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_url;
+
+    #[test]
+    fn shown_urls_keep_no_query_fragment_or_userinfo() {
+        for (given, shown) in [
+            ("https://h.example/p?token=x#f", "https://h.example/p"),
+            ("https://u:pw@h.example:8443/p", "https://h.example:8443/p"),
+            ("https://u:p/w@h.example/p?q", "https://h.example/p"),
+            ("http://127.0.0.1:9/hook", "http://127.0.0.1:9/hook"),
+            ("h.example/p?x", "h.example/p"),
+        ] {
+            assert_eq!(shown_url(given), shown, "{given}");
+        }
+    }
 }

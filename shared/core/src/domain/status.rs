@@ -37,17 +37,37 @@ impl InquiryStatus {
         Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
-    /// The transition table. Work may step back one stage (a reviewer sends a
-    /// report back, a prospect answers a response) but never skips ahead.
+    /// The transition table, the one source of every statement of it (the 409's
+    /// `allowed`, the OpenAPI document, the README through a test): one step forward
+    /// along `ALL`, or one step back (a reviewer sends a report back, a prospect
+    /// answers a response), never a skip, and `closed` is final.
     pub fn allowed_next(self) -> &'static [InquiryStatus] {
         use InquiryStatus::*;
         match self {
-            Pending => &[Processing, Closed],
-            Processing => &[Reviewed, Pending, Closed],
-            Reviewed => &[Responded, Processing, Closed],
-            Responded => &[Processing, Closed],
+            Pending => &[Processing],
+            Processing => &[Reviewed, Pending],
+            Reviewed => &[Responded, Processing],
+            Responded => &[Closed, Reviewed],
             Closed => &[],
         }
+    }
+
+    /// The table in words, as the OpenAPI document and the README state it.
+    pub fn table_text() -> String {
+        let moves: Vec<String> = Self::ALL
+            .iter()
+            .filter(|s| !s.allowed_next().is_empty())
+            .map(|s| {
+                let to: Vec<&str> = s.allowed_next().iter().map(|t| t.as_str()).collect();
+                format!("{s} → {}", to.join(" or "))
+            })
+            .collect();
+        let finals: Vec<&str> = Self::ALL
+            .iter()
+            .filter(|s| s.allowed_next().is_empty())
+            .map(|s| s.as_str())
+            .collect();
+        format!("{}; {} is final", moves.join("; "), finals.join(", "))
     }
 
     pub fn can_move_to(self, next: InquiryStatus) -> bool {
@@ -88,18 +108,27 @@ mod tests {
     }
 
     #[test]
-    fn skips_self_moves_and_reopening_are_refused() {
-        for (from, to) in [
-            (Pending, Reviewed),
-            (Pending, Responded),
-            (Processing, Responded),
-            (Closed, Pending),
-            (Closed, Processing),
-        ] {
-            assert!(!from.can_move_to(to), "{from} -> {to}");
+    fn exactly_one_step_forward_or_back_and_closed_is_final() {
+        let at = |s: InquiryStatus| InquiryStatus::ALL.iter().position(|x| *x == s).unwrap();
+        for from in InquiryStatus::ALL {
+            for to in InquiryStatus::ALL {
+                let adjacent = at(from).abs_diff(at(to)) == 1;
+                assert_eq!(
+                    from.can_move_to(to),
+                    adjacent && from != Closed,
+                    "{from} -> {to}"
+                );
+            }
         }
-        for s in InquiryStatus::ALL {
-            assert!(!s.can_move_to(s), "{s} -> {s}");
-        }
+    }
+
+    #[test]
+    fn the_table_reads_as_it_is() {
+        assert_eq!(
+            InquiryStatus::table_text(),
+            "pending → processing; processing → reviewed or pending; \
+             reviewed → responded or processing; responded → closed or reviewed; \
+             closed is final"
+        );
     }
 }
