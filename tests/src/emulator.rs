@@ -133,3 +133,15 @@ pub async fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .load()
         .await
 }
+
+/// What waits in one of the adapters' queues (received, hidden for a minute).
+pub async fn queued(
+    adapters: &Adapters,
+    queue: backend_core::ports::QueueName,
+) -> Vec<backend_core::ports::Delivery> {
+    adapters
+        .queue
+        .receive(queue, 10, Duration::from_secs(60))
+        .await
+        .expect("the queue answers")
+}

@@ -14,7 +14,7 @@ use backend_core::app::chat_socket::{ChatSocket, RateLimit};
 use backend_core::app::drafting::Drafter;
 use backend_core::app::notify::{Notifier, NotifyConfig};
 use backend_core::app::reports::ReportService;
-use backend_core::app::worker::Consumer;
+use backend_core::app::worker::{Consumer, QueueWork};
 use backend_core::app::{Deps, ScheduledPass};
 use backend_core::ports::llm::{ChatModel, Llm};
 use backend_core::ports::{Adapters, Clock, QueueName, SystemClock};
@@ -248,10 +248,7 @@ pub async fn start_with(
             QueueName::Events,
             idle,
             stop.subscribe(),
-            move |body, receives| {
-                let notifier = notifier.clone();
-                async move { notifier.handle_attempt(&body, receives).await.map(|_| ()) }
-            },
+            Arc::new(notifier),
         ));
         if let Some(reports) = reports {
             tasks.push(spawn_worker(
@@ -259,10 +256,7 @@ pub async fn start_with(
                 QueueName::Reports,
                 idle,
                 stop.subscribe(),
-                move |body, receives| {
-                    let reports = reports.clone();
-                    async move { reports.handle_attempt(&body, receives).await.map(|_| ()) }
-                },
+                Arc::new(reports),
             ));
         }
     }
@@ -273,24 +267,20 @@ pub async fn start_with(
 
 /// Runs a queue's worker in-process until `stop`, as a Lambda event source mapping
 /// would run its function.
-fn spawn_worker<F, Fut>(
+fn spawn_worker(
     queue: Arc<dyn backend_core::ports::Queue>,
     name: QueueName,
     idle: Duration,
     stop: watch::Receiver<bool>,
-    handle: F,
-) -> JoinHandle<()>
-where
-    F: Fn(String, u32) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<(), backend_core::app::AppError>> + Send,
-{
+    work: Arc<dyn QueueWork>,
+) -> JoinHandle<()> {
     let consumer = Consumer {
         queue,
         name,
         visibility: Duration::from_secs(60),
         idle,
     };
-    tokio::spawn(async move { consumer.run(stop, handle).await })
+    tokio::spawn(async move { consumer.run(stop, work).await })
 }
 
 /// Sign-in for a dev server with none configured: a signing secret kept in the data

@@ -6,14 +6,12 @@
 use aws_lambda_events::event::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use backend_core::app::auth::AuthError;
+use backend_core::app::worker::QueueWork;
 use backend_core::app::AppError;
-use std::future::Future;
 
-pub async fn sqs_batch<F, Fut, T>(event: SqsEvent, handle: F) -> SqsBatchResponse
-where
-    F: Fn(String, u32) -> Fut,
-    Fut: Future<Output = Result<T, AppError>>,
-{
+/// An SQS batch through `work`, one message at a time, each with its receive count;
+/// the ones that failed are reported back, so only they are delivered again.
+pub async fn sqs_batch(work: &dyn QueueWork, event: SqsEvent) -> SqsBatchResponse {
     let mut failures = Vec::new();
     for record in event.records {
         let id = record.message_id.clone().unwrap_or_default();
@@ -24,7 +22,7 @@ where
                     .get("ApproximateReceiveCount")
                     .and_then(|c| c.parse().ok())
                     .unwrap_or(1);
-                handle(body, count).await.map(|_| ())
+                work.work(&body, count).await
             }
             None => Err(AppError::Validation(
                 [("body".to_string(), "missing".to_string())].into(),

@@ -34,7 +34,5 @@ pub async fn handler(
     notifier: &Notifier,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    let handle =
-        |body: String, receives: u32| async move { notifier.handle_attempt(&body, receives).await };
-    Ok(events::sqs_batch(event.payload, handle).await)
+    Ok(events::sqs_batch(notifier, event.payload).await)
 }

@@ -33,7 +33,5 @@ pub async fn handler(
     reports: &ReportService,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    let handle =
-        |body: String, receives: u32| async move { reports.handle_attempt(&body, receives).await };
-    Ok(events::sqs_batch(event.payload, handle).await)
+    Ok(events::sqs_batch(reports, event.payload).await)
 }

@@ -100,11 +100,7 @@ async fn created_event(adapters: &backend_core::ports::Adapters) -> String {
         .submit(&body, None, "c")
         .await
         .unwrap();
-    let got = adapters
-        .queue
-        .receive(QueueName::Events, 10, Duration::from_secs(60))
-        .await
-        .unwrap();
+    let got = system_tests::queued(adapters, QueueName::Events).await;
     got[0].body.clone()
 }
 
@@ -621,11 +617,7 @@ async fn with_the_model_down_the_report_and_its_mail_still_go_out() {
         .submit(&inquiry_body(), None, "c")
         .await
         .unwrap();
-    let job = adapters
-        .queue
-        .receive(QueueName::Reports, 10, Duration::from_secs(60))
-        .await
-        .unwrap();
+    let job = system_tests::queued(&adapters, QueueName::Reports).await;
     let model = Arc::new(DownModel) as Arc<dyn backend_core::ports::llm::Llm>;
     let reports = ReportService::new(
         deps,
@@ -637,11 +629,7 @@ async fn with_the_model_down_the_report_and_its_mail_still_go_out() {
         matches!(outcome, Outcome::Generated(_)),
         "drafted from the template"
     );
-    let events = adapters
-        .queue
-        .receive(QueueName::Events, 10, Duration::from_secs(60))
-        .await
-        .unwrap();
+    let events = system_tests::queued(&adapters, QueueName::Events).await;
     let generated = events
         .iter()
         .find(|d| d.body.contains("report_generated"))

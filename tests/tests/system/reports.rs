@@ -237,11 +237,7 @@ async fn created_event(
     inquiries: &InquiryService,
 ) -> String {
     inquiries.submit(&inquiry_body(), None, "c").await.unwrap();
-    let got = adapters
-        .queue
-        .receive(QueueName::Reports, 10, Duration::from_secs(60))
-        .await
-        .unwrap();
+    let got = system_tests::queued(adapters, QueueName::Reports).await;
     assert_eq!(got.len(), 1);
     got[0].body.clone()
 }
@@ -263,11 +259,7 @@ async fn a_redelivered_event_yields_one_report_and_one_event() {
         reports.handle(&body).await.unwrap(),
         Outcome::AlreadyDone(id)
     );
-    let events = adapters
-        .queue
-        .receive(QueueName::Events, 10, Duration::from_secs(60))
-        .await
-        .unwrap();
+    let events = system_tests::queued(&adapters, QueueName::Events).await;
     let generated = events
         .iter()
         .filter(|d| d.body.contains("\"report_generated\""))
@@ -309,17 +301,13 @@ async fn a_poison_message_goes_to_the_dead_letter_queue_without_blocking_its_bat
         visibility: Duration::ZERO,
         idle: Duration::ZERO,
     };
-    let handle = |body: String, receives: u32| {
-        let reports = reports.clone();
-        async move { reports.handle_attempt(&body, receives).await }
-    };
     assert_eq!(
-        consumer.once(&handle).await.unwrap(),
+        consumer.once(&reports).await.unwrap(),
         1,
         "the good message of the batch is done"
     );
     for _ in 0..10 {
-        consumer.once(&handle).await.unwrap();
+        consumer.once(&reports).await.unwrap();
     }
     let dead = adapters
         .queue
@@ -534,12 +522,8 @@ async fn a_job_that_fails_for_good_sends_the_consultants_the_inquiry_alone() {
         visibility: Duration::ZERO,
         idle: Duration::ZERO,
     };
-    let handle = |body: String, receives: u32| {
-        let broken = broken.clone();
-        async move { broken.handle_attempt(&body, receives).await }
-    };
     for _ in 0..(backend_core::ports::queue::MAX_RECEIVES + 2) {
-        consumer.once(&handle).await.unwrap();
+        consumer.once(&broken).await.unwrap();
     }
     assert_eq!(
         adapters
@@ -550,11 +534,7 @@ async fn a_job_that_fails_for_good_sends_the_consultants_the_inquiry_alone() {
         1
     );
     assert!(reports.all().await.unwrap().is_empty());
-    let events = adapters
-        .queue
-        .receive(QueueName::Events, 10, Duration::from_secs(60))
-        .await
-        .unwrap();
+    let events = system_tests::queued(&adapters, QueueName::Events).await;
     let failed: Vec<_> = events
         .iter()
         .filter(|d| d.body.contains("\"report_failed\""))

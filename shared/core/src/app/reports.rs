@@ -157,13 +157,7 @@ impl ReportService {
             return Ok(Outcome::Ignored);
         }
         let id = ReportId::for_event(&event.id);
-        if self
-            .deps
-            .store
-            .get(&records::report_pointer_pk(&id), REPORT_POINTER_SK)
-            .await?
-            .is_some()
-        {
+        if self.reported(&id).await? {
             return Ok(Outcome::AlreadyDone(id));
         }
         let inquiry_id = InquiryId::parse(&event.inquiry_id).ok_or_else(|| {
@@ -254,13 +248,7 @@ impl ReportService {
                     break;
                 }
                 Err(StoreError::ConditionFailed) => {
-                    if self
-                        .deps
-                        .store
-                        .get(&records::report_pointer_pk(&id), REPORT_POINTER_SK)
-                        .await?
-                        .is_some()
-                    {
+                    if self.reported(&id).await? {
                         return Ok(Outcome::AlreadyDone(id));
                     }
                 }
@@ -275,6 +263,16 @@ impl ReportService {
         tracing::info!(inquiry_id = %inquiry.id, report_id = %id, generated_by = %report.generated_by, generation_ms, "report generated");
         outgoing.send(&self.deps).await;
         Ok(Outcome::Generated(id))
+    }
+
+    /// Whether this report was written already (its pointer exists).
+    async fn reported(&self, id: &ReportId) -> Result<bool, AppError> {
+        let pointer = self
+            .deps
+            .store
+            .get(&records::report_pointer_pk(id), REPORT_POINTER_SK)
+            .await?;
+        Ok(pointer.is_some())
     }
 
     /// Handles a delivery that the queue has made `receive_count` times. When the last
@@ -384,4 +382,11 @@ impl ReportService {
 fn decode(item: &Item) -> Result<Report, AppError> {
     serde_json::from_value(item.data.clone())
         .map_err(|e| AppError::Unavailable(format!("stored report unreadable: {e}")))
+}
+
+#[async_trait::async_trait]
+impl super::worker::QueueWork for ReportService {
+    async fn work(&self, body: &str, receive_count: u32) -> Result<(), AppError> {
+        self.handle_attempt(body, receive_count).await.map(|_| ())
+    }
 }

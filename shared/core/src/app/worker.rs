@@ -6,10 +6,20 @@
 
 use super::AppError;
 use crate::ports::{Queue, QueueName};
-use std::future::Future;
+use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+
+/// The work a queue's messages are for (a report to draft, an event's
+/// notifications), run the same way by both event sources: an SQS batch in Lambda
+/// and the dev server's consumer.
+#[async_trait]
+pub trait QueueWork: Send + Sync {
+    /// Handles a message the queue has delivered `receive_count` times; an error
+    /// leaves it to be delivered again.
+    async fn work(&self, body: &str, receive_count: u32) -> Result<(), AppError>;
+}
 
 pub struct Consumer {
     pub queue: Arc<dyn Queue>,
@@ -21,15 +31,11 @@ pub struct Consumer {
 
 impl Consumer {
     /// Handles one received batch; returns how many messages succeeded.
-    pub async fn once<F, Fut, T>(&self, handle: &F) -> Result<usize, AppError>
-    where
-        F: Fn(String, u32) -> Fut,
-        Fut: Future<Output = Result<T, AppError>>,
-    {
+    pub async fn once(&self, work: &dyn QueueWork) -> Result<usize, AppError> {
         let batch = self.queue.receive(self.name, 10, self.visibility).await?;
         let mut done = 0;
         for d in batch {
-            match handle(d.body, d.receive_count).await {
+            match work.work(&d.body, d.receive_count).await {
                 Ok(_) => {
                     self.queue.ack(self.name, &d.receipt).await?;
                     done += 1;
@@ -47,16 +53,12 @@ impl Consumer {
     }
 
     /// Runs until `stop` turns true.
-    pub async fn run<F, Fut, T>(&self, mut stop: watch::Receiver<bool>, handle: F)
-    where
-        F: Fn(String, u32) -> Fut,
-        Fut: Future<Output = Result<T, AppError>>,
-    {
+    pub async fn run(&self, mut stop: watch::Receiver<bool>, work: Arc<dyn QueueWork>) {
         loop {
             if *stop.borrow() {
                 return;
             }
-            let busy = match self.once(&handle).await {
+            let busy = match self.once(work.as_ref()).await {
                 Ok(n) => n > 0,
                 Err(e) => {
                     tracing::warn!(queue = self.name.as_str(), error = %e, "receive failed");

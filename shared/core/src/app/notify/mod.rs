@@ -216,3 +216,10 @@ impl Notifier {
         tally.outcome()
     }
 }
+
+#[async_trait::async_trait]
+impl super::worker::QueueWork for Notifier {
+    async fn work(&self, body: &str, receive_count: u32) -> Result<(), AppError> {
+        self.handle_attempt(body, receive_count).await.map(|_| ())
+    }
+}
