@@ -203,10 +203,28 @@ pub fn auth_config() -> backend_core::app::auth::AuthConfig {
     settings.auth.expect("sign-in is configured")
 }
 
+/// A second admin, for what one admin must not see of another's (same password).
+pub const OTHER_ADMIN: &str = "colleague";
+
+/// The test configuration with `OTHER_ADMIN` signed in too.
+pub fn with_other_admin(cfg: &mut devserver::Config) {
+    if let Some(auth) = cfg.auth.as_mut() {
+        auth.admins.push(backend_core::app::auth::AdminAccount {
+            username: OTHER_ADMIN.into(),
+            password_hash: admin_hash().to_string(),
+        });
+    }
+}
+
 impl TestApp {
     /// Signs in as the test admin and returns the bearer token.
     pub async fn token(&self) -> String {
-        let body = json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD});
+        self.token_of(ADMIN_USER).await
+    }
+
+    /// Signs in as `username` (with the test password) and returns the bearer token.
+    pub async fn token_of(&self, username: &str) -> String {
+        let body = json!({"username": username, "password": ADMIN_PASSWORD});
         let (status, v) = json_of(self.post_json("/api/v1/auth/login", &body).await).await;
         assert_eq!(status, 200, "login failed: {v}");
         v["token"].as_str().expect("token").to_string()
@@ -255,6 +273,13 @@ impl TestApp {
         }
     }
 
+    /// Asks the chat over HTTP (`POST /api/v1/admin/chat/messages`) in `session_id`.
+    pub async fn ask_chat(&self, token: &str, session_id: &str, content: &str) -> (u16, Value) {
+        let body = json!({"content": content, "session_id": session_id});
+        self.admin_post_json("/api/v1/admin/chat/messages", token, &body)
+            .await
+    }
+
     /// `admin_post`, its answer read as JSON.
     pub async fn admin_post_json(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
         json_of(self.admin_post(path, token, body).await).await
@@ -265,6 +290,15 @@ impl TestApp {
             .put(self.url(path))
             .bearer_auth(token)
             .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn admin_delete(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
             .send()
             .await
             .expect("request sent")

@@ -154,7 +154,11 @@ async fn create_session(
         .into_response())
 }
 
-async fn list_sessions(State(s): State<Arc<AppState>>, p: Params) -> Result<Json<Value>, ApiError> {
+async fn list_sessions(
+    State(s): State<Arc<AppState>>,
+    Extension(claims): Extension<Claims>,
+    p: Params,
+) -> Result<Json<Value>, ApiError> {
     let p = params(p)?;
     let mut fields = FieldErrors::new();
     let status = param(
@@ -169,7 +173,9 @@ async fn list_sessions(State(s): State<Arc<AppState>>, p: Params) -> Result<Json
     if !fields.is_empty() {
         return Err(ApiError::validation(&fields));
     }
-    let (sessions, total) = service(&s)?.list(status, limit, offset).await?;
+    let (sessions, total) = service(&s)?
+        .list(Some(&claims.sub), status, limit, offset)
+        .await?;
     Ok(Json(json!({
         "success": true,
         "data": {"sessions": sessions, "total_count": total, "limit": limit, "offset": offset},
@@ -178,28 +184,31 @@ async fn list_sessions(State(s): State<Arc<AppState>>, p: Params) -> Result<Json
 
 async fn get_session(
     State(s): State<Arc<AppState>>,
+    Extension(claims): Extension<Claims>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let session = service(&s)?.get(&session_id(&id)?).await?;
+    let session = service(&s)?.get(&claims.sub, &session_id(&id)?).await?;
     Ok(Json(json!({"success": true, "data": session})))
 }
 
 async fn update_session(
     State(s): State<Arc<AppState>>,
+    Extension(claims): Extension<Claims>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let id = session_id(&id)?;
     let f = SessionFields::parse(&body, true).map_err(|e| ApiError::validation(&e))?;
-    let session = service(&s)?.update(&id, f).await?;
+    let session = service(&s)?.update(&claims.sub, &id, f).await?;
     Ok(Json(json!({"success": true, "data": session})))
 }
 
 async fn delete_session(
     State(s): State<Arc<AppState>>,
+    Extension(claims): Extension<Claims>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    service(&s)?.delete(&session_id(&id)?).await?;
+    service(&s)?.delete(&claims.sub, &session_id(&id)?).await?;
     Ok(Json(
         json!({"success": true, "message": "Session deleted successfully"}),
     ))
@@ -207,6 +216,7 @@ async fn delete_session(
 
 async fn history(
     State(s): State<Arc<AppState>>,
+    Extension(claims): Extension<Claims>,
     Path(id): Path<String>,
     p: Params,
 ) -> Result<Json<Value>, ApiError> {
@@ -224,7 +234,9 @@ async fn history(
     if !fields.is_empty() {
         return Err(ApiError::validation(&fields));
     }
-    let (messages, stats, more) = service(&s)?.history(&id, limit, before.as_ref()).await?;
+    let (messages, stats, more) = service(&s)?
+        .history(&claims.sub, &id, limit, before.as_ref())
+        .await?;
     let next_before = more
         .then(|| messages.first().map(|m| m.id.clone()))
         .flatten();
@@ -324,6 +336,7 @@ fn session_param(
 
 async fn simple_messages(
     State(s): State<Arc<AppState>>,
+    Extension(claims): Extension<Claims>,
     p: Params,
 ) -> Result<Json<Value>, ApiError> {
     let p = params(p)?;
@@ -332,7 +345,7 @@ async fn simple_messages(
     let Some(id) = id.filter(|_| fields.is_empty()) else {
         return Err(ApiError::validation(&fields));
     };
-    let (messages, _) = service(&s)?.messages(&id, None, 1000).await?;
+    let (messages, _) = service(&s)?.messages(&claims.sub, &id, None, 1000).await?;
     let messages: Vec<Value> = messages.iter().map(ChatMessage::to_json).collect();
     Ok(Json(json!({"success": true, "messages": messages})))
 }
@@ -374,7 +387,11 @@ async fn ask(
     })))
 }
 
-async fn messages(State(s): State<Arc<AppState>>, p: Params) -> Result<Json<Value>, ApiError> {
+async fn messages(
+    State(s): State<Arc<AppState>>,
+    Extension(claims): Extension<Claims>,
+    p: Params,
+) -> Result<Json<Value>, ApiError> {
     let p = params(p)?;
     let mut fields = FieldErrors::new();
     let id = session_param(&p, &mut fields);
@@ -389,7 +406,9 @@ async fn messages(State(s): State<Arc<AppState>>, p: Params) -> Result<Json<Valu
     let Some(id) = id.filter(|_| fields.is_empty()) else {
         return Err(ApiError::validation(&fields));
     };
-    let (messages, more) = service(&s)?.messages(&id, since.as_deref(), limit).await?;
+    let (messages, more) = service(&s)?
+        .messages(&claims.sub, &id, since.as_deref(), limit)
+        .await?;
     let messages: Vec<Value> = messages.iter().map(ChatMessage::to_json).collect();
     Ok(Json(
         json!({"success": true, "messages": messages, "has_more": more}),

@@ -525,14 +525,7 @@ async fn sessions_are_created_listed_changed_and_deleted_over_http() {
         assert_eq!(status, 400, "{body}: {v}");
     }
 
-    let del = app
-        .client
-        .delete(app.url(&path))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    let (status, v) = json_of(del).await;
+    let (status, v) = json_of(app.admin_delete(&path, &token).await).await;
     assert_eq!(status, 200);
     assert_eq!(v["message"], "Session deleted successfully");
     for p in [
@@ -681,26 +674,14 @@ async fn the_dashboard_message_routes_ask_and_read_through_the_same_service() {
 async fn an_idle_session_expires_and_refuses_new_questions() {
     let app = spawn_app_with(|cfg| cfg.chat.idle_expiry = Duration::from_secs(1)).await;
     let token = app.token().await;
-    let (status, v) = app
-        .admin_post_json(
-            "/api/v1/admin/chat/messages",
-            &token,
-            &json!({"content": "hello", "session_id": "short-lived"}),
-        )
-        .await;
+    let (status, v) = app.ask_chat(&token, "short-lived", "hello").await;
     assert_eq!(status, 200, "{v}");
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let (_, s) = app
         .admin_json("/api/v1/admin/chat/sessions/short-lived", &token)
         .await;
     assert_eq!(s["data"]["status"], "expired");
-    let (status, v) = app
-        .admin_post_json(
-            "/api/v1/admin/chat/messages",
-            &token,
-            &json!({"content": "still there?", "session_id": "short-lived"}),
-        )
-        .await;
+    let (status, v) = app.ask_chat(&token, "short-lived", "still there?").await;
     assert_eq!(status, 409, "{v}");
     let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
     let a = sock
@@ -713,4 +694,80 @@ async fn an_idle_session_expires_and_refuses_new_questions() {
         history(&app, &token, "short-lived").await["stats"]["total_messages"],
         2
     );
+}
+
+#[tokio::test]
+async fn a_session_belongs_to_the_admin_who_made_it() {
+    let app = spawn_app_with(system_tests::with_other_admin).await;
+    let (mine, theirs) = (
+        app.token().await,
+        app.token_of(system_tests::OTHER_ADMIN).await,
+    );
+    let (status, v) = app
+        .admin_post_json(
+            "/api/v1/admin/chat/sessions",
+            &mine,
+            &json!({"client_name": "Acme"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let id = v["data"]["id"].as_str().unwrap().to_string();
+    let (status, _) = app.ask_chat(&mine, &id, "Where do we start?").await;
+    assert_eq!(status, 200);
+    // A client-chosen name, first used by me.
+    let (status, _) = app.ask_chat(&mine, "dash-1", "Mine").await;
+    assert_eq!(status, 200);
+
+    // To the other admin, neither exists.
+    let session = format!("/api/v1/admin/chat/sessions/{id}");
+    for path in [
+        session.clone(),
+        format!("{session}/history"),
+        "/api/v1/admin/chat/sessions/dash-1".into(),
+    ] {
+        let (status, v) = app.admin_json(&path, &theirs).await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (404, Some("NOT_FOUND")),
+            "{path}: {v}"
+        );
+    }
+    let resp = app
+        .admin_put(&session, &theirs, &json!({"client_name": "Renamed"}))
+        .await;
+    assert_eq!(resp.status(), 404);
+    let resp = app.admin_delete(&session, &theirs).await;
+    assert_eq!(resp.status(), 404);
+    for chosen in [id.as_str(), "dash-1"] {
+        let (status, v) = app.ask_chat(&theirs, chosen, "Let me in").await;
+        assert_eq!(status, 404, "posting into another's session {chosen}: {v}");
+        let (status, v) = app
+            .admin_json(
+                &format!("/api/v1/admin/chat/messages?session_id={chosen}"),
+                &theirs,
+            )
+            .await;
+        assert_eq!(
+            (status, v["messages"].as_array().map(Vec::len)),
+            (200, Some(0)),
+            "{v}"
+        );
+    }
+    let (_, list) = app.admin_json("/api/v1/admin/chat/sessions", &theirs).await;
+    assert_eq!(list["data"]["total_count"], 0, "{list}");
+
+    // Mine are untouched: my two sessions, and each holds only my turn.
+    let (_, list) = app.admin_json("/api/v1/admin/chat/sessions", &mine).await;
+    assert_eq!(list["data"]["total_count"], 2, "{list}");
+    let (_, s) = app.admin_json(&session, &mine).await;
+    assert_eq!(s["data"]["client_name"], "Acme");
+    for chosen in [id.as_str(), "dash-1"] {
+        let (_, v) = app
+            .admin_json(
+                &format!("/api/v1/admin/chat/messages?session_id={chosen}"),
+                &mine,
+            )
+            .await;
+        assert_eq!(v["messages"].as_array().unwrap().len(), 2, "{v}");
+    }
 }

@@ -6,7 +6,7 @@ impl ChatService {
     /// Figures for the dashboard: sessions by status, messages by role and over the
     /// last day, open connections, and the mean answer time.
     pub async fn metrics(&self) -> Result<ChatFigures, AppError> {
-        let (sessions, total) = self.list(None, usize::MAX, 0).await?;
+        let (sessions, total) = self.list(None, None, usize::MAX, 0).await?;
         let by_status = |st: SessionStatus| sessions.iter().filter(|s| s.status == st).count();
         let messages =
             crate::app::figures::indexed_since(&self.deps, CHAT_MESSAGES_INDEX, "0").await?;

@@ -32,11 +32,12 @@ impl ChatService {
     /// messages remain.
     pub async fn history(
         &self,
+        user: &str,
         id: &SessionId,
         limit: usize,
         before: Option<&MessageId>,
     ) -> Result<(Vec<ChatMessage>, Value, bool), AppError> {
-        self.get(id).await?;
+        self.get(user, id).await?;
         let all = self.all_messages(id).await?;
         let count = |r: Role| all.iter().filter(|m| m.role == r).count();
         let stats = json!({
@@ -55,13 +56,18 @@ impl ChatService {
     }
 
     /// Messages oldest first, only those after `since` (RFC 3339) when given, at
-    /// most `limit`, and whether more follow. A session that does not exist has none.
+    /// most `limit`, and whether more follow. A session that does not exist, or is
+    /// another admin's, has none.
     pub async fn messages(
         &self,
+        user: &str,
         id: &SessionId,
         since: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<ChatMessage>, bool), AppError> {
+        if self.load(user, id).await?.is_none() {
+            return Ok((vec![], false));
+        }
         let all = self.all_messages(id).await?;
         let mut after: Vec<ChatMessage> = all
             .into_iter()

@@ -21,8 +21,12 @@ impl ChatService {
         item
     }
 
+    /// The session `id` of `user`, and its version. A session belongs to the admin
+    /// who made it: to anyone else it does not exist (API.md: another admin gets
+    /// 404), so it can neither be read, changed, posted into nor captured.
     pub(super) async fn load(
         &self,
+        user: &str,
         id: &SessionId,
     ) -> Result<Option<(ChatSession, u64)>, AppError> {
         match self
@@ -31,9 +35,22 @@ impl ChatService {
             .get(&chat_session_pk(id), CHAT_SESSION_SK)
             .await?
         {
-            Some(item) => Ok(Some((decode(&item)?, item.version))),
+            Some(item) => {
+                let s: ChatSession = decode(&item)?;
+                Ok((s.user_id == user).then_some((s, item.version)))
+            }
             None => Ok(None),
         }
+    }
+
+    /// Whether a session of that id exists at all, whoever made it.
+    pub(super) async fn taken(&self, id: &SessionId) -> Result<bool, AppError> {
+        let item = self
+            .deps
+            .store
+            .get(&chat_session_pk(id), CHAT_SESSION_SK)
+            .await?;
+        Ok(item.is_some())
     }
 
     pub(super) fn fresh(&self, id: SessionId, user: &str, f: SessionFields) -> ChatSession {
@@ -76,17 +93,19 @@ impl ChatService {
         Ok(s)
     }
 
-    pub async fn get(&self, id: &SessionId) -> Result<ChatSession, AppError> {
+    pub async fn get(&self, user: &str, id: &SessionId) -> Result<ChatSession, AppError> {
         let (s, _) = self
-            .load(id)
+            .load(user, id)
             .await?
             .ok_or(AppError::NotFound(Missing::ChatSession))?;
         Ok(self.shown(s))
     }
 
-    /// Sessions newest first, optionally of one status, with the total that match.
+    /// `user`'s sessions (every admin's for `None`: the figures) newest first,
+    /// optionally of one status, with the total that match.
     pub async fn list(
         &self,
+        user: Option<&str>,
         status: Option<SessionStatus>,
         limit: usize,
         offset: usize,
@@ -95,7 +114,7 @@ impl ChatService {
         let q = Query::index(CHAT_SESSIONS_INDEX).descending().limit(500);
         records::walk(self.deps.store.as_ref(), &q, |item| {
             let s = self.shown(decode::<ChatSession>(&item)?);
-            if status.is_none_or(|st| s.status == st) {
+            if user.is_none_or(|u| s.user_id == u) && status.is_none_or(|st| s.status == st) {
                 all.push(s);
             }
             Ok(Walk::Continue)
@@ -106,10 +125,15 @@ impl ChatService {
     }
 
     /// Applies the given fields; an expired session can only be read or deleted.
-    pub async fn update(&self, id: &SessionId, f: SessionFields) -> Result<ChatSession, AppError> {
+    pub async fn update(
+        &self,
+        user: &str,
+        id: &SessionId,
+        f: SessionFields,
+    ) -> Result<ChatSession, AppError> {
         for _ in 0..5 {
             let (mut s, version) = self
-                .load(id)
+                .load(user, id)
                 .await?
                 .ok_or(AppError::NotFound(Missing::ChatSession))?;
             if self.shown(s.clone()).status == SessionStatus::Expired {
@@ -151,8 +175,8 @@ impl ChatService {
 
     /// Removes the session with every message. The session item goes last, so an
     /// interrupted delete can simply be repeated.
-    pub async fn delete(&self, id: &SessionId) -> Result<(), AppError> {
-        if self.load(id).await?.is_none() {
+    pub async fn delete(&self, user: &str, id: &SessionId) -> Result<(), AppError> {
+        if self.load(user, id).await?.is_none() {
             return Err(AppError::NotFound(Missing::ChatSession));
         }
         let pk = chat_session_pk(id);

@@ -16,7 +16,7 @@ impl ChatService {
         let Some(id) = id else {
             return self.create(user, f).await;
         };
-        if let Some((s, _)) = self.load(&id).await? {
+        if let Some((s, _)) = self.load(user, &id).await? {
             let s = self.shown(s);
             if s.status == SessionStatus::Expired {
                 return Err(AppError::Conflict(
@@ -33,15 +33,19 @@ impl ChatService {
                     client_name: f.client_name.filter(|_| named),
                     ..Default::default()
                 };
-                return self.update(&id, change).await;
+                return self.update(user, &id, change).await;
             }
             return Ok(s);
+        }
+        // Another admin's session under that name is not taken over.
+        if self.taken(&id).await? {
+            return Err(AppError::NotFound(Missing::ChatSession));
         }
         let s = self.fresh(id.clone(), user, f);
         match self.insert(&s).await {
             Ok(()) => Ok(s),
             // Opened by a concurrent first message under the same name.
-            Err(AppError::Conflict(_)) => self.get(&id).await,
+            Err(AppError::Conflict(_)) => self.get(user, &id).await,
             Err(e) => Err(e),
         }
     }
@@ -77,10 +81,15 @@ impl ChatService {
     /// Writes `ops` together with the session's activity stamp, retrying when a
     /// concurrent turn moved the session on. A failed condition of `ops` itself is
     /// reported as `Ok(false)`.
-    async fn with_activity(&self, id: &SessionId, ops: Vec<WriteOp>) -> Result<bool, AppError> {
+    async fn with_activity(
+        &self,
+        session: &ChatSession,
+        ops: Vec<WriteOp>,
+    ) -> Result<bool, AppError> {
+        let (user, id) = (session.user_id.as_str(), &session.id);
         for _ in 0..8 {
             let (mut s, version) = self
-                .load(id)
+                .load(user, id)
                 .await?
                 .ok_or(AppError::NotFound(Missing::ChatSession))?;
             let now = self.now();
@@ -96,7 +105,7 @@ impl ChatService {
                 Ok(()) => return Ok(true),
                 Err(e) if raced(&e) => {
                     // Was it the session that moved, or one of ours that failed?
-                    match self.load(id).await? {
+                    match self.load(user, id).await? {
                         Some((_, v)) if v != version => continue,
                         Some(_) => return Ok(false),
                         None => return Err(AppError::NotFound(Missing::ChatSession)),
@@ -156,7 +165,7 @@ impl ChatService {
                     condition: Condition::NotExists,
                 });
             }
-            if !self.with_activity(sid, ops).await? {
+            if !self.with_activity(session, ops).await? {
                 return Err(AppError::Conflict(
                     "this message is already being answered".into(),
                 ));
@@ -194,7 +203,7 @@ impl ChatService {
                 condition: Condition::Version(marker_version),
             });
         }
-        if !self.with_activity(sid, ops).await? {
+        if !self.with_activity(session, ops).await? {
             return Err(AppError::Conflict(
                 "this message was answered concurrently".into(),
             ));
