@@ -66,6 +66,7 @@ impl ApiError {
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         let code = e.code();
+        let e_text = e.to_string();
         match e {
             AppError::Validation(fields) => Self::validation(&fields),
             AppError::NotFound(what) => Self::not_found(what),
@@ -90,6 +91,11 @@ impl From<AppError> for ApiError {
                 if let AuthError::RateLimited { retry_after } = refused {
                     err.retry_after = Some(retry_after);
                 }
+                err
+            }
+            AppError::RateLimited { retry_after, .. } => {
+                let mut err = Self::new(StatusCode::TOO_MANY_REQUESTS, code, e_text);
+                err.retry_after = Some(retry_after);
                 err
             }
             AppError::Unavailable(detail) => {

@@ -771,3 +771,83 @@ async fn a_session_belongs_to_the_admin_who_made_it() {
         assert_eq!(v["messages"].as_array().unwrap().len(), 2, "{v}");
     }
 }
+
+#[tokio::test]
+async fn a_socket_is_refused_once_its_token_expires() {
+    use jsonwebtoken::{encode, EncodingKey, Header};
+    let app = spawn_app().await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // A token of the test admin that expires in two seconds.
+    let claims = json!({"sub": "admin:consultant", "username": "consultant", "roles": ["admin"],
+        "iss": "cloud-consulting-backend", "aud": "cloud-consulting-admin",
+        "iat": now, "nbf": now - 10, "exp": now + 2});
+    let token = encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(system_tests::JWT_SECRET.as_bytes()),
+    )
+    .unwrap();
+    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let a = sock
+        .ask(&question("", "Before it expires?", "c-1", Value::Null))
+        .await;
+    assert_eq!(a.last["type"], "message", "{}", a.last);
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let b = sock
+        .ask(&question("", "And after?", "c-2", Value::Null))
+        .await;
+    assert_eq!(b.last["type"], "error", "{}", b.last);
+    assert_eq!(b.last["metadata"]["code"], "UNAUTHORIZED", "{}", b.last);
+}
+
+#[tokio::test]
+async fn answers_are_limited_per_admin_across_sockets_and_routes() {
+    let app = spawn_app_with(|cfg| {
+        system_tests::with_other_admin(cfg);
+        cfg.chat.answers_per_admin = backend_core::app::limits::WindowLimit {
+            max: 3,
+            per: Duration::from_secs(600),
+        };
+    })
+    .await;
+    let token = app.token().await;
+    let mut first = ws::connect(&app.base, Some(&token)).await.unwrap();
+    for n in 0..2 {
+        let a = first
+            .ask(&question("", "Costs?", &format!("c-{n}"), Value::Null))
+            .await;
+        assert_eq!(a.last["type"], "message", "{}", a.last);
+    }
+    // A new connection does not reset it...
+    drop(first);
+    let mut second = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let a = second
+        .ask(&question("", "Costs?", "c-2", Value::Null))
+        .await;
+    assert_eq!(a.last["type"], "message", "{}", a.last);
+    let refused = second
+        .ask(&question("", "And more?", "c-3", Value::Null))
+        .await;
+    assert_eq!(refused.last["type"], "error", "{}", refused.last);
+    assert_eq!(refused.last["metadata"]["code"], "RATE_LIMITED");
+    // ...nor does switching to the HTTP routes.
+    let resp = app
+        .admin_post(
+            "/api/v1/admin/chat/messages",
+            &token,
+            &json!({"content": "Over HTTP?", "session_id": "http-1"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    let (status, v) = json_of(resp).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (429, Some("RATE_LIMITED")),
+        "{v}"
+    );
+    // Another admin has an allowance of their own.
+    let theirs = app.token_of(system_tests::OTHER_ADMIN).await;
+    let (status, v) = app.ask_chat(&theirs, "theirs-1", "Mine?").await;
+    assert_eq!(status, 200, "{v}");
+}

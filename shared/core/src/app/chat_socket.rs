@@ -79,7 +79,10 @@ impl ChatSocket {
             json!({"user": claims.sub, "connected_at": rfc3339(now), "window_start": now.unix_timestamp(), "frames": 0}),
         )
         .indexed(CONNECTIONS_INDEX, format!("{}#{connection}", rfc3339(now)))
-        .expiring_at((now + CONNECTION_TTL).unix_timestamp());
+        // The connection lives no longer than the token it was opened with: once
+        // that expires, every frame is refused until the client reconnects with a
+        // fresh token.
+        .expiring_at((now + CONNECTION_TTL).unix_timestamp().min(claims.exp));
         self.chat
             .deps()
             .store
@@ -286,7 +289,9 @@ pub fn app_refusal(e: &AppError) -> FrameError {
             .join("; "),
         AppError::NotFound(what) => format!("no such {}", what.noun().to_lowercase()),
         AppError::Conflict(why) => why.clone(),
-        AppError::InvalidTransition { .. } | AppError::Auth(_) => e.to_string(),
+        AppError::InvalidTransition { .. } | AppError::Auth(_) | AppError::RateLimited { .. } => {
+            e.to_string()
+        }
         AppError::Unavailable(_) => "the chat is unavailable right now; try again shortly".into(),
     };
     FrameError::new(e.code(), message)

@@ -121,6 +121,9 @@ pub enum AppError {
     /// Sign-in or a token refused.
     #[error("{0}")]
     Auth(AuthError),
+    /// Over a limit (a paid model call per admin, say); worth retrying after a while.
+    #[error("{reason}; retry in {retry_after} s")]
+    RateLimited { retry_after: u64, reason: String },
     #[error("a dependency is unavailable: {0}")]
     Unavailable(String),
 }
@@ -138,7 +141,9 @@ impl AppError {
                 ErrorCode::Unauthorized
             }
             AppError::Auth(AuthError::Forbidden) => ErrorCode::Forbidden,
-            AppError::Auth(AuthError::RateLimited { .. }) => ErrorCode::RateLimited,
+            AppError::Auth(AuthError::RateLimited { .. }) | AppError::RateLimited { .. } => {
+                ErrorCode::RateLimited
+            }
             AppError::Unavailable(_) => ErrorCode::Unavailable,
         }
     }

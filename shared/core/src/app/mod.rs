@@ -12,6 +12,7 @@ pub mod figures;
 pub mod hook_registry;
 pub mod idempotency;
 pub mod inquiries;
+pub mod limits;
 pub mod notify;
 pub mod outbox;
 pub mod records;

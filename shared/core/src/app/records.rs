@@ -13,6 +13,7 @@
 //! | notification ledger | `NOTE#<event id>#<action>` | `NOTE` | `NOTIFICATIONS` | `<at>#<event id>#<action>` | once-only effects; figures |
 //! | idempotency record | `IDEM#<sha256(scope, key)>` | `IDEM` | | | a replayed request (24 h TTL) |
 //! | login failures | `RATE#login#<client>` | `RATE` | | | the sign-in limit (TTL: the window) |
+//! | chat answers of an admin | `RATE#chat#<user>` | `RATE` | | | the chat's per-admin limit (TTL: the window) |
 //! | stored hook | `HOOKS` | `<hook id>` | | | the hook registry |
 //! | chat session | `CHAT#<session id>` | `SESSION` | `CHAT_SESSIONS` | `<created_at>#<id>` | get by id; the session listing |
 //! | chat message | `CHAT#<session id>` | `MSG#<message id>` | `CHAT_MESSAGES` | `<created_at>#<id>` | history by session; figures |
@@ -101,6 +102,12 @@ pub fn login_failures_pk(client: &str) -> String {
 }
 
 pub const RATE_SK: &str = "RATE";
+
+/// The chat answers one admin was given in the current window, across every
+/// socket and HTTP route.
+pub fn chat_answers_pk(user: &str) -> String {
+    format!("RATE#chat#{user}")
+}
 
 /// The stored hooks' one partition, by hook id.
 pub const HOOKS_PK: &str = "HOOKS";

@@ -19,6 +19,7 @@ pub use prompt::{system_prompt, template_answer};
 
 use super::chat_frames::{split_chars, CHUNK_CHARS};
 use super::drafting::{md_escape, CircuitBreaker};
+use super::limits::{self, WindowLimit};
 use super::records::{
     self, chat_message_sk, chat_request_sk, chat_session_pk, Walk, CHAT_MESSAGES_INDEX,
     CHAT_MESSAGE_PREFIX, CHAT_SESSIONS_INDEX, CHAT_SESSION_SK, CONNECTIONS_INDEX,
@@ -63,6 +64,9 @@ pub struct ChatConfig {
     pub timeout: Duration,
     /// Between template pieces, so a person sees the streaming the model would give.
     pub template_pause: Duration,
+    /// Answers one admin may get, across every socket and HTTP route: each is a
+    /// paid model call, so reconnecting or switching routes must not reset it.
+    pub answers_per_admin: WindowLimit,
 }
 
 impl Default for ChatConfig {
@@ -76,6 +80,10 @@ impl Default for ChatConfig {
             max_tokens: 1024,
             timeout: Duration::from_secs(60),
             template_pause: Duration::from_millis(15),
+            answers_per_admin: WindowLimit {
+                max: 30,
+                per: Duration::from_secs(60),
+            },
         }
     }
 }

@@ -154,6 +154,14 @@ impl ChatService {
                 }
             }
         }
+        // A replay above costs nothing; a new answer counts against the admin.
+        limits::take(
+            &self.deps,
+            &records::chat_answers_pk(&session.user_id),
+            self.cfg.answers_per_admin,
+            "chat answers",
+        )
+        .await?;
         if marker_version == 1 {
             let mut ops = vec![WriteOp::Put {
                 item: self.message_item(&q),
