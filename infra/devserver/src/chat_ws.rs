@@ -125,6 +125,9 @@ async fn upgrade(
     let id = ulid::Ulid::new().to_string().to_lowercase();
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
+        // What the client has not read stays bounded too: past this the write
+        // fails and the socket ends.
+        .max_write_buffer_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| serve(ws, id, token, socket))
 }
 
@@ -186,6 +189,10 @@ async fn serve(mut ws: Ws, id: String, token: String, socket: WebSocket) {
             Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
             Some(Ok(_)) => continue, // ping and pong are answered by the socket itself
         };
+        // A socket dropped for not reading its frames reads no more of them either.
+        if !ws.connections.is_open(&id) {
+            break;
+        }
         // Each frame on its own task, as API Gateway invokes the function per
         // frame: a heartbeat is answered while an answer streams.
         let (socket, id) = (ws.socket.clone(), id.clone());

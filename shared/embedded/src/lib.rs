@@ -11,7 +11,7 @@ mod store;
 pub use db::Db;
 pub use folder::FolderBlobs;
 pub use mailbox::OutboxMailer;
-pub use push::Connections;
+pub use push::{Connections, BACKLOG};
 pub use queue::SqliteQueue;
 pub use store::SqliteStore;
 

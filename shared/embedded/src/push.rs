@@ -1,6 +1,8 @@
 //! The dev server's WebSocket registry: each open socket registers a channel under
 //! its connection id, and pushing a frame puts it on that channel for the socket's
-//! writer task. A closed socket reads as gone, as API Gateway's 410 does.
+//! writer task. A closed socket reads as gone, as API Gateway's 410 does, and so
+//! does a socket that does not read: its backlog is bounded, and one that fills it
+//! is dropped rather than let the server's memory grow with what it will not read.
 
 use async_trait::async_trait;
 use backend_core::ports::push::{Push, PushError};
@@ -8,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
-/// Frames a slow socket may have waiting before pushes wait for it.
-const BACKLOG: usize = 256;
+/// Frames a socket may have waiting; one that lets more pile up is dropped.
+pub const BACKLOG: usize = 256;
 
 #[derive(Clone, Default)]
 pub struct Connections {
@@ -32,6 +34,11 @@ impl Connections {
         self.lock().remove(id);
     }
 
+    /// Whether the connection is still registered (not closed, not dropped).
+    pub fn is_open(&self, id: &str) -> bool {
+        self.lock().contains_key(id)
+    }
+
     pub fn count(&self) -> usize {
         self.lock().len()
     }
@@ -46,12 +53,21 @@ impl Connections {
 impl Push for Connections {
     async fn send(&self, connection_id: &str, frame: &str) -> Result<(), PushError> {
         let tx = self.lock().get(connection_id).cloned();
-        match tx {
-            Some(tx) => tx
-                .send(frame.to_string())
-                .await
-                .map_err(|_| PushError::Gone),
-            None => Err(PushError::Gone),
+        let Some(tx) = tx else {
+            return Err(PushError::Gone);
+        };
+        match tx.try_send(frame.to_string()) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(
+                    connection = connection_id,
+                    backlog = BACKLOG,
+                    "a socket that does not read is dropped"
+                );
+                self.close(connection_id);
+                Err(PushError::Gone)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(PushError::Gone),
         }
     }
 }

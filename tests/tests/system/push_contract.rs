@@ -123,3 +123,25 @@ async fn an_unreachable_endpoint_is_a_failure_not_a_gone_connection() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn the_dev_servers_registry_drops_a_socket_that_does_not_read() {
+    use backend_core::ports::push::{Push, PushError};
+    use backend_embedded::BACKLOG;
+    let connections = backend_embedded::Connections::new();
+    // Registered, and never read from.
+    let _unread = connections.register("slow");
+    for n in 0..BACKLOG {
+        assert_eq!(connections.send("slow", "{}").await, Ok(()), "frame {n}");
+    }
+    // A push past the backlog neither waits for the reader nor piles up.
+    let past = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        connections.send("slow", "{}"),
+    )
+    .await
+    .expect("a push never waits on a socket that does not read");
+    assert_eq!(past, Err(PushError::Gone));
+    assert!(!connections.is_open("slow"), "dropped, not left to grow");
+    assert_eq!(connections.send("slow", "{}").await, Err(PushError::Gone));
+}
