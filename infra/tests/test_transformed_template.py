@@ -204,6 +204,20 @@ def test_an_error_alarm_per_function_and_the_queue_alarms(dev):
     )
 
 
+def test_the_web_forms_post_is_throttled_and_limited_per_client(dev):
+    # API Gateway throttles the public POST on its own, below every other route...
+    stages = of_type(dev, "AWS::ApiGatewayV2::Stage")
+    http = [p["Properties"] for p in stages.values() if "RouteSettings" in p["Properties"]]
+    assert http, "the HTTP API's stage has route settings"
+    post = http[0]["RouteSettings"]["POST /api/v1/inquiries"]
+    default = http[0]["DefaultRouteSettings"]
+    assert post["ThrottlingRateLimit"] < default["ThrottlingRateLimit"]
+    assert post["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"]
+    # ...and the function keeps the per-client limit in the table, as configured.
+    env = dev["Resources"]["PublicApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["SUBMISSIONS_PER_CLIENT_PER_HOUR"] == {"Ref": "SubmissionsPerClientPerHour"}
+
+
 def test_functions_run_arm64_traced_logging_json_to_their_own_group(dev):
     r = dev["Resources"]
     groups = of_type(dev, "AWS::Logs::LogGroup")

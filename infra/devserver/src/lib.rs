@@ -12,6 +12,7 @@ use backend_core::app::auth::{hash_password, AdminAccount, AuthConfig, Authentic
 use backend_core::app::chat::{ChatConfig, ChatService};
 use backend_core::app::chat_socket::{ChatSocket, RateLimit};
 use backend_core::app::drafting::Drafter;
+use backend_core::app::limits::WindowLimit;
 use backend_core::app::notify::{Notifier, NotifyConfig};
 use backend_core::app::reports::ReportService;
 use backend_core::app::worker::{Consumer, QueueWork};
@@ -66,6 +67,8 @@ pub struct Config {
     /// included; later it is answered 408 (the chat answer's limit plus
     /// [`REQUEST_TIMEOUT_MARGIN`]).
     pub request_timeout: Duration,
+    /// Inquiries one address may submit (`SUBMISSIONS_PER_CLIENT_PER_HOUR`).
+    pub submissions_per_client: WindowLimit,
 }
 
 /// Long enough for any real client on a slow link, short enough that connections
@@ -106,6 +109,7 @@ impl Config {
             chat: s.chat,
             chat_limit: RateLimit::default(),
             workers: dev.workers,
+            submissions_per_client: s.submissions_per_client,
         })
     }
 
@@ -131,6 +135,12 @@ impl Config {
             },
             chat_limit: RateLimit::default(),
             workers: true,
+            // Tests post many inquiries from one address; the limit's own test
+            // lowers it.
+            submissions_per_client: WindowLimit {
+                max: 1_000_000,
+                per: Duration::from_secs(3600),
+            },
             header_read_timeout: HEADER_READ_TIMEOUT,
             request_timeout: ChatConfig::default().timeout + REQUEST_TIMEOUT_MARGIN,
         }
@@ -196,6 +206,7 @@ pub async fn start_with(
         reports: reports.clone(),
         hooks: cfg.notify.hooks.clone(),
         chat: Some(chat.clone()),
+        submissions_per_client: Some(cfg.submissions_per_client),
     };
     let state = AppState::new(deps.clone(), served);
     let connections = Connections::new();

@@ -4,7 +4,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+};
 use aws_sdk_dynamodb::Client;
 use backend_core::ports::store::{check_batch, check_keys, check_query, now_unix};
 use backend_core::ports::{
@@ -170,6 +172,7 @@ impl DynamoStore {
                         e => unavailable(e),
                     })
             }
+            WriteOp::Count { .. } => unreachable!("write() sends a count in a transaction"),
         };
         result
     }
@@ -203,6 +206,31 @@ impl DynamoStore {
                     .build()
                     .map_err(invalid)?;
                 TransactWriteItem::builder().delete(del).build()
+            }
+            WriteOp::Count {
+                pk,
+                sk,
+                max,
+                expires_at,
+            } => {
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(&pk, &sk)))
+                    .update_expression(
+                        "SET #v = if_not_exists(#v, :zero) + :one, #d = if_not_exists(#d, :empty), #ttl = :exp",
+                    )
+                    .condition_expression("attribute_not_exists(#v) OR #v < :max")
+                    .expression_attribute_names("#v", "version")
+                    .expression_attribute_names("#d", "data")
+                    .expression_attribute_names("#ttl", "ttl")
+                    .expression_attribute_values(":zero", n(0))
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(":empty", s("{}"))
+                    .expression_attribute_values(":exp", n(expires_at))
+                    .expression_attribute_values(":max", n(max))
+                    .build()
+                    .map_err(invalid)?;
+                TransactWriteItem::builder().update(update).build()
             }
         })
     }
@@ -280,7 +308,7 @@ impl ItemStore for DynamoStore {
     async fn write(&self, mut ops: Vec<WriteOp>) -> Result<(), StoreError> {
         check_batch(&ops)?;
         let now = now_unix();
-        if ops.len() == 1 {
+        if ops.len() == 1 && !matches!(ops[0], WriteOp::Count { .. }) {
             // A single write needs no transaction, which costs twice the capacity.
             return self.write_one(ops.remove(0), now).await;
         }

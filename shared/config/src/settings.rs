@@ -11,6 +11,7 @@ use backend_aws::{AwsResources, QueueUrls};
 use backend_core::app::auth::{AdminAccount, AuthConfig, Secret, MAX_TTL};
 use backend_core::app::auth::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use backend_core::app::chat::ChatConfig;
+use backend_core::app::limits::WindowLimit;
 use backend_core::app::notify::NotifyConfig;
 use backend_core::domain::hook::{parse_hooks, Hook};
 use backend_core::domain::{Email, ServiceType};
@@ -56,6 +57,9 @@ pub struct Settings {
     pub chat: ChatConfig,
     /// `CHAT_CALLBACK_URL`: where chat pushes go, instead of the event's own API.
     pub chat_callback_url: Option<String>,
+    /// `SUBMISSIONS_PER_CLIENT_PER_HOUR` (default 20): inquiries one address may
+    /// submit through the web form in an hour.
+    pub submissions_per_client: WindowLimit,
     /// Present when `Part::DevServer` was asked for.
     pub dev: Option<DevServer>,
 }
@@ -169,6 +173,15 @@ impl Settings {
             model_id: r.optional("BEDROCK_MODEL_ID"),
             chat: chat(&mut r),
             chat_callback_url: r.optional("CHAT_CALLBACK_URL"),
+            submissions_per_client: WindowLimit {
+                max: r.number(
+                    "SUBMISSIONS_PER_CLIENT_PER_HOUR",
+                    1..=100_000,
+                    20,
+                    "inquiries",
+                ),
+                per: Duration::from_secs(3600),
+            },
             dev,
         };
         if r.problems == ConfigError::default() {

@@ -102,9 +102,21 @@ impl ItemStore for SqliteStore {
                 // connection (a second process on the same file) wrote in between.
                 let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 for op in &ops {
+                    if let WriteOp::Count { pk, sk, max, expires_at } = op {
+                        let count = live_version(&tx, pk, sk, now)?.unwrap_or(0);
+                        if count >= *max {
+                            return Ok(false); // dropping tx rolls back
+                        }
+                        tx.execute(
+                            &format!("INSERT OR REPLACE INTO items ({COLS}) VALUES (?1, ?2, NULL, NULL, ?3, ?4, '{{}}')"),
+                            params![pk, sk, (count + 1) as i64, expires_at],
+                        )?;
+                        continue;
+                    }
                     let (pk, sk, cond) = match op {
                         WriteOp::Put { item, condition } => (&item.pk, &item.sk, *condition),
                         WriteOp::Delete { pk, sk, condition } => (pk, sk, *condition),
+                        WriteOp::Count { .. } => unreachable!("counted above"),
                     };
                     if !holds(cond, live_version(&tx, pk, sk, now)?) {
                         return Ok(false); // dropping tx rolls back
@@ -127,6 +139,7 @@ impl ItemStore for SqliteStore {
                         WriteOp::Delete { pk, sk, .. } => {
                             tx.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk])?;
                         }
+                        WriteOp::Count { .. } => {}
                     }
                 }
                 // Expired items are purged lazily, as DynamoDB's TTL does.

@@ -22,6 +22,7 @@ use axum::Router;
 use backend_core::app::auth::Authenticator;
 use backend_core::app::chat::ChatService;
 use backend_core::app::hook_registry::HookRegistry;
+use backend_core::app::limits::WindowLimit;
 use backend_core::app::reports::ReportService;
 use backend_core::app::{Deps, InquiryService};
 use backend_core::domain::hook::Hook;
@@ -57,12 +58,17 @@ pub struct Served {
     /// The configured hooks; stored ones are read from the store.
     pub hooks: Vec<Hook>,
     pub chat: Option<ChatService>,
+    /// Inquiries one web-form client may submit; unlimited when absent.
+    pub submissions_per_client: Option<WindowLimit>,
 }
 
 impl AppState {
     pub fn new(deps: Deps, served: Served) -> Arc<Self> {
         Arc::new(Self {
-            inquiries: InquiryService::new(deps.clone()),
+            inquiries: match served.submissions_per_client {
+                Some(limit) => InquiryService::new(deps.clone()).limiting_clients(limit),
+                None => InquiryService::new(deps.clone()),
+            },
             hooks: HookRegistry::new(served.hooks, deps.store.clone()),
             deps,
             auth: served.auth,

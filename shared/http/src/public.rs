@@ -1,7 +1,7 @@
 //! The web form's routes (no token): health, the service catalogue, and inquiry
 //! submission.
 
-use super::context::RequestContext;
+use super::context::{ClientIp, RequestContext};
 use super::error::ApiError;
 use super::extract::JsonBody;
 use super::routes::Route;
@@ -92,6 +92,7 @@ async fn services() -> Json<Value> {
 async fn submit_inquiry(
     State(s): State<Arc<AppState>>,
     Extension(ctx): Extension<RequestContext>,
+    client: Option<Extension<ClientIp>>,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
@@ -109,9 +110,12 @@ async fn submit_inquiry(
                 })?,
         ),
     };
+    // Every request names its client: API Gateway's source address in Lambda, the
+    // peer on the dev server.
+    let client = client.map_or_else(|| "unknown".to_string(), |c| c.0 .0);
     let out = s
         .inquiries
-        .submit(&body, key.as_ref(), &ctx.correlation_id)
+        .submit_from(&client, &body, key.as_ref(), &ctx.correlation_id)
         .await?;
     let body =
         json!({"success": true, "data": out.inquiry, "message": "Inquiry created successfully"});

@@ -31,6 +31,8 @@ pub async fn router(
         reports,
         hooks: settings.hooks,
         chat: Some(chat),
+        // The web form's route is public-api's.
+        submissions_per_client: None,
     };
     let state = AppState::new(deps, served);
     Ok(admin_router(state))

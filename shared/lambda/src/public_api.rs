@@ -16,6 +16,7 @@ pub async fn router(
     let adapters = backend_aws::connect_core(sdk, root::resources(&settings)?);
     let served = Served {
         cors_origins: settings.cors_origins,
+        submissions_per_client: Some(settings.submissions_per_client),
         ..Default::default()
     };
     let state = AppState::new(root::deps(adapters), served);

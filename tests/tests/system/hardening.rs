@@ -337,3 +337,37 @@ async fn hook_urls_are_listed_without_query_or_credentials() {
         assert!(!text.contains(secret), "{secret} shown in {text}");
     }
 }
+
+#[tokio::test]
+async fn the_public_form_is_limited_per_client_and_a_replay_does_not_count() {
+    let app = system_tests::spawn_app_with(|cfg| {
+        cfg.submissions_per_client = backend_core::app::limits::WindowLimit {
+            max: 3,
+            per: std::time::Duration::from_secs(3600),
+        };
+    })
+    .await;
+    let post = |key: &'static str| {
+        app.client
+            .post(app.url("/api/v1/inquiries"))
+            .header("idempotency-key", key)
+            .json(&system_tests::inquiry_body())
+            .send()
+    };
+    for key in ["k-1", "k-2", "k-3"] {
+        assert_eq!(post(key).await.unwrap().status(), 201, "{key}");
+    }
+    // A retried submission is answered as before and counts nothing.
+    let replay = post("k-1").await.unwrap();
+    assert_eq!(replay.status(), 201);
+    assert_eq!(replay.headers()["idempotency-replayed"], "true");
+    let refused = post("k-4").await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    let (_, v) = system_tests::json_of(refused).await;
+    assert_eq!(v["code"], "RATE_LIMITED", "{v}");
+    // Nothing of the refused one was stored.
+    let token = app.token().await;
+    let (_, list) = app.admin_json("/api/v1/admin/inquiries", &token).await;
+    assert_eq!(list["total"], 3, "{list}");
+}

@@ -648,3 +648,26 @@ async fn with_the_model_down_the_report_and_its_mail_still_go_out() {
     );
     assert_eq!(hook.bodies.lock().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn one_address_gets_a_bounded_number_of_confirmations() {
+    use backend_core::app::notify::CONFIRMATIONS_PER_ADDRESS;
+    let adapters = system_tests::embedded_adapters();
+    let (n, mailer) = notifier(&adapters, config(None));
+    let tries = CONFIRMATIONS_PER_ADDRESS.max + 2;
+    for _ in 0..tries {
+        // Every inquiry names the same address, as a form used to mail-bomb it would.
+        let body = created_event(&adapters).await;
+        n.handle(&body).await.unwrap();
+    }
+    let confirmations = mailer
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| m.to.iter().any(|t| t.as_str() == "jane@example.com"))
+        .count();
+    assert_eq!(confirmations as u64, CONFIRMATIONS_PER_ADDRESS.max);
+    let ledger = ledger(&adapters).await;
+    assert!(ledger.values().any(|s| s == "skipped"), "{ledger:?}");
+}

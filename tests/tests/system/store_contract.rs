@@ -358,6 +358,45 @@ async fn many_items_in_one_read_in_the_order_asked(s: Store) {
     assert_eq!(s.get_many(&hundred).await.unwrap().len(), 100);
 }
 
+async fn counters_stop_at_their_limit_inside_a_batch(s: Store) {
+    let count = || WriteOp::Count {
+        pk: "C#1".into(),
+        sk: "W#1".into(),
+        max: 2,
+        expires_at: now() + 600,
+    };
+    // Counted on its own, and in a batch with another write.
+    s.write(vec![count()]).await.unwrap();
+    s.write(vec![
+        count(),
+        put(Item::new("C#1", "A", json!({})), Condition::NotExists),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(s.get("C#1", "W#1").await.unwrap().unwrap().version, 2);
+    // At the limit the whole batch is refused, and nothing in it written.
+    let err = s
+        .write(vec![
+            count(),
+            put(Item::new("C#1", "B", json!({})), Condition::NotExists),
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed), "{err:?}");
+    assert_eq!(s.get("C#1", "B").await.unwrap(), None);
+    assert_eq!(s.get("C#1", "W#1").await.unwrap().unwrap().version, 2);
+    // A counter past its expiry counts from nothing.
+    s.write(vec![WriteOp::Count {
+        pk: "C#2".into(),
+        sk: "W#1".into(),
+        max: 1,
+        expires_at: now() - 1,
+    }])
+    .await
+    .unwrap();
+    assert_eq!(s.get("C#2", "W#1").await.unwrap(), None, "expired at once");
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -380,6 +419,7 @@ contract!(
     queries_with_empty_keys_or_reversed_ranges_are_refused,
     data_round_trips,
     many_items_in_one_read_in_the_order_asked,
+    counters_stop_at_their_limit_inside_a_batch,
 );
 
 #[test]

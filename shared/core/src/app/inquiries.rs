@@ -1,6 +1,7 @@
 //! Inquiry use cases: submit (validate, categorise, store with its event) and read.
 
 use super::idempotency::{self, IdempotencyKey};
+use super::limits::WindowLimit;
 use super::outbox::Outgoing;
 use super::records::{self, Walk};
 use super::reports::ReportRecords;
@@ -9,7 +10,9 @@ use crate::domain::{
     categorise, rfc3339, DomainEvent, EventType, Inquiry, InquiryId, InquiryStatus, NewInquiry,
     Priority, ServiceType,
 };
-use crate::ports::{Condition, Cursor, Item, Query, QueueName, SkRange, StoreError, WriteOp};
+use crate::ports::{
+    Condition, Cursor, Item, ItemStore, Query, QueueName, SkRange, StoreError, WriteOp,
+};
 use serde_json::{json, Value};
 
 const IDEM_SCOPE: &str = "POST /api/v1/inquiries";
@@ -39,15 +42,53 @@ fn inquiry_item(inq: &Inquiry, version: u64) -> Item {
 #[derive(Clone)]
 pub struct InquiryService {
     deps: Deps,
+    /// Submissions one client may make (`submit_from`).
+    per_client: Option<WindowLimit>,
 }
 
 impl InquiryService {
     pub fn new(deps: Deps) -> Self {
-        Self { deps }
+        Self {
+            deps,
+            per_client: None,
+        }
     }
 
+    /// The same, with at most `limit` submissions per client.
+    pub fn limiting_clients(self, limit: WindowLimit) -> Self {
+        Self {
+            per_client: Some(limit),
+            ..self
+        }
+    }
+
+    /// A submission from the web form's `client` (its address), within the
+    /// per-client limit. The limit's counter goes in the submission's own batch, so
+    /// it costs no call of its own; a replay under an idempotency key does not count.
+    pub async fn submit_from(
+        &self,
+        client: &str,
+        body: &Value,
+        key: Option<&IdempotencyKey>,
+        correlation_id: &str,
+    ) -> Result<Submitted, AppError> {
+        self.submit_as(Some(client), body, key, correlation_id)
+            .await
+    }
+
+    /// A submission with no client to limit (the use case called directly).
     pub async fn submit(
         &self,
+        body: &Value,
+        key: Option<&IdempotencyKey>,
+        correlation_id: &str,
+    ) -> Result<Submitted, AppError> {
+        self.submit_as(None, body, key, correlation_id).await
+    }
+
+    async fn submit_as(
+        &self,
+        client: Option<&str>,
         body: &Value,
         key: Option<&IdempotencyKey>,
         correlation_id: &str,
@@ -100,6 +141,14 @@ impl InquiryService {
             },
         ];
         ops.extend(outgoing.writes());
+        let counted = match (client, self.per_client) {
+            (Some(client), Some(limit)) => {
+                let counter = ClientCounter::new(client, limit, now.unix_timestamp());
+                ops.push(counter.count());
+                Some(counter)
+            }
+            _ => None,
+        };
         if let Some(key) = key {
             ops.push(idempotency::record(
                 IDEM_SCOPE,
@@ -109,7 +158,11 @@ impl InquiryService {
                 now.unix_timestamp(),
             ));
         }
-        match store.write(ops).await {
+        let written = store.write(ops).await;
+        if let (Err(StoreError::ConditionFailed), Some(counter)) = (&written, &counted) {
+            counter.refuse_if_spent(store).await?;
+        }
+        match written {
             Ok(()) => {}
             // A concurrent request with the same key got there first: answer as it did.
             Err(StoreError::ConditionFailed) if key.is_some() => {
@@ -305,6 +358,57 @@ impl InquiryService {
         tracing::info!(inquiry_id = %id, %from, %to, "status changed");
         outgoing.send(&self.deps).await;
         Ok(inquiry)
+    }
+}
+
+/// One client's submissions in the current window of its limit.
+struct ClientCounter {
+    pk: String,
+    sk: String,
+    limit: WindowLimit,
+    ends: i64,
+    now: i64,
+}
+
+impl ClientCounter {
+    fn new(client: &str, limit: WindowLimit, now: i64) -> Self {
+        let per = limit.per.as_secs().max(1) as i64;
+        let start = now - now.rem_euclid(per);
+        Self {
+            pk: records::submissions_pk(client),
+            sk: format!("W#{start}"),
+            limit,
+            ends: start + per,
+            now,
+        }
+    }
+
+    fn count(&self) -> WriteOp {
+        WriteOp::Count {
+            pk: self.pk.clone(),
+            sk: self.sk.clone(),
+            max: self.limit.max,
+            expires_at: self.ends,
+        }
+    }
+
+    /// After a refused batch: whether it was this counter that refused it.
+    async fn refuse_if_spent(&self, store: &dyn ItemStore) -> Result<(), AppError> {
+        let used = store
+            .get(&self.pk, &self.sk)
+            .await?
+            .map_or(0, |i| i.version);
+        if used >= self.limit.max {
+            return Err(AppError::RateLimited {
+                retry_after: (self.ends - self.now).max(1) as u64,
+                reason: format!(
+                    "at most {} inquiries per {} seconds from one address",
+                    self.limit.max,
+                    self.limit.per.as_secs()
+                ),
+            });
+        }
+        Ok(())
     }
 }
 

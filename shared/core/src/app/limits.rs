@@ -15,6 +15,17 @@ pub struct WindowLimit {
     pub per: Duration,
 }
 
+/// Whether the allowance of the counter at `pk` is spent in the current window,
+/// without taking from it: for an effect that should count only once it happened.
+pub async fn spent(deps: &Deps, pk: &str, limit: WindowLimit) -> Result<bool, AppError> {
+    let per = limit.per.as_secs().max(1) as i64;
+    let now = deps.clock.now().unix_timestamp();
+    Ok(deps.store.get(pk, RATE_SK).await?.is_some_and(|i| {
+        let start = i.data["window_start"].as_i64().unwrap_or(now);
+        now - start < per && i.data["used"].as_u64().unwrap_or(0) >= limit.max
+    }))
+}
+
 /// Takes one from the allowance of the counter at `pk` in the current window;
 /// refused (`AppError::RateLimited`, with the seconds until the window ends) once
 /// `limit.max` were taken in it.

@@ -14,6 +14,8 @@
 //! | idempotency record | `IDEM#<sha256(scope, key)>` | `IDEM` | | | a replayed request (24 h TTL) |
 //! | login failures | `RATE#login#<client>` | `RATE` | | | the sign-in limit (TTL: the window) |
 //! | chat answers of an admin | `RATE#chat#<user>` | `RATE` | | | the chat's per-admin limit (TTL: the window) |
+//! | confirmations to an address | `RATE#mail#<address>` | `RATE` | | | the cap on mail to one recipient (TTL: the window) |
+//! | submissions of a client | `RATE#submit#<address>` | `W#<window start>` | | | the web form's per-client limit, counted in the submission's batch (TTL: the window) |
 //! | stored hook | `HOOKS` | `<hook id>` | | | the hook registry |
 //! | chat session | `CHAT#<session id>` | `SESSION` | `CHAT_SESSIONS` | `<created_at>#<id>` | get by id; the session listing |
 //! | chat message | `CHAT#<session id>` | `MSG#<message id>` | `CHAT_MESSAGES` | `<created_at>#<id>` | history by session; figures |
@@ -102,6 +104,16 @@ pub fn login_failures_pk(client: &str) -> String {
 }
 
 pub const RATE_SK: &str = "RATE";
+
+/// The inquiries one web-form client (an address) submitted, one item per window.
+pub fn submissions_pk(client: &str) -> String {
+    format!("RATE#submit#{client}")
+}
+
+/// The confirmations one e-mail address was sent in the current window.
+pub fn mail_recipient_pk(address: &str) -> String {
+    format!("RATE#mail#{}", address.to_lowercase())
+}
 
 /// The chat answers one admin was given in the current window, across every
 /// socket and HTTP route.

@@ -74,6 +74,16 @@ pub enum WriteOp {
         sk: String,
         condition: Condition,
     },
+    /// Counts one more on a counter item (its `version` is the count), creating it
+    /// at 1 with `expires_at` when there is none; the batch fails its condition when
+    /// the counter already holds `max`. A limit kept this way rides in the batch of
+    /// the write it limits, so it costs no call of its own.
+    Count {
+        pk: String,
+        sk: String,
+        max: u64,
+        expires_at: i64,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -232,7 +242,9 @@ pub fn check_batch(ops: &[WriteOp]) -> Result<(), StoreError> {
         .iter()
         .map(|op| match op {
             WriteOp::Put { item, .. } => (item.pk.as_str(), item.sk.as_str()),
-            WriteOp::Delete { pk, sk, .. } => (pk.as_str(), sk.as_str()),
+            WriteOp::Delete { pk, sk, .. } | WriteOp::Count { pk, sk, .. } => {
+                (pk.as_str(), sk.as_str())
+            }
         })
         .collect();
     keys.sort();

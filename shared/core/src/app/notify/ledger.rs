@@ -35,6 +35,10 @@ impl Notifier {
                 tracing::warn!(event_id = %event.id, action, error = %why, "notification failed for good");
                 ("failed", Some(why))
             }
+            Effect::Skipped(why) => {
+                tracing::info!(event_id = %event.id, action, reason = %why, "notification skipped");
+                ("skipped", Some(why))
+            }
         };
         let at = rfc3339(self.deps.clock.now());
         let item = Item::new(

@@ -23,6 +23,14 @@ impl Notifier {
     }
 
     pub(super) async fn prospect_confirmation(&self, i: &Inquiry) -> Result<Effect, AppError> {
+        // Only a confirmation that went out counts against the address.
+        let cap = records::mail_recipient_pk(i.email.as_str());
+        if limits::spent(&self.deps, &cap, CONFIRMATIONS_PER_ADDRESS).await? {
+            return Ok(Effect::Skipped(format!(
+                "at most {} confirmations a day to one address",
+                CONFIRMATIONS_PER_ADDRESS.max
+            )));
+        }
         let services: Vec<&str> = i.services.iter().map(|s| s.name()).collect();
         let text = format!(
             "Hello {name},\n\nthank you for contacting us. We received your inquiry about {svc}.\n\n\
@@ -42,14 +50,29 @@ impl Notifier {
             id = i.id,
             when = if i.priority >= Priority::High { "within one business day" } else { "within two business days" },
         );
-        self.mail(Mail {
-            from: self.cfg.from.clone(),
-            to: vec![i.email.clone()],
-            subject: format!("We received your inquiry ({})", i.id),
-            text,
-            html,
-        })
-        .await
+        let effect = self
+            .mail(Mail {
+                from: self.cfg.from.clone(),
+                to: vec![i.email.clone()],
+                subject: format!("We received your inquiry ({})", i.id),
+                text,
+                html,
+            })
+            .await?;
+        if matches!(effect, Effect::Done) {
+            let counted = limits::take(
+                &self.deps,
+                &cap,
+                CONFIRMATIONS_PER_ADDRESS,
+                "confirmations to one address",
+            )
+            .await;
+            // Sent is sent: a count that raced past the cap changes nothing now.
+            if let Err(e) = counted {
+                tracing::info!(error = %e, "confirmation counted past the cap");
+            }
+        }
+        Ok(effect)
     }
 
     pub(super) async fn consultant_email(&self, i: &Inquiry) -> Result<Effect, AppError> {

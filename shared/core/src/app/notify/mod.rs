@@ -15,7 +15,8 @@ use hooks::hook_channel;
 pub use hooks::sign;
 
 use super::hook_registry::HookRegistry;
-use super::records::{notification_pk, NOTIFICATIONS_INDEX, NOTIFICATION_SK};
+use super::limits::{self, WindowLimit};
+use super::records::{self, notification_pk, NOTIFICATIONS_INDEX, NOTIFICATION_SK};
 use super::reports::ReportRecords;
 use super::retry::RetryPolicy;
 use super::{AppError, Deps, InquiryService};
@@ -109,7 +110,16 @@ impl Tally {
 enum Effect {
     Done,
     FailedForGood(String),
+    /// Deliberately not done (a recipient's cap reached); recorded, not retried.
+    Skipped(String),
 }
+
+/// Confirmations one address may receive in a day: the public form must not be a
+/// way to mail-bomb someone else's inbox.
+pub const CONFIRMATIONS_PER_ADDRESS: WindowLimit = WindowLimit {
+    max: 3,
+    per: Duration::from_secs(24 * 3600),
+};
 
 #[derive(Clone)]
 pub struct Notifier {
