@@ -64,20 +64,11 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request sent")
+        sent(self.client.get(self.url(path))).await
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .expect("request sent")
+        sent(self.client.post(self.url(path)).json(body)).await
     }
 
     /// Stops the server and starts a new one on the same data directory.
@@ -148,6 +139,11 @@ pub fn roles(converse_request: &Value) -> Vec<&str> {
         .iter()
         .map(|m| m["role"].as_str().expect("each turn has a role"))
         .collect()
+}
+
+/// Sends a request to the app under test, which always answers.
+async fn sent(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request.send().await.expect("request sent")
 }
 
 /// Reads a JSON response, failing with its text when it is not JSON.
@@ -231,12 +227,7 @@ impl TestApp {
     }
 
     pub async fn admin_get(&self, path: &str, token: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request sent")
+        sent(self.client.get(self.url(path)).bearer_auth(token)).await
     }
 
     /// An admin GET, answered as (status, JSON body).
@@ -245,13 +236,13 @@ impl TestApp {
     }
 
     pub async fn admin_post(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .expect("request sent")
+        sent(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(token)
+                .json(body),
+        )
+        .await
     }
 
     /// The inquiry's newest report once the dev server's worker has drafted it.
@@ -273,6 +264,13 @@ impl TestApp {
         }
     }
 
+    /// A chat socket signed in with `token`.
+    pub async fn socket(&self, token: &str) -> crate::ws::Client {
+        crate::ws::connect(&self.base, Some(token))
+            .await
+            .unwrap_or_else(|(status, v)| panic!("the chat socket refused: {status} {v}"))
+    }
+
     /// Asks the chat over HTTP (`POST /api/v1/admin/chat/messages`) in `session_id`.
     pub async fn ask_chat(&self, token: &str, session_id: &str, content: &str) -> (u16, Value) {
         let body = json!({"content": content, "session_id": session_id});
@@ -286,21 +284,16 @@ impl TestApp {
     }
 
     pub async fn admin_put(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .put(self.url(path))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .expect("request sent")
+        sent(
+            self.client
+                .put(self.url(path))
+                .bearer_auth(token)
+                .json(body),
+        )
+        .await
     }
 
     pub async fn admin_delete(&self, path: &str, token: &str) -> reqwest::Response {
-        self.client
-            .delete(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request sent")
+        sent(self.client.delete(self.url(path)).bearer_auth(token)).await
     }
 }

@@ -112,6 +112,18 @@ fn condition(c: Condition, now: i64) -> Cond {
     }
 }
 
+/// Sets a condition's expression, names and values on any of the SDK's request
+/// builders (they share the methods, not a trait).
+macro_rules! with_condition {
+    ($builder:expr, $c:expr) => {{
+        let c = $c;
+        $builder
+            .set_condition_expression(c.expr)
+            .set_expression_attribute_names(non_empty(c.names))
+            .set_expression_attribute_values(non_empty(c.values))
+    }};
+}
+
 fn non_empty<K, V>(m: HashMap<K, V>) -> Option<HashMap<K, V>> {
     (!m.is_empty()).then_some(m)
 }
@@ -129,16 +141,11 @@ impl DynamoStore {
     }
 
     async fn write_one(&self, op: WriteOp, now: i64) -> Result<(), StoreError> {
-        let result = match op {
-            WriteOp::Put { item, condition: c } => {
-                let c = condition(c, now);
-                self.client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(to_attrs(&item)))
-                    .set_condition_expression(c.expr)
-                    .set_expression_attribute_names(non_empty(c.names))
-                    .set_expression_attribute_values(non_empty(c.values))
+        // The one send and the one reading of a failed condition that a put and a
+        // delete share.
+        macro_rules! conditional {
+            ($request:expr, $c:expr) => {{
+                with_condition!($request, $c)
                     .send()
                     .await
                     .map(|_| ())
@@ -148,45 +155,40 @@ impl DynamoStore {
                         }
                         e => unavailable(e),
                     })
-            }
+            }};
+        }
+        match op {
+            WriteOp::Put { item, condition: c } => conditional!(
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(to_attrs(&item))),
+                condition(c, now)
+            ),
             WriteOp::Delete {
                 pk,
                 sk,
                 condition: c,
-            } => {
-                let c = condition(c, now);
+            } => conditional!(
                 self.client
                     .delete_item()
                     .table_name(&self.table)
-                    .set_key(Some(key(&pk, &sk)))
-                    .set_condition_expression(c.expr)
-                    .set_expression_attribute_names(non_empty(c.names))
-                    .set_expression_attribute_values(non_empty(c.values))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| match e.into_service_error() {
-                        e if e.is_conditional_check_failed_exception() => {
-                            StoreError::ConditionFailed
-                        }
-                        e => unavailable(e),
-                    })
-            }
-            WriteOp::Count { .. } => unreachable!("write() sends a count in a transaction"),
-        };
-        result
+                    .set_key(Some(key(&pk, &sk))),
+                condition(c, now)
+            ),
+            WriteOp::Count { .. } => Err(StoreError::Invalid(
+                "a count is written in a transaction".into(),
+            )),
+        }
     }
 
     fn transact_item(&self, op: WriteOp, now: i64) -> Result<TransactWriteItem, StoreError> {
         Ok(match op {
             WriteOp::Put { item, condition: c } => {
-                let c = condition(c, now);
                 let put = Put::builder()
                     .table_name(&self.table)
-                    .set_item(Some(to_attrs(&item)))
-                    .set_condition_expression(c.expr)
-                    .set_expression_attribute_names(non_empty(c.names))
-                    .set_expression_attribute_values(non_empty(c.values))
+                    .set_item(Some(to_attrs(&item)));
+                let put = with_condition!(put, condition(c, now))
                     .build()
                     .map_err(invalid)?;
                 TransactWriteItem::builder().put(put).build()
@@ -196,13 +198,10 @@ impl DynamoStore {
                 sk,
                 condition: c,
             } => {
-                let c = condition(c, now);
                 let del = Delete::builder()
                     .table_name(&self.table)
-                    .set_key(Some(key(&pk, &sk)))
-                    .set_condition_expression(c.expr)
-                    .set_expression_attribute_names(non_empty(c.names))
-                    .set_expression_attribute_values(non_empty(c.values))
+                    .set_key(Some(key(&pk, &sk)));
+                let del = with_condition!(del, condition(c, now))
                     .build()
                     .map_err(invalid)?;
                 TransactWriteItem::builder().delete(del).build()

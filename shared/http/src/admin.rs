@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json};
 use backend_core::app::auth::Claims;
+use backend_core::app::inquiries::Created;
 use backend_core::app::reports::ReportRecords;
 use backend_core::app::Missing;
 use backend_core::app::{AppError, ErrorCode};
@@ -167,8 +168,10 @@ fn filter_of(p: &HashMap<String, String>, fields: &mut FieldErrors) -> InquiryFi
             &one_of(Priority::ALL.map(|s| s.as_str()).to_vec()),
             fields,
         ),
-        created_from: param(p, "date_from", bound, date, fields),
-        created_to: param(p, "date_to", bound, date, fields),
+        created: Created {
+            from: param(p, "date_from", bound, date, fields),
+            to: param(p, "date_to", bound, date, fields),
+        },
     }
 }
 

@@ -334,19 +334,45 @@ fn session_param(
     param(p, "session_id", SessionId::parse, SessionId::RULE, fields)
 }
 
+/// A session's messages as the two message routes read them: `session_id`, and
+/// when `paged` also `limit` and `since`; every bad parameter at once.
+async fn session_messages(
+    s: &AppState,
+    claims: &Claims,
+    p: Params,
+    paged: bool,
+) -> Result<(Vec<Value>, bool), ApiError> {
+    let p = params(p)?;
+    let mut fields = FieldErrors::new();
+    let id = session_param(&p, &mut fields);
+    let (limit, since) = if paged {
+        let limit = number(&p, "limit", 50, 1, 500, &mut fields);
+        let since = param(
+            &p,
+            "since",
+            bound,
+            "must be a date (YYYY-MM-DD) or an RFC 3339 time",
+            &mut fields,
+        );
+        (limit, since)
+    } else {
+        (1000, None)
+    };
+    let Some(id) = id.filter(|_| fields.is_empty()) else {
+        return Err(ApiError::validation(&fields));
+    };
+    let (messages, more) = service(s)?
+        .messages(&claims.sub, &id, since.as_deref(), limit)
+        .await?;
+    Ok((messages.iter().map(ChatMessage::to_json).collect(), more))
+}
+
 async fn simple_messages(
     State(s): State<Arc<AppState>>,
     Extension(claims): Extension<Claims>,
     p: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let p = params(p)?;
-    let mut fields = FieldErrors::new();
-    let id = session_param(&p, &mut fields);
-    let Some(id) = id.filter(|_| fields.is_empty()) else {
-        return Err(ApiError::validation(&fields));
-    };
-    let (messages, _) = service(&s)?.messages(&claims.sub, &id, None, 1000).await?;
-    let messages: Vec<Value> = messages.iter().map(ChatMessage::to_json).collect();
+    let (messages, _) = session_messages(&s, &claims, p, false).await?;
     Ok(Json(json!({"success": true, "messages": messages})))
 }
 
@@ -392,24 +418,7 @@ async fn messages(
     Extension(claims): Extension<Claims>,
     p: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let p = params(p)?;
-    let mut fields = FieldErrors::new();
-    let id = session_param(&p, &mut fields);
-    let limit = number(&p, "limit", 50, 1, 500, &mut fields);
-    let since = param(
-        &p,
-        "since",
-        bound,
-        "must be a date (YYYY-MM-DD) or an RFC 3339 time",
-        &mut fields,
-    );
-    let Some(id) = id.filter(|_| fields.is_empty()) else {
-        return Err(ApiError::validation(&fields));
-    };
-    let (messages, more) = service(&s)?
-        .messages(&claims.sub, &id, since.as_deref(), limit)
-        .await?;
-    let messages: Vec<Value> = messages.iter().map(ChatMessage::to_json).collect();
+    let (messages, more) = session_messages(&s, &claims, p, true).await?;
     Ok(Json(
         json!({"success": true, "messages": messages, "has_more": more}),
     ))

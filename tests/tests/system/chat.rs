@@ -51,8 +51,18 @@ fn assert_streamed(a: &Answer) {
 /// The app, an admin token, and a chat socket open on it.
 async fn chat_on(app: TestApp) -> (TestApp, String, ws::Client) {
     let token = app.token().await;
-    let sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let sock = app.socket(&token).await;
     (app, token, sock)
+}
+
+/// Asks in a new session, checks the answer streamed, and names the session.
+async fn new_session(sock: &mut ws::Client, content: &str, client_id: &str) -> (Answer, String) {
+    let a = sock
+        .ask(&question("", content, client_id, Value::Null))
+        .await;
+    assert_streamed(&a);
+    let session = a.session();
+    (a, session)
 }
 
 async fn history(app: &TestApp, token: &str, session: &str) -> Value {
@@ -89,9 +99,8 @@ async fn the_socket_refuses_a_missing_or_bad_token_before_the_upgrade() {
 #[tokio::test]
 async fn a_question_is_acked_streamed_answered_and_shown_by_the_http_routes() {
     let app = spawn_app().await;
-    let token = app.token().await;
     let inquiry = create_inquiry(&app).await;
-    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let (app, token, mut sock) = chat_on(app).await;
 
     let a = sock
         .ask(&question(
@@ -253,7 +262,7 @@ async fn each_connection_is_rate_limited_with_an_error_frame() {
     // Heartbeats are not counted, and the limit is per connection.
     sock.send(&json!({"type": "heartbeat"})).await;
     assert_eq!(sock.next().await["type"], "heartbeat");
-    let mut other = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let mut other = app.socket(&token).await;
     assert_streamed(&other.ask(&question("", "hello", "c-10", Value::Null)).await);
 }
 
@@ -262,11 +271,7 @@ async fn a_question_can_move_its_session_onto_an_inquiry() {
     let app = spawn_app().await;
     let inquiry = create_inquiry(&app).await;
     let (app, token, mut sock) = chat_on(app).await;
-    let first = sock
-        .ask(&question("", "General advice?", "c-1", Value::Null))
-        .await;
-    assert_streamed(&first);
-    let session = first.session();
+    let (first, session) = new_session(&mut sock, "General advice?", "c-1").await;
     assert!(!first.text().contains(inquiry["id"].as_str().unwrap()));
 
     let next = sock
@@ -289,11 +294,7 @@ async fn a_question_can_move_its_session_onto_an_inquiry() {
 async fn a_resent_message_is_answered_once() {
     let app = spawn_app().await;
     let (app, token, mut sock) = chat_on(app).await;
-    let first = sock
-        .ask(&question("", "Architecture?", "same-id", Value::Null))
-        .await;
-    assert_streamed(&first);
-    let session = first.session();
+    let (first, session) = new_session(&mut sock, "Architecture?", "same-id").await;
 
     let again = sock
         .ask(&question(&session, "Architecture?", "same-id", Value::Null))
@@ -312,11 +313,7 @@ async fn a_resent_message_is_answered_once() {
 async fn the_history_survives_a_restart() {
     let app = spawn_app().await;
     let (app, token, mut sock) = chat_on(app).await;
-    let a = sock
-        .ask(&question("", "Security review?", "c-1", Value::Null))
-        .await;
-    assert_streamed(&a);
-    let session = a.session();
+    let (a, session) = new_session(&mut sock, "Security review?", "c-1").await;
     sock.close().await;
 
     let app = app.restart().await;
@@ -324,7 +321,7 @@ async fn the_history_survives_a_restart() {
     assert_eq!(h["messages"].as_array().unwrap().len(), 2);
     assert_eq!(h["messages"][1]["content"], a.last["content"]);
     // And the conversation goes on over a new connection.
-    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let mut sock = app.socket(&token).await;
     let b = sock
         .ask(&question(&session, "And scaling?", "c-2", Value::Null))
         .await;
@@ -366,9 +363,8 @@ async fn app_with_model(mode: Mode) -> (TestApp, bedrock_stub::Stub) {
 #[tokio::test]
 async fn answers_stream_from_bedrock_converse_stream() {
     let (app, stub) = app_with_model(Mode::Ok).await;
-    let token = app.token().await;
     let inquiry = create_inquiry(&app).await;
-    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let (_app, _, mut sock) = chat_on(app).await;
     let a = sock
         .ask(&question(
             "",
@@ -683,7 +679,7 @@ async fn an_idle_session_expires_and_refuses_new_questions() {
     assert_eq!(s["data"]["status"], "expired");
     let (status, v) = app.ask_chat(&token, "short-lived", "still there?").await;
     assert_eq!(status, 409, "{v}");
-    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let mut sock = app.socket(&token).await;
     let a = sock
         .ask(&question("short-lived", "hello?", "c-1", Value::Null))
         .await;
@@ -787,7 +783,7 @@ async fn a_socket_is_refused_once_its_token_expires() {
         &EncodingKey::from_secret(system_tests::JWT_SECRET.as_bytes()),
     )
     .unwrap();
-    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let mut sock = app.socket(&token).await;
     let a = sock
         .ask(&question("", "Before it expires?", "c-1", Value::Null))
         .await;
@@ -811,7 +807,7 @@ async fn answers_are_limited_per_admin_across_sockets_and_routes() {
     })
     .await;
     let token = app.token().await;
-    let mut first = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let mut first = app.socket(&token).await;
     for n in 0..2 {
         let a = first
             .ask(&question("", "Costs?", &format!("c-{n}"), Value::Null))
@@ -820,7 +816,7 @@ async fn answers_are_limited_per_admin_across_sockets_and_routes() {
     }
     // A new connection does not reset it...
     drop(first);
-    let mut second = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let mut second = app.socket(&token).await;
     let a = second
         .ask(&question("", "Costs?", "c-2", Value::Null))
         .await;

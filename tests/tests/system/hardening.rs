@@ -5,7 +5,6 @@
 
 use backend_core::app::auth::MAX_FAILURES;
 use std::time::{Duration, Instant};
-use system_tests::ws;
 use system_tests::{inquiry_body, json, json_of, spawn_app, spawn_app_with, TestApp, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -149,7 +148,7 @@ async fn a_request_whose_body_never_finishes_is_answered_408() {
 async fn a_socket_frame_over_the_size_limit_gets_an_error_frame_and_a_1009_close() {
     let app = spawn_app().await;
     let token = app.token().await;
-    let mut sock = ws::connect(&app.base, Some(&token)).await.unwrap();
+    let mut sock = app.socket(&token).await;
     let huge = json!({"type": "message", "content": "z".repeat(1_500_000)}).to_string();
     sock.send_text(&huge).await;
     let e = sock.next().await;

@@ -164,8 +164,10 @@ async fn a_reversed_date_range_lists_nothing(adapters: Adapters) {
     let svc = service(&adapters);
     submit(&svc, 1).await;
     let f = InquiryFilter {
-        created_from: Some("2030-01-01".into()),
-        created_to: Some("2020-01-01".into()),
+        created: backend_core::app::inquiries::Created {
+            from: Some("2030-01-01".into()),
+            to: Some("2020-01-01".into()),
+        },
         ..InquiryFilter::default()
     };
     let page = svc.list(&f, 10, None).await.unwrap();

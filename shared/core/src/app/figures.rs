@@ -42,7 +42,10 @@ pub async fn figures(
 ) -> Result<Figures, AppError> {
     let since = rfc3339(since);
     let filter = InquiryFilter {
-        created_from: Some(since.clone()),
+        created: super::inquiries::Created {
+            from: Some(since.clone()),
+            to: None,
+        },
         ..Default::default()
     };
     let (all, reports, notes) = tokio::try_join!(

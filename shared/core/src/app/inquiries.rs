@@ -160,7 +160,7 @@ impl InquiryService {
         }
         let written = store.write(ops).await;
         if let (Err(StoreError::ConditionFailed), Some(counter)) = (&written, &counted) {
-            counter.refuse_if_spent(store).await?;
+            counter.refuse_if_spent(store, now.unix_timestamp()).await?;
         }
         match written {
             Ok(()) => {}
@@ -366,8 +366,8 @@ struct ClientCounter {
     pk: String,
     sk: String,
     limit: WindowLimit,
+    /// When the window ends, the counter expires and the client may go on.
     ends: i64,
-    now: i64,
 }
 
 impl ClientCounter {
@@ -379,7 +379,6 @@ impl ClientCounter {
             sk: format!("W#{start}"),
             limit,
             ends: start + per,
-            now,
         }
     }
 
@@ -393,14 +392,14 @@ impl ClientCounter {
     }
 
     /// After a refused batch: whether it was this counter that refused it.
-    async fn refuse_if_spent(&self, store: &dyn ItemStore) -> Result<(), AppError> {
+    async fn refuse_if_spent(&self, store: &dyn ItemStore, now: i64) -> Result<(), AppError> {
         let used = store
             .get(&self.pk, &self.sk)
             .await?
             .map_or(0, |i| i.version);
         if used >= self.limit.max {
             return Err(AppError::RateLimited {
-                retry_after: (self.ends - self.now).max(1) as u64,
+                retry_after: (self.ends - now).max(1) as u64,
                 reason: format!(
                     "at most {} inquiries per {} seconds from one address",
                     self.limit.max,
@@ -440,9 +439,15 @@ pub struct InquiryFilter {
     pub status: Option<InquiryStatus>,
     pub service: Option<ServiceType>,
     pub priority: Option<Priority>,
-    /// RFC 3339 bounds, compared as text: every stored timestamp is UTC, `Z`-suffixed.
-    pub created_from: Option<String>,
-    pub created_to: Option<String>,
+    pub created: Created,
+}
+
+/// Bounds on `created_at`, inclusive: RFC 3339 text, compared as text, since every
+/// stored timestamp is UTC and `Z`-suffixed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Created {
+    pub from: Option<String>,
+    pub to: Option<String>,
 }
 
 impl InquiryFilter {
@@ -465,10 +470,11 @@ impl InquiryFilter {
     fn query(&self, partition: &str, below: Option<&str>) -> Option<Query> {
         // Timestamps start with a digit, so "0" is below all of them (a key
         // condition may not hold an empty string in DynamoDB).
-        let from = self.created_from.clone().unwrap_or_else(|| "0".to_string());
+        let from = self.created.from.clone().unwrap_or_else(|| "0".to_string());
         // '~' sorts after every character of an id, so the bound includes its whole second.
         let to = self
-            .created_to
+            .created
+            .to
             .as_ref()
             .map_or_else(|| "~".to_string(), |t| format!("{t}~"));
         let to = match below {
