@@ -37,7 +37,7 @@ pub(crate) fn model(
 
 /// The chat service as a function runs it: the Bedrock model when one is named
 /// (else the template answerer), with the configured answer timeout.
-#[cfg(feature = "bedrock")]
+#[cfg(any(feature = "admin-api", feature = "chat-ws"))]
 pub(crate) fn chat_service(
     sdk: &aws_config::SdkConfig,
     deps: Deps,
