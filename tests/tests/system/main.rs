@@ -6,6 +6,7 @@ mod admin_api;
 mod bedrock;
 mod blob_contract;
 mod chat;
+mod chat_access;
 mod dashboard;
 mod devserver_process;
 mod hardening;

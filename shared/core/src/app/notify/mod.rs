@@ -181,6 +181,15 @@ impl Notifier {
         let only_hook = event.payload["only_hook"].as_str().map(str::to_string);
         let hooks_only = only_hook.is_some() || event.payload["hooks_only"] == true;
         let hooks = self.hooks.all().await?;
+        // Most events (a status change with no hook on it) have no effect here: they
+        // cost no read of the inquiry.
+        let messaged = matches!(
+            event.event_type,
+            EventType::InquiryCreated | EventType::ReportGenerated | EventType::ReportFailed
+        );
+        if !hooks_only && !messaged && !hooks.iter().any(|h| h.event == event.event_type) {
+            return Ok(0);
+        }
         let inquiry = self.inquiries.get(&id).await?;
         let chosen = hooks.iter().filter(|h| match &only_hook {
             Some(hid) => &h.id == hid,
