@@ -75,3 +75,56 @@ impl Mailer for RecordingMailer {
         Ok(())
     }
 }
+
+use backend_core::ports::{Item, ItemStore, Page, Query, StoreError, WriteOp};
+
+/// An item store that counts the items its reads return: what a request costs in
+/// read capacity, whatever adapter is underneath.
+pub struct CountingStore {
+    pub inner: Arc<dyn ItemStore>,
+    read: std::sync::atomic::AtomicUsize,
+}
+
+impl CountingStore {
+    pub fn new(inner: Arc<dyn ItemStore>) -> Arc<Self> {
+        Arc::new(Self {
+            inner,
+            read: Default::default(),
+        })
+    }
+
+    /// Items read since the last call.
+    pub fn take(&self) -> usize {
+        self.read.swap(0, Ordering::SeqCst)
+    }
+
+    fn count(&self, n: usize) {
+        self.read.fetch_add(n, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl ItemStore for CountingStore {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self.inner.get(pk, sk).await?;
+        self.count(1);
+        Ok(out)
+    }
+    async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Option<Item>>, StoreError> {
+        let out = self.inner.get_many(keys).await?;
+        self.count(keys.len());
+        Ok(out)
+    }
+    async fn write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        self.inner.write(ops).await
+    }
+    async fn query(&self, q: &Query) -> Result<Page, StoreError> {
+        let out = self.inner.query(q).await?;
+        // A page costs at least one read even when empty.
+        self.count(out.items.len().max(1));
+        Ok(out)
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+}

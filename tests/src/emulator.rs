@@ -89,8 +89,9 @@ pub fn embedded_adapters() -> Adapters {
 }
 
 /// Puts a stored inquiry back where every inquiry sat before the index was keyed by
-/// status (the one `INQUIRIES` partition), as data written then looks. Its version
-/// moves on, as any write's does.
+/// status (the one `INQUIRIES` partition), as data written then looks: without the
+/// mark of a counted record either (its counts stay: a test that counts after this
+/// writes uncounted records of its own). Its version moves on, as any write's does.
 pub async fn move_to_legacy_partition(store: &dyn backend_core::ports::ItemStore, id: &str) {
     use backend_core::ports::{Condition, WriteOp};
     let mut item = store
@@ -100,6 +101,9 @@ pub async fn move_to_legacy_partition(store: &dyn backend_core::ports::ItemStore
         .expect("inquiry stored");
     let version = item.version;
     item.gsi1pk = Some("INQUIRIES".into());
+    if let Some(o) = item.data.as_object_mut() {
+        o.remove("_counted");
+    }
     item.version = version + 1;
     store
         .write(vec![WriteOp::Put {

@@ -16,6 +16,9 @@ use std::collections::HashMap;
 
 pub const INDEX_NAME: &str = "gsi1";
 
+/// The prefix of the attributes that hold an `Add`'s numbers.
+const ADDED: &str = "n.";
+
 #[derive(Clone)]
 pub struct DynamoStore {
     client: Client,
@@ -56,6 +59,18 @@ fn from_attrs(m: &Attrs) -> Result<Item, StoreError> {
             .and_then(|v| v.parse::<i64>().ok())
     };
     let bad = |what: &str| StoreError::Invalid(format!("stored item lacks {what}"));
+    let mut data: serde_json::Value =
+        serde_json::from_str(&get_s("data").ok_or_else(|| bad("data"))?)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    // The numbers an `Add` keeps are attributes of their own (DynamoDB adds only to
+    // those); they join the data under their names.
+    for (name, v) in m {
+        if let (Some(name), Ok(v)) = (name.strip_prefix(ADDED), v.as_n()) {
+            if let (Some(obj), Ok(v)) = (data.as_object_mut(), v.parse::<i64>()) {
+                obj.insert(name.to_string(), v.into());
+            }
+        }
+    }
     Ok(Item {
         pk: get_s("pk").ok_or_else(|| bad("pk"))?,
         sk: get_s("sk").ok_or_else(|| bad("sk"))?,
@@ -63,8 +78,7 @@ fn from_attrs(m: &Attrs) -> Result<Item, StoreError> {
         gsi1sk: get_s("gsi1sk"),
         version: get_n("version").unwrap_or(0) as u64,
         expires_at: get_n("ttl"),
-        data: serde_json::from_str(&get_s("data").ok_or_else(|| bad("data"))?)
-            .map_err(|e| StoreError::Invalid(e.to_string()))?,
+        data,
     })
 }
 
@@ -107,6 +121,30 @@ fn condition(c: Condition, now: i64) -> Cond {
     };
     Cond {
         expr,
+        names,
+        values,
+    }
+}
+
+/// The update of an `Add`: each number added in place, and the item's fixed
+/// attributes set when the add makes it.
+fn add_update(deltas: &[(String, i64)]) -> Cond {
+    let mut names = HashMap::from([
+        ("#d".to_string(), "data".to_string()),
+        ("#v".to_string(), "version".to_string()),
+    ]);
+    let mut values = HashMap::from([(":empty".to_string(), s("{}")), (":one".to_string(), n(1))]);
+    let mut adds = Vec::with_capacity(deltas.len());
+    for (i, (name, delta)) in deltas.iter().enumerate() {
+        names.insert(format!("#n{i}"), format!("{ADDED}{name}"));
+        values.insert(format!(":n{i}"), n(delta));
+        adds.push(format!("#n{i} :n{i}"));
+    }
+    Cond {
+        expr: Some(format!(
+            "SET #d = if_not_exists(#d, :empty), #v = if_not_exists(#v, :one) ADD {}",
+            adds.join(", ")
+        )),
         names,
         values,
     }
@@ -176,6 +214,20 @@ impl DynamoStore {
                     .set_key(Some(key(&pk, &sk))),
                 condition(c, now)
             ),
+            WriteOp::Add { pk, sk, deltas } => {
+                let u = add_update(&deltas);
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(&pk, &sk)))
+                    .set_update_expression(u.expr)
+                    .set_expression_attribute_names(Some(u.names))
+                    .set_expression_attribute_values(Some(u.values))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(unavailable)
+            }
             WriteOp::Count { .. } => Err(StoreError::Invalid(
                 "a count is written in a transaction".into(),
             )),
@@ -227,6 +279,18 @@ impl DynamoStore {
                     .expression_attribute_values(":empty", s("{}"))
                     .expression_attribute_values(":exp", n(expires_at))
                     .expression_attribute_values(":max", n(max))
+                    .build()
+                    .map_err(invalid)?;
+                TransactWriteItem::builder().update(update).build()
+            }
+            WriteOp::Add { pk, sk, deltas } => {
+                let u = add_update(&deltas);
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(&pk, &sk)))
+                    .set_update_expression(u.expr)
+                    .set_expression_attribute_names(Some(u.names))
+                    .set_expression_attribute_values(Some(u.values))
                     .build()
                     .map_err(invalid)?;
                 TransactWriteItem::builder().update(update).build()

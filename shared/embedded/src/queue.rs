@@ -105,12 +105,21 @@ impl Queue for SqliteQueue {
     }
 
     async fn ack(&self, queue: QueueName, receipt: &str) -> Result<(), QueueError> {
+        // The receipt starts with the message's row, so an ack is a key lookup, not
+        // a scan of the queue; one that names no row acks nothing, as in SQS.
+        let Some(seq) = receipt
+            .split(':')
+            .next()
+            .and_then(|s| s.parse::<i64>().ok())
+        else {
+            return Ok(());
+        };
         let receipt = receipt.to_string();
         self.db
             .call(move |c| {
                 c.execute(
-                    "DELETE FROM queue_messages WHERE queue = ?1 AND receipt = ?2",
-                    params![queue.as_str(), receipt],
+                    "DELETE FROM queue_messages WHERE seq = ?1 AND queue = ?2 AND receipt = ?3",
+                    params![seq, queue.as_str(), receipt],
                 )
             })
             .await

@@ -301,9 +301,13 @@ async fn admin_inquiries(
     if !fields.is_empty() {
         return Err(ApiError::validation(&fields));
     }
-    let all = s.inquiries.matching(&f).await?;
-    let total = all.len();
-    let page: Vec<_> = all.into_iter().skip(offset).take(limit).collect();
+    // The total comes from the counts; past it there is nothing to read.
+    let total = s.inquiries.count(&f).await?;
+    let page = if offset < total {
+        s.inquiries.page(&f, offset, limit).await?
+    } else {
+        vec![]
+    };
     // Each item carries its reports (API.md), all of the page's in one read.
     let ids: Vec<InquiryId> = page.iter().map(|i| i.id.clone()).collect();
     let shelves = ReportRecords::new(s.deps.clone()).shelved(&ids).await?;
@@ -340,7 +344,7 @@ async fn admin_metrics(State(s): State<Arc<AppState>>, p: Params) -> Result<Json
         }
     };
     let since = s.deps.clock.now() - time::Duration::hours(hours);
-    let data = backend_core::app::figures::figures(&s.deps, &s.inquiries, since).await?;
+    let data = backend_core::app::figures::figures(&s.deps, since).await?;
     Ok(Json(
         json!({"success": true, "data": data, "meta": {"time_range": range}}),
     ))

@@ -6,7 +6,7 @@ use super::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use backend_core::app::InquiryFilter;
+use backend_core::app::figures::inquiry_name;
 use backend_core::domain::{InquiryStatus, ServiceType};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
@@ -150,41 +150,37 @@ pub fn emf_line(route: &str, method: &str, status: u16, seconds: f64, now_ms: i6
 
 pub async fn prometheus(State(s): State<Arc<AppState>>) -> Response {
     let m = &*METRICS;
-    // Business figures are read from the store at scrape time, so every instance
-    // reports the same truth.
-    match s.inquiries.matching(&InquiryFilter::default()).await {
-        Ok(all) => {
+    // Business figures come from the counts at scrape time (a few items, whatever
+    // the table holds), so every instance reports the same truth.
+    match backend_core::app::figures::totals(&s.deps).await {
+        Ok(c) => {
+            let n = |name: &str| c.get(name);
             m.inquiries.reset();
             for svc in ServiceType::ALL {
                 for st in InquiryStatus::ALL {
-                    let n = all
-                        .iter()
-                        .filter(|i| i.status == st && i.services.contains(&svc))
-                        .count();
                     m.inquiries
                         .with_label_values(&[svc.id(), st.as_str()])
-                        .set(n as i64);
+                        .set(n(&inquiry_name(Some(st), None, Some(svc))));
                 }
             }
-        }
-        Err(e) => tracing::warn!(error = %e, "inquiry figures unavailable for the scrape"),
-    }
-    if let Some(svc) = &s.reports {
-        match svc.all().await {
-            Ok(all) => {
-                let template = all
-                    .iter()
-                    .filter(|r| r.generated_by == backend_core::domain::report::TEMPLATE_AUTHOR)
-                    .count();
+            for by in ["template", "model"] {
                 m.reports
-                    .with_label_values(&["template"])
-                    .set(template as i64);
-                m.reports
-                    .with_label_values(&["model"])
-                    .set((all.len() - template) as i64);
+                    .with_label_values(&[by])
+                    .set(n(&format!("r_by:{by}")));
             }
-            Err(e) => tracing::warn!(error = %e, "report figures unavailable for the scrape"),
+            m.notifications.reset();
+            for (key, v) in c.with_prefix("n:") {
+                if let Some((channel, status)) = key.split_once(':') {
+                    m.notifications.with_label_values(&[channel, status]).set(v);
+                }
+            }
+            for role in ["user", "assistant"] {
+                m.chat_messages
+                    .with_label_values(&[role])
+                    .set(n(&format!("m:{role}")));
+            }
         }
+        Err(e) => tracing::warn!(error = %e, "business figures unavailable for the scrape"),
     }
     match s
         .deps
@@ -194,32 +190,6 @@ pub async fn prometheus(State(s): State<Arc<AppState>>) -> Response {
     {
         Ok(n) => m.reports_failed.set(n as i64),
         Err(e) => tracing::warn!(error = %e, "dead-letter depth unavailable for the scrape"),
-    }
-    match backend_core::app::figures::notification_counts(&s.deps).await {
-        Ok(counts) => {
-            m.notifications.reset();
-            for ((channel, status), n) in counts {
-                m.notifications
-                    .with_label_values(&[&channel, &status])
-                    .set(n as i64);
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "notification figures unavailable for the scrape"),
-    }
-    match backend_core::app::figures::indexed_since(
-        &s.deps,
-        backend_core::app::records::CHAT_MESSAGES_INDEX,
-        "0",
-    )
-    .await
-    {
-        Ok(messages) => {
-            for role in ["user", "assistant"] {
-                let n = messages.iter().filter(|m| m.data["role"] == role).count();
-                m.chat_messages.with_label_values(&[role]).set(n as i64);
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "chat figures unavailable for the scrape"),
     }
     let mut buf = Vec::new();
     if TextEncoder::new()

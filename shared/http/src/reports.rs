@@ -301,16 +301,15 @@ async fn list(State(s): State<Arc<AppState>>, q: Params) -> Result<Json<Value>, 
     if !fields.is_empty() {
         return Err(ApiError::validation(&fields));
     }
-    let all: Vec<Report> = svc
-        .all()
-        .await?
-        .into_iter()
-        .filter(|r| status.is_none_or(|st| r.status == st))
-        .filter(|r| report_type.as_ref().is_none_or(|t| &r.report_type == t))
-        .collect();
-    let total = all.len();
+    let report_type = report_type.as_deref();
+    let total = svc.count(status, report_type).await?;
+    let page = if offset < total {
+        svc.page(status, report_type, offset, limit).await?
+    } else {
+        vec![]
+    };
     let mut data = Vec::new();
-    for r in all.iter().skip(offset).take(limit) {
+    for r in &page {
         let inquiry = svc.inquiry(&r.inquiry_id).await.ok();
         data.push(with_inquiry(r, inquiry.as_ref()));
     }

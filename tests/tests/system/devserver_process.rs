@@ -219,7 +219,9 @@ async fn sigkill_with_reports_pending_loses_nothing_and_duplicates_nothing() {
     }
     // Let the worker run a while longer: still exactly one each.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(reports.all().await.unwrap().len(), ids.len());
+    let listed = reports.page(None, None, 0, 1000).await.unwrap();
+    assert_eq!(listed.len(), ids.len());
+    assert_eq!(reports.count(None, None).await.unwrap(), ids.len());
     drop(server);
 }
 

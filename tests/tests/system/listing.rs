@@ -75,17 +75,25 @@ async fn listings_follow_status_and_survive_a_walk(adapters: Adapters) {
         "newest first, only the moved ones"
     );
     let pending = svc
-        .matching(&with_status(InquiryStatus::Pending))
+        .page(&with_status(InquiryStatus::Pending), 0, 100)
         .await
         .unwrap();
     assert_eq!(pending.len(), 4);
+    // The counts moved with the statuses.
+    let count = |f: InquiryFilter| {
+        let svc = svc.clone();
+        async move { svc.count(&f).await.unwrap() }
+    };
+    assert_eq!(count(with_status(InquiryStatus::Pending)).await, 4);
+    assert_eq!(count(with_status(InquiryStatus::Processing)).await, 3);
+    assert_eq!(count(InquiryFilter::default()).await, 7);
 
     let seen = walk_changing_statuses(&svc, 2).await;
     let mut expected: Vec<String> = ids.iter().rev().map(|i| i.to_string()).collect();
     assert_eq!(seen, expected, "each inquiry once, in creation order");
     expected.sort();
     let mut all: Vec<String> = svc
-        .matching(&InquiryFilter::default())
+        .page(&InquiryFilter::default(), 0, 100)
         .await
         .unwrap()
         .iter()
@@ -138,7 +146,7 @@ async fn the_backfill_empties_the_old_partition(adapters: Adapters) {
     for id in &ids {
         move_to_legacy_partition(&*adapters.store, &id.to_string()).await;
     }
-    let before = svc.matching(&InquiryFilter::default()).await.unwrap();
+    let before = svc.page(&InquiryFilter::default(), 0, 100).await.unwrap();
     assert_eq!(svc.reindex_legacy(2).await.unwrap(), 2);
     assert_eq!(svc.reindex_legacy(2).await.unwrap(), 1);
     assert_eq!(svc.reindex_legacy(2).await.unwrap(), 0);
@@ -151,7 +159,7 @@ async fn the_backfill_empties_the_old_partition(adapters: Adapters) {
         );
     }
     assert_eq!(
-        svc.matching(&InquiryFilter::default()).await.unwrap(),
+        svc.page(&InquiryFilter::default(), 0, 100).await.unwrap(),
         before
     );
     // A moved inquiry changes status as any other.
@@ -172,7 +180,8 @@ async fn a_reversed_date_range_lists_nothing(adapters: Adapters) {
     };
     let page = svc.list(&f, 10, None).await.unwrap();
     assert!(page.inquiries.is_empty());
-    assert!(svc.matching(&f).await.unwrap().is_empty());
+    assert!(svc.page(&f, 0, 10).await.unwrap().is_empty());
+    assert_eq!(svc.count(&f).await.unwrap(), 0);
 }
 
 macro_rules! contract {

@@ -186,7 +186,6 @@ async fn permanent_failures_are_recorded_and_counted_not_retried() {
     assert_eq!(n.handle(&body).await.unwrap(), 0, "and not retried");
     let figures = backend_core::app::figures::figures(
         &deps,
-        &InquiryService::new(deps.clone()),
         time::OffsetDateTime::now_utc() - time::Duration::hours(1),
     )
     .await
@@ -502,21 +501,18 @@ async fn hooks_stored_in_the_item_store_are_listed_and_fire() {
 /// The records of an event's side effects: action to status.
 async fn ledger(adapters: &backend_core::ports::Adapters) -> BTreeMap<String, String> {
     let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
-    backend_core::app::figures::indexed_since(
-        &deps,
-        backend_core::app::records::NOTIFICATIONS_INDEX,
-        "0",
-    )
-    .await
-    .unwrap()
-    .into_iter()
-    .map(|i| {
-        (
-            i.data["action"].as_str().unwrap().to_string(),
-            i.data["status"].as_str().unwrap().to_string(),
-        )
-    })
-    .collect()
+    let q = backend_core::ports::Query::index(backend_core::app::records::NOTIFICATIONS_INDEX);
+    backend_core::app::records::collect(deps.store.as_ref(), &q)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| {
+            (
+                i.data["action"].as_str().unwrap().to_string(),
+                i.data["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
 }
 
 #[tokio::test]

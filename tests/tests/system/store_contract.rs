@@ -397,6 +397,65 @@ async fn counters_stop_at_their_limit_inside_a_batch(s: Store) {
     assert_eq!(s.get("C#2", "W#1").await.unwrap(), None, "expired at once");
 }
 
+fn add(pk: &str, sk: &str, deltas: &[(&str, i64)]) -> WriteOp {
+    WriteOp::Add {
+        pk: pk.into(),
+        sk: sk.into(),
+        deltas: deltas.iter().map(|(n, d)| (n.to_string(), *d)).collect(),
+    }
+}
+
+async fn adds_accumulate_named_numbers(s: Store) {
+    // Made by the first add, alone and then inside a batch with other writes.
+    s.write(vec![add("N#1", "B", &[("a:x|*", 2), ("b", -1)])])
+        .await
+        .unwrap();
+    s.write(vec![
+        add("N#1", "B", &[("a:x|*", 3), ("c", 7)]),
+        add("N#1", "C", &[("a:x|*", 1)]),
+        put(Item::new("N#1", "D", json!({})), Condition::NotExists),
+    ])
+    .await
+    .unwrap();
+    let item = s.get("N#1", "B").await.unwrap().expect("made by the add");
+    assert_eq!(item.data, json!({"a:x|*": 5, "b": -1, "c": 7}));
+    // Read back alike by a query.
+    let page = s.query(&Query::table("N#1")).await.unwrap();
+    assert_eq!(page.items.len(), 3);
+    assert_eq!(page.items[0].data, json!({"a:x|*": 5, "b": -1, "c": 7}));
+    assert_eq!(page.items[1].data, json!({"a:x|*": 1}));
+    // A batch refused on another item's condition adds nothing.
+    let err = s
+        .write(vec![
+            add("N#1", "B", &[("b", 100)]),
+            put(Item::new("N#1", "D", json!({})), Condition::NotExists),
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::ConditionFailed), "{err:?}");
+    assert_eq!(s.get("N#1", "B").await.unwrap().unwrap().data["b"], -1);
+    // Concurrent adds to one item are all kept.
+    let adds = (0..20).map(|_| {
+        let s = s.clone();
+        async move { s.write(vec![add("N#2", "B", &[("n", 1)])]).await }
+    });
+    for r in futures::future::join_all(adds).await {
+        r.unwrap();
+    }
+    assert_eq!(s.get("N#2", "B").await.unwrap().unwrap().data["n"], 20);
+    // Empty, repeated or oversized names are refused before anything is written.
+    for bad in [
+        add("N#3", "B", &[]),
+        add("N#3", "B", &[("n", 1), ("n", 2)]),
+        add("N#3", "B", &[("", 1)]),
+        add("N#3", "B", &[(&"x".repeat(65), 1)]),
+    ] {
+        let err = s.write(vec![bad]).await.unwrap_err();
+        assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    }
+    assert_eq!(s.get("N#3", "B").await.unwrap(), None);
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -420,6 +479,7 @@ contract!(
     data_round_trips,
     many_items_in_one_read_in_the_order_asked,
     counters_stop_at_their_limit_inside_a_batch,
+    adds_accumulate_named_numbers,
 );
 
 #[test]

@@ -1,12 +1,20 @@
-//! Business figures over a time window, measured from the records each pipeline
-//! writes: inquiries, report records (`data.generation_ms` is the drafting time)
-//! and notification records (one per side effect: `data.channel` is `email`,
-//! `slack` or `webhook`, `data.status` is `sent` or `failed`).
+//! Business figures, read from the counts (`counters`) that each pipeline adds to
+//! as it writes: what each kind of record counts is spelled here, beside the
+//! reading, so the two cannot drift apart.
+//!
+//! | name | counted when | of |
+//! | --- | --- | --- |
+//! | `i:<status>:<priority>:<service>` (`*` for any) | an inquiry is stored or changes status | inquiries, at their creation time |
+//! | `r:<status>:<type>` (`*` for any), `r_us`, `r_by:<template or model>` | a report is stored | reports, their drafting time (µs) |
+//! | `n:<channel>:<status>` | a side effect is recorded | notifications (`webhook` is the hooks) |
+//! | `m:<role>`, `m_ms`, `m_ms_n` | a chat message is stored | messages, answer latency |
 
-use super::records::{self, NOTIFICATIONS_INDEX, REPORTS_INDEX};
-use super::{AppError, Deps, InquiryFilter, InquiryService};
-use crate::domain::{rfc3339, InquiryStatus, ServiceType};
-use crate::ports::{Item, Query, SkRange};
+use super::counters::{self, Counts, Source, Tally};
+use super::records;
+use super::{AppError, Deps};
+use crate::domain::report::{Report, TEMPLATE_AUTHOR};
+use crate::domain::{Inquiry, InquiryStatus, Priority, ServiceType};
+use crate::ports::Item;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
@@ -23,88 +31,197 @@ pub struct Figures {
     pub inquiries_by_status: BTreeMap<&'static str, usize>,
 }
 
-/// The items of one index partition from `since` (a position, compared as text) on.
-pub async fn indexed_since(
-    deps: &Deps,
-    partition: &str,
-    since: &str,
-) -> Result<Vec<Item>, AppError> {
-    let q = Query::index(partition)
-        .range(SkRange::Between(since.to_string(), "~".into()))
-        .limit(500);
-    records::collect(deps.store.as_ref(), &q).await
+/// The count of the inquiries with these traits (`None`: any).
+pub fn inquiry_name(
+    status: Option<InquiryStatus>,
+    priority: Option<Priority>,
+    service: Option<ServiceType>,
+) -> String {
+    format!(
+        "i:{}:{}:{}",
+        status.map_or("*", InquiryStatus::as_str),
+        priority.map_or("*", Priority::as_str),
+        service.map_or("*", ServiceType::id)
+    )
 }
 
-pub async fn figures(
-    deps: &Deps,
-    inquiries: &InquiryService,
-    since: OffsetDateTime,
-) -> Result<Figures, AppError> {
-    let since = rfc3339(since);
-    let filter = InquiryFilter {
-        created: super::inquiries::Created {
-            from: Some(since.clone()),
-            to: None,
-        },
-        ..Default::default()
-    };
-    let (all, reports, notes) = tokio::try_join!(
-        inquiries.matching(&filter),
-        indexed_since(deps, REPORTS_INDEX, &since),
-        indexed_since(deps, NOTIFICATIONS_INDEX, &since),
-    )?;
-
-    let mut by_service: BTreeMap<&'static str, usize> =
-        ServiceType::ALL.iter().map(|s| (s.id(), 0)).collect();
-    let mut by_status: BTreeMap<&'static str, usize> =
-        InquiryStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
-    for i in &all {
-        for s in &i.services {
-            *by_service.entry(s.id()).or_default() += 1;
+/// Adds (`sign` 1) or takes away (-1) one inquiry in every count it belongs to:
+/// each combination of its status, priority and services, or any.
+pub fn count_inquiry(t: &mut Tally, i: &Inquiry, sign: i64) {
+    for status in [Some(i.status), None] {
+        for priority in [Some(i.priority), None] {
+            for service in i.services.iter().copied().map(Some).chain([None]) {
+                t.add(inquiry_name(status, priority, service), sign);
+            }
         }
-        *by_status.entry(i.status.as_str()).or_default() += 1;
     }
-    let gen_times: Vec<f64> = reports
+}
+
+/// The counts a new inquiry adds, at its creation.
+pub fn inquiry_tally(i: &Inquiry, now: OffsetDateTime) -> Tally {
+    let mut t = Tally::at_text(&i.created_at, &records::inquiry_pk(&i.id), now);
+    count_inquiry(&mut t, i, 1);
+    t
+}
+
+/// The count of the reports with this status and type (`None`: any).
+pub fn report_name(status: Option<&str>, report_type: Option<&str>) -> String {
+    format!("r:{}:{}", status.unwrap_or("*"), report_type.unwrap_or("*"))
+}
+
+/// The counts a stored report adds: its listing's filters, who drafted it, and
+/// how long that took.
+pub fn report_tally(report: &Report, key: &str, generation_ms: f64, now: OffsetDateTime) -> Tally {
+    let mut t = Tally::at_text(&report.created_at, key, now);
+    let by = if report.generated_by == TEMPLATE_AUTHOR {
+        "template"
+    } else {
+        "model"
+    };
+    let status = report.status.as_str();
+    for s in [Some(status), None] {
+        for ty in [Some(report.report_type.as_str()), None] {
+            t.add(report_name(s, ty), 1);
+        }
+    }
+    t.add("r_us", (generation_ms * 1000.0).round() as i64)
+        .add(format!("r_by:{by}"), 1);
+    t
+}
+
+/// The counts a recorded side effect adds.
+pub fn notification_tally(
+    at: &str,
+    key: &str,
+    channel: &str,
+    status: &str,
+    now: OffsetDateTime,
+) -> Tally {
+    let mut t = Tally::at_text(at, key, now);
+    t.add(format!("n:{channel}:{status}"), 1);
+    t
+}
+
+/// The counts a stored chat message adds.
+pub fn message_tally(
+    at: &str,
+    key: &str,
+    role: &str,
+    latency_ms: Option<i64>,
+    now: OffsetDateTime,
+) -> Tally {
+    let mut t = Tally::at_text(at, key, now);
+    t.add(format!("m:{role}"), 1);
+    if let Some(ms) = latency_ms {
+        t.add("m_ms", ms).add("m_ms_n", 1);
+    }
+    t
+}
+
+/// The kinds of record counted, for the backfill of those stored before the counts.
+pub fn sources() -> Vec<Source> {
+    let inquiry = |item: &Item, now| {
+        let i: Inquiry = serde_json::from_value(item.data.clone()).ok()?;
+        Some(inquiry_tally(&i, now))
+    };
+    let report = |item: &Item, now| {
+        let r: Report = serde_json::from_value(item.data.clone()).ok()?;
+        let ms = item.data["generation_ms"].as_f64().unwrap_or(0.0);
+        Some(report_tally(&r, &item.pk, ms, now))
+    };
+    let note = |item: &Item, now| {
+        let d = &item.data;
+        Some(notification_tally(
+            d["at"].as_str()?,
+            &item.pk,
+            d["channel"].as_str()?,
+            d["status"].as_str()?,
+            now,
+        ))
+    };
+    let message = |item: &Item, now| {
+        let d = &item.data;
+        Some(message_tally(
+            d["created_at"].as_str()?,
+            &item.pk,
+            d["role"].as_str()?,
+            d["metadata"]["latency_ms"].as_i64(),
+            now,
+        ))
+    };
+    vec![
+        Source {
+            name: "inquiries",
+            partitions: InquiryStatus::ALL
+                .iter()
+                .map(|s| records::inquiries_in(*s))
+                .chain([records::LEGACY_INQUIRIES.to_string()])
+                .collect(),
+            tally: inquiry,
+        },
+        Source {
+            name: "reports",
+            partitions: vec![records::REPORTS_INDEX.into()],
+            tally: report,
+        },
+        Source {
+            name: "notifications",
+            partitions: vec![records::NOTIFICATIONS_INDEX.into()],
+            tally: note,
+        },
+        Source {
+            name: "chat messages",
+            partitions: vec![records::CHAT_MESSAGES_INDEX.into()],
+            tally: message,
+        },
+    ]
+}
+
+/// Counts up to `max` records stored before the counts existed (0 once done).
+pub async fn backfill(deps: &Deps, max: usize) -> Result<usize, AppError> {
+    counters::Backfill {
+        store: deps.store.as_ref(),
+        sources: sources(),
+        now: deps.clock.now(),
+    }
+    .run(max)
+    .await
+}
+
+/// The figures of the whole hours from the one holding `since` to now.
+pub async fn figures(deps: &Deps, since: OffsetDateTime) -> Result<Figures, AppError> {
+    let c = counters::between(deps.store.as_ref(), since, deps.clock.now()).await?;
+    let n = |name: &str| c.get(name).max(0) as usize;
+    let inquiries_by_service = ServiceType::ALL
         .iter()
-        .filter_map(|r| r.data["generation_ms"].as_f64())
+        .map(|s| (s.id(), n(&inquiry_name(None, None, Some(*s)))))
         .collect();
-    let emails = notes.iter().filter(|n| n.data["channel"] == "email");
-    let (sent, failed) = emails.fold((0, 0), |(s, f), n| match n.data["status"].as_str() {
-        Some("sent") => (s + 1, f),
-        Some("failed") => (s, f + 1),
-        _ => (s, f),
-    });
+    let inquiries_by_status = InquiryStatus::ALL
+        .iter()
+        .map(|s| (s.as_str(), n(&inquiry_name(Some(*s), None, None))))
+        .collect();
+    let (sent, failed) = (n("n:email:sent"), n("n:email:failed"));
+    let reports = n(&report_name(None, None));
     Ok(Figures {
-        total_inquiries: all.len(),
-        reports_generated: reports.len(),
+        total_inquiries: n(&inquiry_name(None, None, None)),
+        reports_generated: reports,
         emails_sent: sent,
         email_delivery_rate: if sent + failed == 0 {
             0.0
         } else {
             100.0 * sent as f64 / (sent + failed) as f64
         },
-        avg_report_gen_time_ms: if gen_times.is_empty() {
+        avg_report_gen_time_ms: if reports == 0 {
             0.0
         } else {
-            gen_times.iter().sum::<f64>() / gen_times.len() as f64
+            c.get("r_us") as f64 / 1000.0 / reports as f64
         },
-        inquiries_by_service: by_service,
-        inquiries_by_status: by_status,
+        inquiries_by_service,
+        inquiries_by_status,
     })
 }
 
-/// Every notification record, counted by (channel, status): the hook deliveries
-/// are the `webhook` channel.
-pub async fn notification_counts(
-    deps: &Deps,
-) -> Result<BTreeMap<(String, String), usize>, AppError> {
-    let mut out = BTreeMap::new();
-    for n in indexed_since(deps, NOTIFICATIONS_INDEX, "0").await? {
-        let key = (
-            n.data["channel"].as_str().unwrap_or("unknown").to_string(),
-            n.data["status"].as_str().unwrap_or("unknown").to_string(),
-        );
-        *out.entry(key).or_default() += 1;
-    }
-    Ok(out)
+/// Every count ever (the scrape's business gauges).
+pub async fn totals(deps: &Deps) -> Result<Counts, AppError> {
+    counters::totals(deps.store.as_ref()).await
 }

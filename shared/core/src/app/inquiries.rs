@@ -1,5 +1,7 @@
 //! Inquiry use cases: submit (validate, categorise, store with its event) and read.
 
+use super::counters;
+use super::figures;
 use super::idempotency::{self, IdempotencyKey};
 use super::limits::WindowLimit;
 use super::outbox::Outgoing;
@@ -14,6 +16,32 @@ use crate::ports::{
     Condition, Cursor, Item, ItemStore, Query, QueueName, SkRange, StoreError, WriteOp,
 };
 use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+fn hour_of(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_minute(0)
+        .and_then(|t| t.replace_second(0))
+        .and_then(|t| t.replace_nanosecond(0))
+        .unwrap_or(t)
+}
+
+/// The first instant a `Created` lower bound admits: its time, or a date's midnight.
+/// `None` for text no bound parser makes.
+fn bound_start(bound: &str) -> Option<OffsetDateTime> {
+    counters::parse_time(bound).or_else(|| Some(bound_date(bound)?.midnight().assume_utc()))
+}
+
+/// The last second a `Created` upper bound admits: its time, or a date's last second.
+fn bound_end(bound: &str) -> Option<OffsetDateTime> {
+    counters::parse_time(bound).or_else(|| {
+        Some(bound_date(bound)?.next_day()?.midnight().assume_utc() - time::Duration::SECOND)
+    })
+}
+
+fn bound_date(bound: &str) -> Option<time::Date> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(bound, &fmt).ok()
+}
 
 const IDEM_SCOPE: &str = "POST /api/v1/inquiries";
 
@@ -25,6 +53,7 @@ pub struct Submitted {
     pub replayed: bool,
 }
 
+/// An inquiry's record, marked as counted: every write of one adds its counts.
 fn inquiry_item(inq: &Inquiry, version: u64) -> Item {
     let mut item = Item::new(
         records::inquiry_pk(&inq.id),
@@ -36,7 +65,7 @@ fn inquiry_item(inq: &Inquiry, version: u64) -> Item {
         records::inquiry_position(&inq.created_at, &inq.id),
     );
     item.version = version;
-    item
+    counters::mark(item)
 }
 
 #[derive(Clone)]
@@ -141,6 +170,7 @@ impl InquiryService {
             },
         ];
         ops.extend(outgoing.writes());
+        ops.extend(figures::inquiry_tally(&inquiry, now).writes());
         let counted = match (client, self.per_client) {
             (Some(client), Some(limit)) => {
                 let counter = ClientCounter::new(client, limit, now.unix_timestamp());
@@ -188,14 +218,15 @@ impl InquiryService {
         Ok(self.get_versioned(id).await?.0)
     }
 
-    async fn get_versioned(&self, id: &InquiryId) -> Result<(Inquiry, u64), AppError> {
+    /// The inquiry, its version, and whether its counts were added.
+    async fn get_versioned(&self, id: &InquiryId) -> Result<(Inquiry, u64, bool), AppError> {
         let item = self
             .deps
             .store
             .get(&records::inquiry_pk(id), records::INQUIRY_SK)
             .await?
             .ok_or(AppError::NotFound(Missing::Inquiry))?;
-        Ok((decode(&item)?, item.version))
+        Ok((decode(&item)?, item.version, counters::is_counted(&item)))
     }
 
     /// Newest first, `limit` at a time, continuing after `cursor`.
@@ -223,11 +254,82 @@ impl InquiryService {
         })
     }
 
-    /// Every inquiry that matches, newest first: for offset paging with a total, and
-    /// for figures. Reads the whole date range.
-    pub async fn matching(&self, f: &InquiryFilter) -> Result<Vec<Inquiry>, AppError> {
-        let all = self.read(f, None, None).await?;
-        Ok(all.into_iter().map(|(i, _)| i).collect())
+    /// The `limit` matching inquiries after the first `offset`, newest first: reads
+    /// the first `offset + limit` of each index partition the filter needs.
+    pub async fn page(
+        &self,
+        f: &InquiryFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Inquiry>, AppError> {
+        let want = offset.saturating_add(limit);
+        let out = self.read(f, None, Some(want)).await?;
+        Ok(out.into_iter().skip(offset).map(|(i, _)| i).collect())
+    }
+
+    /// How many inquiries match: from the counts, reading records only for the
+    /// part of an hour that a date bound cuts (so at most two hours of them).
+    pub async fn count(&self, f: &InquiryFilter) -> Result<usize, AppError> {
+        let store = self.deps.store.as_ref();
+        let name = figures::inquiry_name(f.status, f.priority, f.service);
+        let hour = time::Duration::HOUR;
+        let second = time::Duration::SECOND;
+        // Clocks of other instances may run a little ahead: count the next hour too.
+        let horizon = self.deps.clock.now() + hour;
+        let from = f.created.from.as_deref().map(bound_start);
+        let to = f.created.to.as_deref().map(bound_end);
+        let n = match (from, to) {
+            (None, None) => counters::totals(store).await?.get(&name),
+            // Not a bound this service wrote: count by reading (never from the API).
+            (Some(None), _) | (_, Some(None)) => self.read(f, None, None).await?.len() as i64,
+            (Some(Some(a)), None) => {
+                let next = hour_of(a) + hour;
+                self.edge(f, a, next - second).await?
+                    + counters::between(store, next, horizon).await?.get(&name)
+            }
+            (None, Some(Some(b))) => {
+                let next = hour_of(b) + hour;
+                let after = self.edge(f, b + second, next - second).await?
+                    + counters::between(store, next, horizon).await?.get(&name);
+                counters::totals(store).await?.get(&name) - after
+            }
+            (Some(Some(a)), Some(Some(b))) if a > b => 0,
+            (Some(Some(a)), Some(Some(b))) if hour_of(a) == hour_of(b) => {
+                self.edge(f, a, b).await?
+            }
+            (Some(Some(a)), Some(Some(b))) => {
+                let (first, last) = (hour_of(a) + hour, hour_of(b));
+                let mut n = self.edge(f, a, first - second).await? + self.edge(f, last, b).await?;
+                if first < last {
+                    n += counters::between(store, first, last - hour)
+                        .await?
+                        .get(&name);
+                }
+                n
+            }
+        };
+        Ok(n.max(0) as usize)
+    }
+
+    /// The matching inquiries created within `[a, b]` (to the second), counted by
+    /// reading them: a part of an hour.
+    async fn edge(
+        &self,
+        f: &InquiryFilter,
+        a: OffsetDateTime,
+        b: OffsetDateTime,
+    ) -> Result<i64, AppError> {
+        if a > b {
+            return Ok(0);
+        }
+        let within = InquiryFilter {
+            created: Created {
+                from: Some(rfc3339(a)),
+                to: Some(rfc3339(b)),
+            },
+            ..f.clone()
+        };
+        Ok(self.read(&within, None, None).await?.len() as i64)
     }
 
     /// Up to `want` inquiries matching `f` (all when `None`), newest first, created
@@ -302,8 +404,13 @@ impl InquiryService {
         let mut moved = 0;
         for item in page.items {
             let inq = decode(&item)?;
+            let mut moved_item = inquiry_item(&inq, item.version);
+            if !counters::is_counted(&item) {
+                // Left for the counts' backfill, which finds it in its new partition.
+                moved_item.data = item.data.clone();
+            }
             let put = WriteOp::Put {
-                item: inquiry_item(&inq, item.version),
+                item: moved_item,
                 condition: Condition::Version(item.version),
             };
             match self.deps.store.write(vec![put]).await {
@@ -324,7 +431,7 @@ impl InquiryService {
         actor: &str,
         correlation_id: &str,
     ) -> Result<Inquiry, AppError> {
-        let (mut inquiry, version) = self.get_versioned(id).await?;
+        let (mut inquiry, version, counted) = self.get_versioned(id).await?;
         let from = inquiry.status;
         if !from.can_move_to(to) {
             return Err(AppError::InvalidTransition { from, to });
@@ -346,6 +453,15 @@ impl InquiryService {
             condition: Condition::Version(version),
         }];
         ops.extend(outgoing.writes());
+        // It moves from one status's counts to the other's; one stored before the
+        // counts is counted whole now (and marked, so the backfill skips it).
+        let mut tally = figures::inquiry_tally(&inquiry, now);
+        if counted {
+            let mut before = inquiry.clone();
+            before.status = from;
+            figures::count_inquiry(&mut tally, &before, -1);
+        }
+        ops.extend(tally.writes());
         match self.deps.store.write(ops).await {
             Ok(()) => {}
             Err(StoreError::ConditionFailed) => {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod chat;
 pub mod chat_frames;
 pub mod chat_socket;
+pub mod counters;
 pub mod dispatch;
 pub mod drafting;
 pub mod error;

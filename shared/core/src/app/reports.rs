@@ -7,6 +7,7 @@ use super::outbox::{self, Outgoing};
 use super::records::{
     self, REPORTS_INDEX, REPORTS_SHELF_SIZE, REPORTS_SHELF_SK, REPORT_POINTER_SK, REPORT_PREFIX,
 };
+use super::{counters, figures};
 use super::{AppError, Deps, InquiryService, Missing};
 use crate::domain::report::{Report, ReportId, ReportStatus};
 use crate::domain::{rfc3339, DomainEvent, EventType, Inquiry, InquiryId};
@@ -219,8 +220,11 @@ impl ReportService {
         let mut data = serde_json::to_value(&report).unwrap_or_default();
         data["generation_ms"] = json!(generation_ms);
         let sk = records::report_sk(&at, &id);
-        let record = Item::new(records::inquiry_pk(&inquiry.id), &sk, data)
-            .indexed(REPORTS_INDEX, format!("{at}#{id}"));
+        let record = counters::mark(
+            Item::new(records::inquiry_pk(&inquiry.id), &sk, data)
+                .indexed(REPORTS_INDEX, format!("{at}#{id}")),
+        );
+        let tally = figures::report_tally(&report, &record.pk, generation_ms, now);
         let pointer = Item::new(
             records::report_pointer_pk(&id),
             REPORT_POINTER_SK,
@@ -242,6 +246,7 @@ impl ReportService {
                 self.records.shelve(&report).await?,
             ];
             ops.extend(outgoing.writes());
+            ops.extend(tally.writes());
             match self.deps.store.write(ops).await {
                 Ok(()) => {
                     written = true;
@@ -353,11 +358,45 @@ impl ReportService {
         decode(&item)
     }
 
-    /// Every report, newest first (admin listing).
-    pub async fn all(&self) -> Result<Vec<Report>, AppError> {
-        let q = Query::index(REPORTS_INDEX).descending().limit(500);
-        let items = records::collect(self.deps.store.as_ref(), &q).await?;
-        items.iter().map(decode).collect()
+    /// The `limit` reports of this status and type (`None`: any) after the first
+    /// `offset`, newest first: reads until `offset + limit` match.
+    pub async fn page(
+        &self,
+        status: Option<ReportStatus>,
+        report_type: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<Report>, AppError> {
+        let want = offset.saturating_add(limit);
+        let q = Query::index(REPORTS_INDEX)
+            .descending()
+            .limit(want.clamp(1, 100));
+        let mut out = Vec::new();
+        records::walk(self.deps.store.as_ref(), &q, |item| {
+            let r = decode(&item)?;
+            if status.is_none_or(|s| r.status == s)
+                && report_type.is_none_or(|t| r.report_type == t)
+            {
+                out.push(r);
+            }
+            Ok(if out.len() >= want {
+                records::Walk::Stop
+            } else {
+                records::Walk::Continue
+            })
+        })
+        .await?;
+        Ok(out.into_iter().skip(offset).collect())
+    }
+
+    /// How many reports of this status and type there are, from the counts.
+    pub async fn count(
+        &self,
+        status: Option<ReportStatus>,
+        report_type: Option<&str>,
+    ) -> Result<usize, AppError> {
+        let name = figures::report_name(status.map(ReportStatus::as_str), report_type);
+        Ok(figures::totals(&self.deps).await?.get(&name).max(0) as usize)
     }
 
     /// The rendered HTML page of a report.

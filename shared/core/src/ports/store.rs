@@ -84,7 +84,22 @@ pub enum WriteOp {
         max: u64,
         expires_at: i64,
     },
+    /// Adds each delta to the named number in the item's `data` (a missing item or
+    /// number starts at 0), with no condition: concurrent adds never conflict with
+    /// each other, so a figure kept this way rides in the batch of the change it
+    /// counts. Names are at most `MAX_ADD_NAME` bytes, at most `MAX_ADDS` per item.
+    Add {
+        pk: String,
+        sk: String,
+        deltas: Vec<(String, i64)>,
+    },
 }
+
+/// Upper bound on the numbers one `Add` changes (DynamoDB caps an expression's size).
+pub const MAX_ADDS: usize = 100;
+
+/// Upper bound on the length of an `Add`'s name.
+pub const MAX_ADD_NAME: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -242,11 +257,26 @@ pub fn check_batch(ops: &[WriteOp]) -> Result<(), StoreError> {
         .iter()
         .map(|op| match op {
             WriteOp::Put { item, .. } => (item.pk.as_str(), item.sk.as_str()),
-            WriteOp::Delete { pk, sk, .. } | WriteOp::Count { pk, sk, .. } => {
-                (pk.as_str(), sk.as_str())
-            }
+            WriteOp::Delete { pk, sk, .. }
+            | WriteOp::Count { pk, sk, .. }
+            | WriteOp::Add { pk, sk, .. } => (pk.as_str(), sk.as_str()),
         })
         .collect();
+    for op in ops {
+        if let WriteOp::Add { deltas, .. } = op {
+            let mut names: Vec<&str> = deltas.iter().map(|(n, _)| n.as_str()).collect();
+            names.sort();
+            if deltas.is_empty()
+                || deltas.len() > MAX_ADDS
+                || names.windows(2).any(|w| w[0] == w[1])
+                || names.iter().any(|n| n.is_empty() || n.len() > MAX_ADD_NAME)
+            {
+                return Err(StoreError::Invalid(format!(
+                    "an add changes 1 to {MAX_ADDS} distinct numbers named by 1 to {MAX_ADD_NAME} bytes"
+                )));
+            }
+        }
+    }
     keys.sort();
     if keys.windows(2).any(|w| w[0] == w[1]) {
         return Err(StoreError::Invalid("two operations on one key".into()));

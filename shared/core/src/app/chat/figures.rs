@@ -1,41 +1,43 @@
 //! The chat's figures and health for the dashboard.
 
 use super::*;
+use crate::app::counters;
 
 impl ChatService {
     /// Figures for the dashboard: sessions by status, messages by role and over the
     /// last day, open connections, and the mean answer time.
     pub async fn metrics(&self) -> Result<ChatFigures, AppError> {
+        let now = self.now();
+        let store = self.deps.store.as_ref();
         let (sessions, total) = self.list(None, None, usize::MAX, 0).await?;
         let by_status = |st: SessionStatus| sessions.iter().filter(|s| s.status == st).count();
+        // Messages come from the counts: every message ever stored, and the whole
+        // hours of the last day.
+        let (ever, day) = tokio::try_join!(
+            counters::totals(store),
+            counters::between(store, now - Duration::from_secs(24 * 3600), now),
+        )?;
         let messages =
-            crate::app::figures::indexed_since(&self.deps, CHAT_MESSAGES_INDEX, "0").await?;
-        let day_ago = rfc3339(self.now() - Duration::from_secs(24 * 3600));
-        let role = |r: &str| messages.iter().filter(|m| m.data["role"] == r).count();
-        let latencies: Vec<f64> = messages
-            .iter()
-            .filter_map(|m| m.data["metadata"]["latency_ms"].as_f64())
-            .collect();
-        let connections = crate::app::figures::indexed_since(&self.deps, CONNECTIONS_INDEX, "0")
-            .await?
-            .len();
+            |c: &counters::Counts| (c.get("m:user") + c.get("m:assistant")).max(0) as usize;
+        // Open connections live two hours at most: what is read is bounded by the
+        // sockets open now, not by the table.
+        let q = Query::index(CONNECTIONS_INDEX).limit(500);
+        let connections = records::collect(store, &q).await?.len();
+        let answered = ever.get("m_ms_n");
         Ok(ChatFigures {
             total_sessions: total,
             active_sessions: by_status(SessionStatus::Active),
             inactive_sessions: by_status(SessionStatus::Inactive),
             expired_sessions: by_status(SessionStatus::Expired),
-            total_messages: messages.len(),
-            user_messages: role("user"),
-            assistant_messages: role("assistant"),
-            messages_last_24h: messages
-                .iter()
-                .filter(|m| m.gsi1sk.as_deref().is_some_and(|k| k > day_ago.as_str()))
-                .count(),
+            total_messages: messages(&ever),
+            user_messages: ever.get("m:user").max(0) as usize,
+            assistant_messages: ever.get("m:assistant").max(0) as usize,
+            messages_last_24h: messages(&day),
             active_connections: connections,
-            avg_response_time_ms: if latencies.is_empty() {
+            avg_response_time_ms: if answered <= 0 {
                 0.0
             } else {
-                latencies.iter().sum::<f64>() / latencies.len() as f64
+                ever.get("m_ms") as f64 / answered as f64
             },
             model: self.answered_by().to_string(),
         })

@@ -3,6 +3,7 @@
 //! answered once, and the grounding in an inquiry and its report.
 
 use super::*;
+use crate::app::{counters, figures};
 
 impl ChatService {
     /// The session a question belongs to: the named one (created under that name
@@ -66,6 +67,25 @@ impl ChatService {
             status: MessageStatus::Complete,
             created_at: rfc3339(self.now()),
         }
+    }
+
+    /// A message's record and the counts it adds, for one batch.
+    fn message_writes(&self, m: &ChatMessage) -> Vec<WriteOp> {
+        let item = counters::mark(self.message_item(m));
+        let role = serde_json::to_value(m.role).unwrap_or_default();
+        let tally = figures::message_tally(
+            &m.created_at,
+            &item.pk,
+            role.as_str().unwrap_or_default(),
+            m.metadata["latency_ms"].as_i64(),
+            self.now(),
+        );
+        let mut ops = vec![WriteOp::Put {
+            item,
+            condition: Condition::NotExists,
+        }];
+        ops.extend(tally.writes());
+        ops
     }
 
     fn message_item(&self, m: &ChatMessage) -> Item {
@@ -163,10 +183,7 @@ impl ChatService {
         )
         .await?;
         if marker_version == 1 {
-            let mut ops = vec![WriteOp::Put {
-                item: self.message_item(&q),
-                condition: Condition::NotExists,
-            }];
+            let mut ops = self.message_writes(&q);
             if let Some(sk) = &req_sk {
                 ops.push(WriteOp::Put {
                     item: self.marker(sid, sk, &q.id, None, 1),
@@ -201,10 +218,7 @@ impl ChatService {
             "in_reply_to": q.id,
             "inquiry_id": grounding.inquiry.as_ref().map(|i| i.id.to_string()),
         });
-        let mut ops = vec![WriteOp::Put {
-            item: self.message_item(&a),
-            condition: Condition::NotExists,
-        }];
+        let mut ops = self.message_writes(&a);
         if let Some(sk) = &req_sk {
             ops.push(WriteOp::Put {
                 item: self.marker(sid, sk, &q.id, Some(&a.id), marker_version + 1),

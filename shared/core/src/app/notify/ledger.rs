@@ -48,15 +48,19 @@ impl Notifier {
                    "status": status, "detail": detail, "at": at}),
         )
         .indexed(NOTIFICATIONS_INDEX, format!("{at}#{}#{action}", event.id));
-        match self
-            .deps
-            .store
-            .write(vec![WriteOp::Put {
-                item,
-                condition: Condition::NotExists,
-            }])
-            .await
-        {
+        let tally = crate::app::figures::notification_tally(
+            &at,
+            &pk,
+            channel,
+            status,
+            self.deps.clock.now(),
+        );
+        let mut ops = vec![WriteOp::Put {
+            item: crate::app::counters::mark(item),
+            condition: Condition::NotExists,
+        }];
+        ops.extend(tally.writes());
+        match self.deps.store.write(ops).await {
             Ok(()) | Err(crate::ports::StoreError::ConditionFailed) => {}
             Err(e) => return Err(e.into()),
         }
