@@ -26,13 +26,35 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut devserver::Config)) -> Test
     start_app(cfg, None, Some(dir)).await
 }
 
+/// Starts the dev server on the given adapters and clock, its test configuration
+/// changed by `change`.
+pub async fn spawn_app_on(
+    adapters: Adapters,
+    clock: Arc<dyn backend_core::ports::Clock>,
+    change: impl FnOnce(&mut devserver::Config),
+) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let mut cfg = devserver::Config::for_tests(dir.path().to_path_buf(), auth_config());
+    change(&mut cfg);
+    start_on(cfg, Some(adapters), clock, Some(dir)).await
+}
+
 async fn start_app(
     cfg: devserver::Config,
     adapters: Option<Adapters>,
     keep: Option<Arc<tempfile::TempDir>>,
 ) -> TestApp {
+    start_on(cfg, adapters, Arc::new(SystemClock), keep).await
+}
+
+async fn start_on(
+    cfg: devserver::Config,
+    adapters: Option<Adapters>,
+    clock: Arc<dyn backend_core::ports::Clock>,
+    keep: Option<Arc<tempfile::TempDir>>,
+) -> TestApp {
     let data_dir = cfg.data_dir.clone();
-    let server = devserver::start_with(cfg, adapters, Arc::new(SystemClock))
+    let server = devserver::start_with(cfg, adapters, clock)
         .await
         .expect("dev server starts");
     TestApp {

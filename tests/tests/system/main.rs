@@ -22,5 +22,6 @@ mod push_contract;
 mod queue_contract;
 mod release_profile;
 mod reports;
+mod scale;
 mod store_contract;
 mod template;

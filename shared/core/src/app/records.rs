@@ -20,6 +20,7 @@
 //! | chat session | `CHAT#<session id>` | `SESSION` | `CHAT_SESSIONS` | `<created_at>#<id>` | get by id; the session listing |
 //! | chat message | `CHAT#<session id>` | `MSG#<message id>` | `CHAT_MESSAGES` | `<created_at>#<id>` | history by session; figures |
 //! | chat request marker | `CHAT#<session id>` | `REQ#<digest>` | | | a resent client message id |
+//! | a session's message counts | `CHAT#<session id>` | `COUNTS` | | | history's figures |
 //! | chat connection | `CONN#<connection id>` | `CONN` | `CHAT_CONNECTIONS` | `<connected_at>#<id>` | the socket's checks; figures (TTL: 2 h) |
 
 use super::AppError;
@@ -139,6 +140,9 @@ pub const CHAT_MESSAGE_PREFIX: &str = "MSG#";
 pub fn chat_message_sk(id: impl std::fmt::Display) -> String {
     format!("{CHAT_MESSAGE_PREFIX}{id}")
 }
+
+/// A session's message counts by role, added to as each message is stored.
+pub const CHAT_COUNTS_SK: &str = "COUNTS";
 
 /// A request marker: which answer a client's message id got.
 pub fn chat_request_sk(digest_hex: &str) -> String {

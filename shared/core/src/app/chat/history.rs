@@ -29,7 +29,7 @@ impl ChatService {
 
     /// A page of history: the newest `limit` messages older than `before` (all when
     /// `None`), oldest first; figures over the whole session; and whether older
-    /// messages remain.
+    /// messages remain. Reads the page, the session's counts, and its first message.
     pub async fn history(
         &self,
         user: &str,
@@ -38,21 +38,54 @@ impl ChatService {
         before: Option<&MessageId>,
     ) -> Result<(Vec<ChatMessage>, Value, bool), AppError> {
         self.get(user, id).await?;
-        let all = self.all_messages(id).await?;
-        let count = |r: Role| all.iter().filter(|m| m.role == r).count();
+        let store = self.deps.store.as_ref();
+        let pk = chat_session_pk(id);
+        let messages =
+            || Query::table(pk.clone()).range(SkRange::Prefix(CHAT_MESSAGE_PREFIX.into()));
+        let page_q = messages()
+            .descending()
+            .limit(limit.clamp(1, 100))
+            .after(before.map(|b| crate::ports::Cursor {
+                pk: pk.clone(),
+                sk: chat_message_sk(b),
+                gsi1sk: None,
+            }));
+        let (first_q, newest_q) = (messages().limit(1), messages().descending().limit(1));
+        let (counts, first, newest, page) = tokio::try_join!(
+            store.get(&pk, CHAT_COUNTS_SK),
+            store.query(&first_q),
+            store.query(&newest_q),
+            store.query(&page_q),
+        )?;
+        let date = |p: &crate::ports::Page| {
+            p.items
+                .first()
+                .and_then(|i| i.data["created_at"].as_str().map(str::to_string))
+        };
+        let (users, assistants) = match counts {
+            Some(c) => (
+                c.data["user"].as_i64().unwrap_or(0),
+                c.data["assistant"].as_i64().unwrap_or(0),
+            ),
+            // A session whose messages were stored before its counts: count them once.
+            None if first.items.is_empty() => (0, 0),
+            None => {
+                let all = self.all_messages(id).await?;
+                let n = |r: Role| all.iter().filter(|m| m.role == r).count() as i64;
+                (n(Role::User), n(Role::Assistant))
+            }
+        };
         let stats = json!({
-            "total_messages": all.len(),
-            "user_messages": count(Role::User),
-            "assistant_messages": count(Role::Assistant),
-            "first_message_at": all.first().map(|m| m.created_at.clone()),
-            "last_message_at": all.last().map(|m| m.created_at.clone()),
+            "total_messages": users + assistants,
+            "user_messages": users,
+            "assistant_messages": assistants,
+            "first_message_at": date(&first),
+            "last_message_at": date(&newest),
         });
-        let older: Vec<ChatMessage> = all
-            .into_iter()
-            .filter(|m| before.is_none_or(|b| m.id.as_str() < b.as_str()))
-            .collect();
-        let skip = older.len().saturating_sub(limit);
-        Ok((older.into_iter().skip(skip).collect(), stats, skip > 0))
+        let more = page.next.is_some();
+        let mut out: Vec<ChatMessage> = page.items.iter().map(decode).collect::<Result<_, _>>()?;
+        out.reverse();
+        Ok((out, stats, more))
     }
 
     /// Messages oldest first, only those after `since` (RFC 3339) when given, at
@@ -68,11 +101,35 @@ impl ChatService {
         if self.load(user, id).await?.is_none() {
             return Ok((vec![], false));
         }
-        let all = self.all_messages(id).await?;
-        let mut after: Vec<ChatMessage> = all
-            .into_iter()
-            .filter(|m| since.is_none_or(|s| m.created_at.as_str() > s))
-            .collect();
+        // Ids are ULIDs of their creation time: start a second before `since` and
+        // read forward, so what is read is the page and not the session.
+        let start = since.and_then(crate::app::counters::parse_time).map(|t| {
+            let ms = (t.unix_timestamp() - 1).max(0) as u64 * 1000;
+            chat_message_sk(MessageId::new(ulid::Ulid::from_parts(ms, 0)))
+        });
+        let pk = chat_session_pk(id);
+        let q = Query::table(pk.clone())
+            .range(SkRange::Prefix(CHAT_MESSAGE_PREFIX.into()))
+            .limit(limit.clamp(1, 100))
+            .after(start.map(|sk| crate::ports::Cursor {
+                pk,
+                sk,
+                gsi1sk: None,
+            }));
+        let want = limit.saturating_add(1);
+        let mut after = Vec::new();
+        records::walk(self.deps.store.as_ref(), &q, |item| {
+            let m: ChatMessage = decode(&item)?;
+            if since.is_none_or(|s| m.created_at.as_str() > s) {
+                after.push(m);
+            }
+            Ok(if after.len() >= want {
+                records::Walk::Stop
+            } else {
+                records::Walk::Continue
+            })
+        })
+        .await?;
         let more = after.len() > limit;
         after.truncate(limit);
         Ok((after, more))

@@ -21,8 +21,9 @@ use super::chat_frames::{split_chars, CHUNK_CHARS};
 use super::drafting::{md_escape, CircuitBreaker};
 use super::limits::{self, WindowLimit};
 use super::records::{
-    self, chat_message_sk, chat_request_sk, chat_session_pk, Walk, CHAT_MESSAGES_INDEX,
-    CHAT_MESSAGE_PREFIX, CHAT_SESSIONS_INDEX, CHAT_SESSION_SK, CONNECTIONS_INDEX,
+    self, chat_message_sk, chat_request_sk, chat_session_pk, Walk, CHAT_COUNTS_SK,
+    CHAT_MESSAGES_INDEX, CHAT_MESSAGE_PREFIX, CHAT_SESSIONS_INDEX, CHAT_SESSION_SK,
+    CONNECTIONS_INDEX,
 };
 use super::reports::ReportRecords;
 use super::{AppError, Deps, InquiryService, Missing};

@@ -80,10 +80,18 @@ impl ChatService {
             m.metadata["latency_ms"].as_i64(),
             self.now(),
         );
-        let mut ops = vec![WriteOp::Put {
-            item,
-            condition: Condition::NotExists,
-        }];
+        let session_counts = WriteOp::Add {
+            pk: item.pk.clone(),
+            sk: CHAT_COUNTS_SK.into(),
+            deltas: vec![(role.as_str().unwrap_or_default().to_string(), 1)],
+        };
+        let mut ops = vec![
+            WriteOp::Put {
+                item,
+                condition: Condition::NotExists,
+            },
+            session_counts,
+        ];
         ops.extend(tally.writes());
         ops
     }

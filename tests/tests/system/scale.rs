@@ -1,0 +1,219 @@
+//! A request's cost must not grow with the data: each admin read, the scrape and
+//! chat history read the same number of items with ten times the inquiries (and
+//! chat messages) stored: 50 and 500 on SQLite, 20 and 200 on DynamoDB (moto, whose
+//! every transaction copies the whole table). The items are counted by a wrapper
+//! around the item store, under the dev server's routes.
+
+use backend_core::app::drafting::Drafter;
+use backend_core::app::reports::ReportService;
+use backend_core::app::{Deps, InquiryService};
+use backend_core::domain::{rfc3339, DomainEvent, EventType, InquiryStatus};
+use backend_core::ports::clock::FixedClock;
+use backend_core::ports::{Adapters, Clock};
+use futures::StreamExt;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use system_tests::CountingStore;
+use system_tests::{inquiry_body, spawn_app_on};
+use time::OffsetDateTime;
+
+/// The reads each request makes, by name.
+type Costs = BTreeMap<&'static str, usize>;
+
+/// Stores `n` inquiries (every third moved on to processing, every fifth with a
+/// report) and a chat session of `n` messages, then makes each read once and
+/// counts the items it read.
+/// `concurrency`: seeding writes at once (moto's transactions are not safe side by
+/// side: each copies the whole table).
+async fn costs_with(adapters: Adapters, n: usize, concurrency: usize, at: OffsetDateTime) -> Costs {
+    // Everything happens in one hour: the counts' buckets are the same in each run.
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(at));
+    let counting = CountingStore::new(adapters.store.clone());
+    let adapters = Adapters {
+        store: counting.clone(),
+        ..adapters
+    };
+    let app = spawn_app_on(adapters.clone(), clock.clone(), |c| {
+        c.workers = false;
+        // No scheduled pass during the counting.
+        c.relay_every = Duration::from_secs(3600);
+        c.chat.answers_per_admin.max = 1_000_000;
+    })
+    .await;
+    let token = app.token().await;
+    let deps = Deps::new(adapters.clone(), clock);
+    let inquiries = InquiryService::new(deps.clone());
+    let reports = ReportService::new(
+        deps.clone(),
+        adapters.blobs.clone().expect("a file store"),
+        Arc::new(Drafter::template_only()),
+    );
+    let services = [
+        "migration",
+        "assessment",
+        "optimization",
+        "architecture_review",
+    ];
+    let stored: Vec<_> = futures::stream::iter(0..n)
+        .map(|i| {
+            let inquiries = inquiries.clone();
+            async move {
+                let mut body = inquiry_body();
+                body["services"] = json!([services[i % services.len()]]);
+                inquiries.submit(&body, None, "seed").await.unwrap().inquiry
+            }
+        })
+        .buffered(concurrency)
+        .collect()
+        .await;
+    futures::stream::iter(stored.iter().enumerate())
+        .for_each_concurrent(concurrency, |(i, inq)| {
+            let (inquiries, reports) = (inquiries.clone(), reports.clone());
+            async move {
+                if i % 3 == 0 {
+                    inquiries
+                        .change_status(&inq.id, InquiryStatus::Processing, None, "t", "c")
+                        .await
+                        .unwrap();
+                }
+                if i % 5 == 0 {
+                    let event = DomainEvent {
+                        id: DomainEvent::new_id(ulid::Ulid::new()),
+                        event_type: EventType::InquiryCreated,
+                        inquiry_id: inq.id.to_string(),
+                        occurred_at: rfc3339(at),
+                        correlation_id: "seed".into(),
+                        payload: json!({}),
+                    };
+                    reports
+                        .handle(&serde_json::to_string(&event).unwrap())
+                        .await
+                        .unwrap();
+                }
+            }
+        })
+        .await;
+    let (s, v) = app
+        .admin_post_json(
+            "/api/v1/admin/simple-chat/messages",
+            &token,
+            &json!({"content": "hello"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let sessions = app
+        .admin_json("/api/v1/admin/chat/sessions", &token)
+        .await
+        .1;
+    let session = sessions["data"]["sessions"][0]["id"]
+        .as_str()
+        .expect("the chat's session")
+        .to_string();
+    for _ in 1..n / 2 {
+        let (s, v) = app
+            .admin_post_json(
+                "/api/v1/admin/simple-chat/messages",
+                &token,
+                &json!({"content": "and then?", "session_id": session}),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+
+    // A filter on service or priority is applied to each record read, so that
+    // listing reads in proportion to the page over the filter's share of the data,
+    // not to the data: it is not among these.
+    let reads: [(&'static str, String); 10] = [
+        (
+            "inquiries, first page",
+            "/api/v1/admin/inquiries?limit=5".into(),
+        ),
+        (
+            "inquiries, a later page",
+            "/api/v1/admin/inquiries?limit=3&offset=3".into(),
+        ),
+        (
+            "inquiries by status",
+            "/api/v1/admin/inquiries?status=processing&limit=5".into(),
+        ),
+        ("inquiries, cursor page", "/api/v1/inquiries?limit=5".into()),
+        ("reports", "/api/v1/admin/reports?limit=1&offset=1".into()),
+        ("metrics 90d", "/api/v1/admin/metrics?time_range=90d".into()),
+        ("scrape", "/api/v1/metrics".into()),
+        (
+            "chat history",
+            format!("/api/v1/admin/chat/sessions/{session}/history?limit=5"),
+        ),
+        (
+            "chat messages",
+            format!("/api/v1/admin/chat/messages?session_id={session}&limit=5"),
+        ),
+        ("chat metrics", "/api/v1/admin/chat/metrics".into()),
+    ];
+    let mut costs = Costs::new();
+    for (name, path) in reads {
+        counting.take();
+        let resp = app.admin_get(&path, &token).await;
+        assert_eq!(resp.status(), 200, "{name}: {}", resp.text().await.unwrap());
+        costs.insert(name, counting.take());
+    }
+    // The totals are right, so the reads are not cheap by being wrong.
+    let (_, v) = app
+        .admin_json("/api/v1/admin/inquiries?limit=1", &token)
+        .await;
+    assert_eq!(v["total"], n, "{v}");
+    let (_, v) = app
+        .admin_json("/api/v1/admin/inquiries?status=processing&limit=1", &token)
+        .await;
+    assert_eq!(v["total"], n.div_ceil(3), "{v}");
+    let (_, v) = app
+        .admin_json("/api/v1/admin/reports?limit=1", &token)
+        .await;
+    assert_eq!(v["total"], n.div_ceil(5), "{v}");
+    let (_, v) = app
+        .admin_json(
+            &format!("/api/v1/admin/chat/sessions/{session}/history?limit=1"),
+            &token,
+        )
+        .await;
+    assert_eq!(v["data"]["stats"]["total_messages"], n, "{v}");
+    costs
+}
+
+async fn reads_do_not_grow_with_the_data(
+    adapters: impl Fn() -> futures::future::BoxFuture<'static, Adapters>,
+    concurrency: usize,
+    n: usize,
+) {
+    let at = OffsetDateTime::now_utc();
+    let small = costs_with(adapters().await, n, concurrency, at).await;
+    let large = costs_with(adapters().await, 10 * n, concurrency, at).await;
+    eprintln!(
+        "items read per request, {n} and {} stored: {small:?} {large:?}",
+        10 * n
+    );
+    assert_eq!(
+        small,
+        large,
+        "items read with {n} and with {} stored",
+        10 * n
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_reads_do_not_grow_with_the_data() {
+    reads_do_not_grow_with_the_data(
+        || Box::pin(async { system_tests::embedded_adapters() }),
+        8,
+        50,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_dynamodb_reads_do_not_grow_with_the_data() {
+    // Fewer on moto, whose every transaction copies the whole table.
+    reads_do_not_grow_with_the_data(|| Box::pin(system_tests::aws_adapters()), 1, 20).await;
+}
