@@ -27,7 +27,7 @@ template.yaml and samconfig.toml):
     queues and bucket), and that its code is the zip sam package uploaded (CodeSha256 =
     SHA-256 of that object), whose bootstrap is an aarch64 ELF;
   - the two SQS event source mappings: queue, batch size, batching window and
-    ReportBatchItemFailures;
+    ReportBatchItemFailures; the relay's mapping on the table's stream;
   - the log groups (30-day retention) and the dashboard, whose body names this stack's
     functions and queues;
   - a code update changes every function's CodeSha256 to that of the new zip;
@@ -510,6 +510,13 @@ def test_queue_workers_take_batches_with_item_failures(rehearsal):
         assert m["BatchSize"] == want["BatchSize"]
         assert m["MaximumBatchingWindowInSeconds"] == want["MaximumBatchingWindowInSeconds"]
         assert m["State"] == "Enabled"
+    # The relay on the table's stream (its filter and failure destination are
+    # asserted on the transformed template: moto keeps neither).
+    ddb = r.session.client("dynamodb")
+    stream_arn = ddb.describe_table(TableName=r.resources["Table"])["Table"]["LatestStreamArn"]
+    (m,) = [m for m in mappings if m["EventSourceArn"] == stream_arn]
+    assert m["FunctionArn"].split(":")[6] == r.resources["OutboxRelayFunction"]
+    assert m["BatchSize"] == template_resource(r, "OutboxRelayFunctionTableStream")["Properties"]["BatchSize"]
 
 
 def test_log_groups_and_dashboard(rehearsal):

@@ -148,10 +148,20 @@ def test_event_sources_schedules_and_permissions_target_aliases(env_template):
     for lid, m in of_type(t, "AWS::Lambda::EventSourceMapping").items():
         assert m["Properties"]["FunctionName"]["Ref"] in aliases, lid
         assert m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], lid
-    assert len(of_type(t, "AWS::Lambda::EventSourceMapping")) == 2
-    (schedule,) = of_type(t, "AWS::Scheduler::Schedule").values()
-    assert schedule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
-    assert schedule["Properties"]["Target"]["Arn"] == {"Ref": "OutboxRelayFunctionAliaslive"}
+    mappings = of_type(t, "AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == 3
+    assert not of_type(t, "AWS::Scheduler::Schedule"), "no schedule: the stream drives the relay"
+    # The relay reads the table's stream: only inserted outbox entries, a failing
+    # record bisected, retried and then parked on a queue of its own.
+    (stream,) = [m["Properties"] for m in mappings.values() if "EventSourceArn" in m["Properties"]
+                 and "StreamArn" in json.dumps(m["Properties"]["EventSourceArn"])]
+    assert stream["FunctionName"] == {"Ref": "OutboxRelayFunctionAliaslive"}
+    assert stream["EventSourceArn"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
+    assert stream["BisectBatchOnFunctionError"] is True
+    assert stream["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["RelayFailuresQueue", "Arn"]}
+    (pattern,) = [json.loads(f["Pattern"]) for f in stream["FilterCriteria"]["Filters"]]
+    assert pattern == {"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "OUTBOX#"}]}}}}
+    assert t["Resources"]["Table"]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
     for lid, p in of_type(t, "AWS::Lambda::Permission").items():
         assert p["Properties"]["FunctionName"]["Ref"] in aliases, lid
     for lid in FUNCTIONS.values():

@@ -2,10 +2,13 @@
 
 use super::*;
 
-/// A queue whose sends fail while `failing` is set: the fault the outbox exists for.
+/// A queue whose sends fail while `failing` is set (after `fail_after` more sends
+/// succeeded): the fault the outbox exists for. Counts the sends that went out.
 pub struct FlakyQueue {
     pub inner: Arc<dyn Queue>,
     pub failing: AtomicBool,
+    fail_after: std::sync::atomic::AtomicUsize,
+    pub sent: std::sync::atomic::AtomicUsize,
 }
 
 impl FlakyQueue {
@@ -13,11 +16,23 @@ impl FlakyQueue {
         Arc::new(Self {
             inner,
             failing: AtomicBool::new(true),
+            fail_after: Default::default(),
+            sent: Default::default(),
         })
     }
 
     pub fn heal(&self) {
         self.failing.store(false, Ordering::SeqCst);
+    }
+
+    /// Lets `n` more sends through, then fails every one.
+    pub fn fail_after(&self, n: usize) {
+        self.fail_after.store(n, Ordering::SeqCst);
+        self.failing.store(true, Ordering::SeqCst);
+    }
+
+    pub fn sent(&self) -> usize {
+        self.sent.load(Ordering::SeqCst)
     }
 }
 
@@ -25,9 +40,15 @@ impl FlakyQueue {
 impl Queue for FlakyQueue {
     async fn send(&self, queue: QueueName, msg: &Message) -> Result<(), QueueError> {
         if self.failing.load(Ordering::SeqCst) {
-            return Err(QueueError::Unavailable("injected send failure".into()));
+            let left = self.fail_after.load(Ordering::SeqCst);
+            if left == 0 {
+                return Err(QueueError::Unavailable("injected send failure".into()));
+            }
+            self.fail_after.store(left - 1, Ordering::SeqCst);
         }
-        self.inner.send(queue, msg).await
+        self.inner.send(queue, msg).await?;
+        self.sent.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
     async fn receive(
         &self,
@@ -83,6 +104,8 @@ use backend_core::ports::{Item, ItemStore, Page, Query, StoreError, WriteOp};
 pub struct CountingStore {
     pub inner: Arc<dyn ItemStore>,
     read: std::sync::atomic::AtomicUsize,
+    /// Every call, reads and writes: each is one request to the store's service.
+    pub calls: std::sync::atomic::AtomicUsize,
 }
 
 impl CountingStore {
@@ -90,6 +113,7 @@ impl CountingStore {
         Arc::new(Self {
             inner,
             read: Default::default(),
+            calls: Default::default(),
         })
     }
 
@@ -101,30 +125,44 @@ impl CountingStore {
     fn count(&self, n: usize) {
         self.read.fetch_add(n, Ordering::SeqCst);
     }
+
+    /// Calls since the last time asked.
+    pub fn take_calls(&self) -> usize {
+        self.calls.swap(0, Ordering::SeqCst)
+    }
+
+    fn call(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 #[async_trait]
 impl ItemStore for CountingStore {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        self.call();
         let out = self.inner.get(pk, sk).await?;
         self.count(1);
         Ok(out)
     }
     async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Option<Item>>, StoreError> {
+        self.call();
         let out = self.inner.get_many(keys).await?;
         self.count(keys.len());
         Ok(out)
     }
     async fn write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        self.call();
         self.inner.write(ops).await
     }
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
+        self.call();
         let out = self.inner.query(q).await?;
         // A page costs at least one read even when empty.
         self.count(out.items.len().max(1));
         Ok(out)
     }
     async fn ping(&self) -> Result<(), StoreError> {
+        self.call();
         self.inner.ping().await
     }
 }

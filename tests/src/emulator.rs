@@ -77,8 +77,10 @@ pub async fn aws_resources() -> AwsResources {
     }
 }
 
+/// The AWS adapters on fresh resources in the emulator, with the table's stream
+/// read by polling.
 pub async fn aws_adapters() -> Adapters {
-    backend_aws::connect_with(&sdk_config().await, &aws_resources().await)
+    backend_aws::connect_polling(&sdk_config().await, &aws_resources().await)
 }
 
 /// Embedded adapters on an in-memory database, blobs in a fresh temporary folder
@@ -138,11 +140,49 @@ pub async fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
-/// What waits in one of the adapters' queues (received, hidden for a minute).
+/// Relays what the adapters' change feed holds to the queues, as the dev server's
+/// loop (or the stream's Lambda) does after each write.
+pub async fn relay(adapters: &Adapters) {
+    let feed = adapters
+        .feed
+        .clone()
+        .expect("adapters with a change feed (aws_adapters, embedded_adapters)");
+    let deps = backend_core::app::Deps::new(adapters.clone(), Arc::new(SystemClock));
+    let relay = backend_core::app::FeedRelay::new(deps, feed);
+    while relay.run_once().await.expect("the feed relays").more {}
+}
+
+/// At least `n` messages from one of the adapters' queues (received, hidden for a
+/// minute), waiting up to ten seconds for a running dev server's relay to send them.
+pub async fn arrived(
+    adapters: &Adapters,
+    queue: backend_core::ports::QueueName,
+    n: usize,
+) -> Vec<backend_core::ports::Delivery> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut got = Vec::new();
+    while got.len() < n && std::time::Instant::now() < deadline {
+        got.extend(
+            adapters
+                .queue
+                .receive(queue, 10, Duration::from_secs(60))
+                .await
+                .expect("the queue answers"),
+        );
+        if got.len() < n {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    got
+}
+
+/// What waits in one of the adapters' queues (received, hidden for a minute), once
+/// the change feed is relayed.
 pub async fn queued(
     adapters: &Adapters,
     queue: backend_core::ports::QueueName,
 ) -> Vec<backend_core::ports::Delivery> {
+    relay(adapters).await;
     adapters
         .queue
         .receive(queue, 10, Duration::from_secs(60))

@@ -1,4 +1,4 @@
-//! Lambda entry point for the outbox relay's schedule (`backend_lambda::outbox_relay`).
+//! Lambda entry point for the relay of the table's stream (`backend_lambda::outbox_relay`).
 
 use backend_lambda::{outbox_relay, run, sdk_config, service_fn, Error};
 
@@ -6,6 +6,6 @@ use backend_lambda::{outbox_relay, run, sdk_config, service_fn, Error};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let settings = backend_lambda::start(outbox_relay::NEEDS)?;
-    let pass = outbox_relay::service(&sdk_config().await, settings).await?;
-    run(service_fn(|event| outbox_relay::handler(&pass, event))).await
+    let relay = outbox_relay::service(&sdk_config().await, settings).await?;
+    run(service_fn(|event| outbox_relay::handler(&relay, event))).await
 }

@@ -16,7 +16,7 @@ use backend_core::app::limits::WindowLimit;
 use backend_core::app::notify::{Notifier, NotifyConfig};
 use backend_core::app::reports::ReportService;
 use backend_core::app::worker::{Consumer, QueueWork};
-use backend_core::app::{Deps, ScheduledPass};
+use backend_core::app::{Deps, FeedRelay, ScheduledPass};
 use backend_core::ports::llm::{ChatModel, Llm};
 use backend_core::ports::{Adapters, Clock, QueueName, SystemClock};
 use backend_embedded::{Connections, OutboxMailer};
@@ -165,7 +165,10 @@ impl Server {
 
 pub async fn adapters(cfg: &Config) -> anyhow::Result<Adapters> {
     match (cfg.backend, &cfg.aws) {
-        (Backend::Aws, Some(res)) => Ok(backend_aws::connect(res).await),
+        (Backend::Aws, Some(res)) => Ok(backend_aws::connect_polling(
+            &backend_aws::sdk_config().await,
+            res,
+        )),
         (Backend::Aws, None) => anyhow::bail!("BACKEND=aws needs TABLE_NAME and the queue URLs"),
         (Backend::Embedded, _) => backend_embedded::open(&cfg.data_dir),
     }
@@ -188,6 +191,7 @@ pub async fn start_with(
     };
     let drafter = Arc::new(Drafter::standard(cfg.llm.clone()));
     let blobs = adapters.blobs.clone();
+    let feed = adapters.feed.clone();
     let deps = Deps::new(adapters, clock);
     let reports = blobs.map(|b| ReportService::new(deps.clone(), b, drafter));
     let listener = tokio::net::TcpListener::bind(cfg.bind).await?;
@@ -229,14 +233,29 @@ pub async fn start_with(
     let deps_queue = deps.queue.clone();
     let notify_queue = deps.queue.clone();
     let deps_for_notify = deps.clone();
-    // What the scheduled outbox-relay function does in Lambda.
-    let pass = ScheduledPass::new(deps, cfg.relay_every);
+    // What the outbox-relay function does in Lambda on the table's stream: the
+    // outbox entries among the changes go to their queues, then the backfills.
+    let feed = feed.map(|feed| FeedRelay::new(deps.clone(), feed));
+    let pass = ScheduledPass::new(deps);
     let every = cfg.relay_every;
     let mut on_stop = stopped;
     let relay_task = tokio::spawn(async move {
         loop {
+            if let Some(relay) = &feed {
+                // Until the feed is drained, without waiting between batches.
+                loop {
+                    match relay.run_once().await {
+                        Ok(pass) if pass.more => continue,
+                        Ok(_) => break,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "relaying the change feed failed");
+                            break;
+                        }
+                    }
+                }
+            }
             if let Err(e) = pass.run().await {
-                tracing::warn!(error = %e, "scheduled pass failed");
+                tracing::warn!(error = %e, "background pass failed");
             }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}

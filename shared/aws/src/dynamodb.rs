@@ -51,6 +51,11 @@ fn to_attrs(item: &Item) -> Attrs {
     m
 }
 
+/// An item from its attributes, as the table holds them (and its stream shows them).
+pub fn item_of_attrs(m: &Attrs) -> Result<Item, StoreError> {
+    from_attrs(m)
+}
+
 fn from_attrs(m: &Attrs) -> Result<Item, StoreError> {
     let get_s = |k: &str| m.get(k).and_then(|v| v.as_s().ok()).cloned();
     let get_n = |k: &str| {

@@ -18,19 +18,23 @@ mod s3;
 mod ses;
 #[cfg(feature = "sqs")]
 mod sqs;
+#[cfg(feature = "streams")]
+mod streams;
 
 #[cfg(feature = "apigw")]
 pub use apigw::ApiGatewayPush;
 #[cfg(feature = "bedrock")]
 pub use bedrock::BedrockLlm;
 #[cfg(feature = "dynamodb")]
-pub use dynamodb::DynamoStore;
+pub use dynamodb::{item_of_attrs, DynamoStore};
 #[cfg(feature = "s3")]
 pub use s3::S3Blobs;
 #[cfg(feature = "ses")]
 pub use ses::SesMailer;
 #[cfg(feature = "sqs")]
 pub use sqs::SqsQueue;
+#[cfg(feature = "streams")]
+pub use streams::DynamoFeed;
 
 use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{
@@ -158,6 +162,7 @@ pub fn connect_core(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters
             res.queues.clone(),
         )),
         blobs: None,
+        feed: None,
     }
 }
 
@@ -190,5 +195,15 @@ fn with_files(
             Arc::new(blobs(conf, b)) as Arc<dyn backend_core::ports::blob::BlobStore>
         }),
         ..connect_core(sdk, res)
+    }
+}
+
+/// As `connect_with`, with the table's stream read by polling: for a process that
+/// relays the changes itself (the dev server on AWS, tests on the emulator).
+#[cfg(all(feature = "streams", feature = "sqs", feature = "s3"))]
+pub fn connect_polling(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters {
+    Adapters {
+        feed: Some(Arc::new(DynamoFeed::new(sdk, &res.table_name))),
+        ..connect_with(sdk, res)
     }
 }

@@ -13,7 +13,7 @@ pub use folder::FolderBlobs;
 pub use mailbox::OutboxMailer;
 pub use push::{Connections, BACKLOG};
 pub use queue::SqliteQueue;
-pub use store::SqliteStore;
+pub use store::{SqliteFeed, SqliteStore};
 
 use backend_core::ports::Adapters;
 use std::path::Path;
@@ -26,6 +26,7 @@ pub fn in_memory(blob_root: &Path) -> anyhow::Result<Adapters> {
     let db = Db::in_memory()?;
     Ok(Adapters {
         store: Arc::new(SqliteStore::new(db.clone())),
+        feed: Some(Arc::new(SqliteFeed::new(db.clone()))),
         queue: Arc::new(SqliteQueue::new(db, MAX_RECEIVES)),
         blobs: Some(Arc::new(FolderBlobs::new(blob_root.to_path_buf()))),
     })
@@ -37,6 +38,7 @@ pub fn open(data_dir: &Path) -> anyhow::Result<Adapters> {
     let db = Db::open(&data_dir.join("consulting.sqlite3"))?;
     Ok(Adapters {
         store: Arc::new(SqliteStore::new(db.clone())),
+        feed: Some(Arc::new(SqliteFeed::new(db.clone()))),
         queue: Arc::new(SqliteQueue::new(db, MAX_RECEIVES)),
         blobs: Some(Arc::new(FolderBlobs::new(data_dir.join("blobs")))),
     })

@@ -5,7 +5,8 @@ use super::db::Db;
 use async_trait::async_trait;
 use backend_core::ports::store::{check_batch, check_keys, check_query, now_unix};
 use backend_core::ports::{
-    Condition, Cursor, Item, ItemStore, Page, Query, SkRange, StoreError, WriteOp,
+    Change, ChangeFeed, Condition, Cursor, Item, ItemStore, Page, Query, SkRange, StoreError,
+    WriteOp,
 };
 use rusqlite::{params, OptionalExtension, Row};
 
@@ -99,6 +100,98 @@ fn add(
     Ok(())
 }
 
+/// How long the feed keeps a change.
+const FEED_KEEPS_SECS: i64 = 24 * 3600;
+
+/// Appends the item at `pk`/`sk` as it now stands (`NULL` when gone) to the feed,
+/// in the transaction that changed it.
+fn log_change(
+    tx: &rusqlite::Transaction<'_>,
+    pk: &str,
+    sk: &str,
+    now: i64,
+) -> rusqlite::Result<()> {
+    let item: Option<Item> = tx
+        .query_row(
+            &format!("SELECT {COLS} FROM items WHERE pk = ?1 AND sk = ?2"),
+            params![pk, sk],
+            row_item,
+        )
+        .optional()?;
+    let item = item.map(|i| item_json(&i).to_string());
+    tx.execute(
+        "INSERT INTO changes (at, pk, sk, item) VALUES (?1, ?2, ?3, ?4)",
+        params![now, pk, sk, item],
+    )?;
+    Ok(())
+}
+
+fn item_json(i: &Item) -> serde_json::Value {
+    serde_json::json!({
+        "gsi1pk": i.gsi1pk, "gsi1sk": i.gsi1sk, "version": i.version,
+        "expires_at": i.expires_at, "data": i.data,
+    })
+}
+
+fn item_of(pk: &str, sk: &str, v: &serde_json::Value) -> Item {
+    Item {
+        pk: pk.to_string(),
+        sk: sk.to_string(),
+        gsi1pk: v["gsi1pk"].as_str().map(str::to_string),
+        gsi1sk: v["gsi1sk"].as_str().map(str::to_string),
+        version: v["version"].as_u64().unwrap_or(0),
+        expires_at: v["expires_at"].as_i64(),
+        data: v["data"].clone(),
+    }
+}
+
+/// The change log that every write appends to.
+#[derive(Clone)]
+pub struct SqliteFeed {
+    db: Db,
+}
+
+impl SqliteFeed {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl ChangeFeed for SqliteFeed {
+    async fn read(&self, after: Option<&str>, max: usize) -> Result<Vec<Change>, StoreError> {
+        let after: i64 = match after {
+            None => 0,
+            Some(p) => p
+                .parse()
+                .map_err(|_| StoreError::Invalid(format!("not a feed position: {p:?}")))?,
+        };
+        let max = max.clamp(1, 1000) as i64;
+        self.db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT seq, pk, sk, item FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                )?;
+                let rows = stmt.query_map(params![after, max], |r| {
+                    let (seq, pk, sk, item): (i64, String, String, Option<String>) =
+                        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                    let item = item
+                        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                        .map(|v| item_of(&pk, &sk, &v));
+                    Ok(Change {
+                        position: seq.to_string(),
+                        pk,
+                        sk,
+                        item,
+                    })
+                })?;
+                rows.collect()
+            })
+            .await
+            .map_err(StoreError::Unavailable)
+    }
+}
+
 #[async_trait]
 impl ItemStore for SqliteStore {
     async fn get_many(&self, keys: &[(String, String)]) -> Result<Vec<Option<Item>>, StoreError> {
@@ -152,10 +245,12 @@ impl ItemStore for SqliteStore {
                             &format!("INSERT OR REPLACE INTO items ({COLS}) VALUES (?1, ?2, NULL, NULL, ?3, ?4, '{{}}')"),
                             params![pk, sk, (count + 1) as i64, expires_at],
                         )?;
+                        log_change(&tx, pk, sk, now)?;
                         continue;
                     }
                     if let WriteOp::Add { pk, sk, deltas } = op {
                         add(&tx, pk, sk, deltas, now)?;
+                        log_change(&tx, pk, sk, now)?;
                         continue;
                     }
                     let (pk, sk, cond) = match op {
@@ -188,12 +283,18 @@ impl ItemStore for SqliteStore {
                         }
                         WriteOp::Count { .. } | WriteOp::Add { .. } => {}
                     }
+                    log_change(&tx, pk, sk, now)?;
                 }
                 // Expired items are purged lazily, as DynamoDB's TTL does: a few at a
                 // time through the expiry index, so a write never scans the table.
                 tx.execute(
                     "DELETE FROM items WHERE (pk, sk) IN (SELECT pk, sk FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2)",
                     params![now - 3600, PURGE_PER_WRITE],
+                )?;
+                // The feed keeps a day of changes, as a stream does.
+                tx.execute(
+                    "DELETE FROM changes WHERE seq IN (SELECT seq FROM changes WHERE at <= ?1 ORDER BY at LIMIT ?2)",
+                    params![now - FEED_KEEPS_SECS, PURGE_PER_WRITE],
                 )?;
                 tx.commit()?;
                 Ok(true)

@@ -42,7 +42,7 @@ async fn public_api_refuses_to_start_without_configuration() {
 }
 
 #[tokio::test]
-async fn outbox_relay_sends_what_the_api_could_not() {
+async fn outbox_relay_relays_the_stream() {
     let rig = OutboxRelay::new().await;
     let rie = Rie::start(&built_binary("outbox-relay"), &rig.env());
     rig.check(&rie).await;

@@ -1,67 +1,96 @@
-//! No inquiry is stored without its event reaching the queue: the send is made to
-//! fail right after the write, and the outbox relay must still deliver, on the
-//! embedded store and on DynamoDB.
+//! An event leaves exactly when its change is stored: the write is the submission's
+//! only call, and the store's change feed carries the outbox entries to the relay,
+//! which sends each to its queue once, even when it fails midway. The feed's
+//! contract and the relay run on the embedded store and on DynamoDB (its stream, on
+//! moto).
 
-use backend_core::app::{Deps, InquiryService, OutboxRelay};
-use backend_core::ports::Adapters;
-use backend_core::ports::{QueueName, SystemClock};
+use backend_core::app::{Deps, FeedRelay, InquiryService};
+use backend_core::ports::{Adapters, Condition, Item, QueueName, SystemClock, WriteOp};
+use serde_json::json;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use system_tests::{eml_files, inquiry_body, json_of, spawn_app_in, FlakyQueue, Value};
+use system_tests::{
+    eml_files, inquiry_body, json_of, spawn_app_in, spawn_app_on, CountingStore, FlakyQueue, Value,
+};
 
 /// The use cases' dependencies on `adapters`, with a queue that fails when told.
 fn with_flaky_queue(adapters: &Adapters) -> (Arc<FlakyQueue>, Deps) {
     let flaky = FlakyQueue::new(adapters.queue.clone());
     let deps = Deps::new(
         Adapters {
-            store: adapters.store.clone(),
             queue: flaky.clone(),
-            blobs: adapters.blobs.clone(),
+            ..adapters.clone()
         },
         Arc::new(SystemClock),
     );
     (flaky, deps)
 }
 
-async fn send_failure_after_write_is_recovered(adapters: Adapters) {
-    let (flaky, deps) = with_flaky_queue(&adapters);
-    let out = InquiryService::new(deps.clone())
-        .submit(&inquiry_body(), None, "c-1")
+/// The feed holds every write in order, the item as written or `None` once
+/// deleted, and a read goes on after any position it handed out.
+async fn the_feed_holds_each_write_in_order(adapters: Adapters) {
+    let (store, feed) = (
+        adapters.store.clone(),
+        adapters.feed.clone().expect("a feed"),
+    );
+    let put = |sk: &str| WriteOp::Put {
+        item: Item::new("F#1", sk, json!({"sk": sk})),
+        condition: Condition::None,
+    };
+    store.write(vec![put("a")]).await.unwrap();
+    store.write(vec![put("b"), put("c")]).await.unwrap();
+    store
+        .write(vec![WriteOp::Delete {
+            pk: "F#1".into(),
+            sk: "a".into(),
+            condition: Condition::None,
+        }])
         .await
         .unwrap();
-    assert!(
-        !out.replayed,
-        "the prospect is answered although the queue is down"
-    );
-    let id = out.inquiry.id.to_string();
-    for q in QueueName::ALL {
-        assert!(adapters
-            .queue
-            .receive(q, 10, Duration::ZERO)
-            .await
-            .unwrap()
-            .is_empty());
-    }
+    let all = feed.read(None, 100).await.unwrap();
+    let seen: Vec<(String, Option<Value>)> = all
+        .iter()
+        .map(|c| (c.sk.clone(), c.item.as_ref().map(|i| i.data.clone())))
+        .collect();
+    // The two of one batch may come in either order; everything else in order.
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert_eq!(seen[0], ("a".into(), Some(json!({"sk": "a"}))));
+    let mut batch = vec![seen[1].0.clone(), seen[2].0.clone()];
+    batch.sort();
+    assert_eq!(batch, ["b", "c"]);
+    assert_eq!(seen[3], ("a".into(), None), "a delete has no item");
+    assert!(all.iter().all(|c| c.pk == "F#1"));
+    // From a position on, and at most as many as asked.
+    let rest = feed.read(Some(&all[1].position), 100).await.unwrap();
+    assert_eq!(rest, all[2..].to_vec());
+    assert_eq!(feed.read(None, 1).await.unwrap(), all[..1].to_vec());
+    assert!(feed
+        .read(Some(&all[3].position), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
 
-    let relay = OutboxRelay::new(deps, Duration::ZERO);
-    assert_eq!(
-        relay.pending().await.unwrap().len(),
-        2,
-        "one entry per queue waits in the outbox"
-    );
-    assert_eq!(
-        relay.run_once().await.unwrap(),
-        0,
-        "nothing is sent while the queue is still down"
-    );
+/// Two inquiries stored while the queue fails after one send: the submissions make
+/// no queue call, the relay sends what it can, and the next pass sends the rest,
+/// so each event reaches each of its queues exactly once.
+async fn each_event_reaches_its_queues_once_through_the_feed(adapters: Adapters) {
+    let (flaky, deps) = with_flaky_queue(&adapters);
+    let svc = InquiryService::new(deps.clone());
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let out = svc.submit(&inquiry_body(), None, "c").await.unwrap();
+        ids.push(out.inquiry.id.to_string());
+    }
+    assert_eq!(flaky.sent(), 0, "a submission sends nothing itself");
+    flaky.fail_after(1);
+    let relay = FeedRelay::new(deps, adapters.feed.clone().expect("a feed"));
+    let first = relay.run_once().await.unwrap();
+    assert_eq!(first.sent, 1, "one went out before the failure");
     flaky.heal();
-    assert_eq!(relay.run_once().await.unwrap(), 2);
-    assert!(relay.pending().await.unwrap().is_empty());
-    assert_eq!(
-        relay.run_once().await.unwrap(),
-        0,
-        "a second pass sends nothing again"
-    );
+    assert_eq!(relay.run_once().await.unwrap().sent, 3);
+    assert_eq!(relay.run_once().await.unwrap().sent, 0, "and nothing twice");
 
     for q in QueueName::ALL {
         let got = adapters
@@ -69,38 +98,68 @@ async fn send_failure_after_write_is_recovered(adapters: Adapters) {
             .receive(q, 10, Duration::from_secs(30))
             .await
             .unwrap();
-        assert_eq!(got.len(), 1, "{q:?}");
-        let event: Value = serde_json::from_str(&got[0].body).unwrap();
-        assert_eq!(
-            (event["type"].as_str(), event["inquiry_id"].as_str()),
-            (Some("inquiry_created"), Some(id.as_str()))
-        );
+        let mut by_inquiry: BTreeMap<String, usize> = BTreeMap::new();
+        for m in &got {
+            let event: Value = serde_json::from_str(&m.body).unwrap();
+            assert_eq!(event["type"], "inquiry_created");
+            *by_inquiry
+                .entry(event["inquiry_id"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+        let want: BTreeMap<String, usize> = ids.iter().map(|i| (i.clone(), 1)).collect();
+        assert_eq!(by_inquiry, want, "{q:?}");
     }
 }
 
-#[tokio::test]
-async fn sqlite_send_failure_after_write_is_recovered() {
-    send_failure_after_write_is_recovered(system_tests::embedded_adapters()).await;
-}
-
-#[tokio::test]
-async fn dynamodb_send_failure_after_write_is_recovered() {
-    send_failure_after_write_is_recovered(system_tests::aws_adapters().await).await;
-}
-
-#[tokio::test]
-async fn young_entries_are_left_to_the_request_that_wrote_them() {
-    let adapters = system_tests::embedded_adapters();
-    let (flaky, deps) = with_flaky_queue(&adapters);
-    InquiryService::new(deps.clone())
-        .submit(&inquiry_body(), None, "c")
-        .await
-        .unwrap();
+/// The public POST on the dev server makes one call to the item store (the write)
+/// and none to the queues.
+async fn a_submission_is_one_write(adapters: Adapters) {
+    let counting = CountingStore::new(adapters.store.clone());
+    let flaky = FlakyQueue::new(adapters.queue.clone());
     flaky.heal();
-    let relay = OutboxRelay::new(deps, Duration::from_secs(3600));
-    assert_eq!(relay.run_once().await.unwrap(), 0);
-    assert_eq!(relay.pending().await.unwrap().len(), 2);
+    let app = spawn_app_on(
+        Adapters {
+            store: counting.clone(),
+            queue: flaky.clone(),
+            ..adapters
+        },
+        Arc::new(SystemClock),
+        |c| {
+            c.workers = false;
+            c.relay_every = Duration::from_secs(3600);
+        },
+    )
+    .await;
+    // The relay loop's first pass at start: wait until it is over.
+    counting.take_calls();
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if counting.take_calls() == 0 {
+            break;
+        }
+    }
+    let (status, body) = json_of(app.post_json("/api/v1/inquiries", &inquiry_body()).await).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(counting.take_calls(), 1, "one write, nothing else");
+    assert_eq!(flaky.sent(), 0, "no queue call in the request");
 }
+
+macro_rules! on_both {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $case() { super::$case(system_tests::embedded_adapters()).await; })*
+        }
+        mod dynamodb {
+            $(#[tokio::test] async fn $case() { super::$case(system_tests::aws_adapters().await).await; })*
+        }
+    };
+}
+
+on_both!(
+    the_feed_holds_each_write_in_order,
+    each_event_reaches_its_queues_once_through_the_feed,
+    a_submission_is_one_write,
+);
 
 /// The dev server accepts an inquiry while its queue is down, is stopped, and after
 /// a restart its relay delivers the event without any request.
@@ -112,15 +171,15 @@ async fn dev_server_delivers_after_restart() {
     let app = spawn_app_in(
         dir.path().to_path_buf(),
         Some(Adapters {
-            store: real.store.clone(),
             queue: flaky,
-            blobs: real.blobs.clone(),
+            ..real.clone()
         }),
         Some(dir.clone()),
     )
     .await;
     let (status, body) = json_of(app.post_json("/api/v1/inquiries", &inquiry_body()).await).await;
     assert_eq!(status, 201);
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let (data_dir, keep) = app.stop().await;
     assert!(real
         .queue

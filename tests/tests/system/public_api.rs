@@ -97,11 +97,7 @@ async fn a_valid_inquiry_is_created_categorised_and_queued() {
     // The inquiry_created event reaches both queues, carrying the correlation id.
     let adapters = backend_embedded::open(&app.data_dir).unwrap();
     for q in backend_core::ports::QueueName::ALL {
-        let got = adapters
-            .queue
-            .receive(q, 10, std::time::Duration::from_secs(30))
-            .await
-            .unwrap();
+        let got = system_tests::arrived(&adapters, q, 1).await;
         assert_eq!(got.len(), 1, "{q:?}");
         let event: Value = serde_json::from_str(&got[0].body).unwrap();
         assert_eq!(event["type"], "inquiry_created");

@@ -109,14 +109,15 @@ fn functions_that_list_or_move_inquiries_may_use_the_index() {
     let needs: [(&str, &[(&str, &str)]); 2] = [
         // Listings read the status partitions of the index.
         ("AdminApiFunction", &[("dynamodb:Query", INDEX)]),
-        // The relay clears the outbox and moves inquiries out of the legacy partition.
+        // The relay's backfills move inquiries out of the legacy partition and count
+        // records stored before the counts (a transaction of puts and updates).
         (
             "OutboxRelayFunction",
             &[
-                ("dynamodb:Query", TABLE),
-                ("dynamodb:DeleteItem", TABLE),
                 ("dynamodb:Query", INDEX),
+                ("dynamodb:GetItem", TABLE),
                 ("dynamodb:PutItem", TABLE),
+                ("dynamodb:UpdateItem", TABLE),
             ],
         ),
     ];

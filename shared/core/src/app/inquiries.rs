@@ -207,7 +207,6 @@ impl InquiryService {
             Err(e) => return Err(e.into()),
         }
         tracing::info!(inquiry_id = %inquiry.id, event_id = %event.id, priority = %inquiry.priority, "inquiry stored");
-        outgoing.send(&self.deps).await;
         Ok(Submitted {
             inquiry,
             replayed: false,
@@ -472,7 +471,6 @@ impl InquiryService {
             Err(e) => return Err(e.into()),
         }
         tracing::info!(inquiry_id = %id, %from, %to, "status changed");
-        outgoing.send(&self.deps).await;
         Ok(inquiry)
     }
 }

@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 pub use error::{AppError, ErrorCode, Missing};
 pub use inquiries::{InquiryFilter, InquiryService, Listing, Submitted};
-pub use outbox::OutboxRelay;
+pub use outbox::{FeedRelay, Relay, Relayed};
 pub use scheduled::{PassOutcome, ScheduledPass};
 
 /// The ports every use case draws from, cheap to clone.

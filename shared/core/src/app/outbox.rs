@@ -1,181 +1,196 @@
-//! The transactional outbox. A change and the queue messages it causes are written
-//! in one store batch; the messages are then sent at once and, whatever happens to
-//! that send, the relay sends what is still in the outbox later. So no inquiry is
-//! ever stored without its event reaching the queue, at the price of a possible
-//! duplicate that consumers already drop by event id.
+//! The transactional outbox. A change and the events it causes are written in one
+//! store batch, each event as an outbox entry in its inquiry's partition; that
+//! write is the only call the change makes. The store's change feed (a DynamoDB
+//! stream, or SQLite's change log) then carries each entry to the relay, which
+//! sends it to its queue. So an event leaves exactly when its change is stored.
+//! A feed batch delivered again may send an event twice; consumers drop the
+//! duplicate by event id. Entries expire after a day, so nothing deletes them.
 
-use super::records::{self, Walk, OUTBOX_PK};
+use super::records;
 use super::{AppError, Deps};
 use crate::domain::DomainEvent;
-use crate::ports::{Condition, Item, Message, Query, QueueName, SkRange, WriteOp};
+use crate::ports::{Change, ChangeFeed, Condition, Item, Message, Queue, QueueName, WriteOp};
 use serde_json::json;
-use std::time::Duration;
+use std::sync::Arc;
 
-/// Entries one relay pass sends at most; the next pass goes on from there.
-const MAX_PER_PASS: usize = 1000;
+/// How long an entry is kept after it is written: longer than any feed keeps it.
+const ENTRY_TTL_SECS: i64 = 2 * 24 * 3600;
 
 /// One pending send: which queue, which message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub queue: QueueName,
     pub message: Message,
-    sk: String,
+    inquiry_id: String,
 }
 
 impl Entry {
-    pub fn for_event(queue: QueueName, event: &DomainEvent, created_ms: i128) -> Self {
+    pub fn for_event(queue: QueueName, event: &DomainEvent) -> Self {
         Self {
             queue,
             message: Message {
                 id: event.id.clone(),
                 body: serde_json::to_string(event).unwrap_or_default(),
             },
-            // Time first so the relay reads the oldest first and can skip young ones.
-            sk: format!("{created_ms:015}#{}#{}", event.id, queue.as_str()),
+            inquiry_id: event.inquiry_id.clone(),
         }
     }
 
-    pub fn put(&self) -> WriteOp {
+    fn put(&self, now_unix: i64) -> WriteOp {
         let item = Item::new(
-            OUTBOX_PK,
-            &self.sk,
+            records::outbox_pk(&self.inquiry_id),
+            records::outbox_sk(&self.message.id, self.queue.as_str()),
             json!({"queue": self.queue.as_str(), "id": self.message.id, "body": self.message.body}),
-        );
+        )
+        .expiring_at(now_unix + ENTRY_TTL_SECS);
         WriteOp::Put {
             item,
             condition: Condition::NotExists,
         }
     }
 
-    fn from_item(item: &Item) -> Option<Self> {
+    /// The entry a change wrote, if it wrote one.
+    pub fn of_change(change: &Change) -> Option<Self> {
+        if !change.sk.starts_with(records::OUTBOX_PREFIX) {
+            return None;
+        }
+        let item = change.item.as_ref()?;
         Some(Self {
             queue: QueueName::parse(item.data["queue"].as_str()?)?,
             message: Message {
                 id: item.data["id"].as_str()?.to_string(),
                 body: item.data["body"].as_str()?.to_string(),
             },
-            sk: item.sk.clone(),
+            inquiry_id: String::new(),
         })
-    }
-
-    fn created_ms(&self) -> i128 {
-        self.sk
-            .split('#')
-            .next()
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(0)
     }
 }
 
-/// Events that go out with a change: their entries join the change's write batch
-/// (`writes`), and once the batch is written `send` sends them at once, leaving
-/// to the relay whatever could not be sent. This is the one way an event leaves.
+/// Events that go out with a change: their entries join the change's write batch.
+/// This is the one way an event leaves.
 pub struct Outgoing {
     entries: Vec<Entry>,
+    now_unix: i64,
 }
 
 impl Outgoing {
     /// `event` for each of `queues`.
     pub fn new(deps: &Deps, event: &DomainEvent, queues: &[QueueName]) -> Self {
-        let now_ms = deps.clock.now().unix_timestamp_nanos() / 1_000_000;
         Self {
-            entries: queues
-                .iter()
-                .map(|q| Entry::for_event(*q, event, now_ms))
-                .collect(),
+            entries: queues.iter().map(|q| Entry::for_event(*q, event)).collect(),
+            now_unix: deps.clock.now().unix_timestamp(),
         }
     }
 
     /// The outbox entries, for the change's batch.
     pub fn writes(&self) -> impl Iterator<Item = WriteOp> + '_ {
-        self.entries.iter().map(Entry::put)
-    }
-
-    /// Sends what the written batch put in the outbox; returns how many were sent.
-    pub async fn send(self, deps: &Deps) -> usize {
-        flush(deps, &self.entries).await
+        self.entries.iter().map(|e| e.put(self.now_unix))
     }
 }
 
-/// An event that goes with no other change: its entries written on their own,
-/// then sent.
+/// An event that goes with no other change: its entries written on their own.
 pub async fn emit(deps: &Deps, event: &DomainEvent, queues: &[QueueName]) -> Result<(), AppError> {
     let out = Outgoing::new(deps, event, queues);
     deps.store.write(out.writes().collect()).await?;
-    out.send(deps).await;
     Ok(())
 }
 
-/// Sends entries and removes each one that was sent. A failed send leaves the
-/// entry for the relay; returns how many were sent.
-async fn flush(deps: &Deps, entries: &[Entry]) -> usize {
-    let mut sent = 0;
-    for e in entries {
-        match deps.queue.send(e.queue, &e.message).await {
-            Ok(()) => {
-                sent += 1;
-                let del = WriteOp::Delete {
-                    pk: OUTBOX_PK.into(),
-                    sk: e.sk.clone(),
-                    condition: Condition::None,
-                };
-                if let Err(err) = deps.store.write(vec![del]).await {
-                    // Harmless: the relay sends it again and consumers drop the duplicate.
-                    tracing::warn!(error = %err, message_id = %e.message.id, "outbox entry sent but not cleared");
+/// What relaying a batch of changes came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Relayed {
+    pub sent: usize,
+    /// The first change whose entry could not be sent: it and every later one are
+    /// to be delivered again (their order kept); `None` when all went out.
+    pub failed_at: Option<usize>,
+}
+
+/// Sends the outbox entries among changes to their queues, in order.
+#[derive(Clone)]
+pub struct Relay {
+    queue: Arc<dyn Queue>,
+}
+
+impl Relay {
+    pub fn new(queue: Arc<dyn Queue>) -> Self {
+        Self { queue }
+    }
+
+    pub async fn relay(&self, changes: &[Change]) -> Relayed {
+        let mut out = Relayed::default();
+        for (i, change) in changes.iter().enumerate() {
+            let Some(entry) = Entry::of_change(change) else {
+                continue;
+            };
+            match self.queue.send(entry.queue, &entry.message).await {
+                Ok(()) => out.sent += 1,
+                Err(e) => {
+                    tracing::warn!(error = %e, message_id = %entry.message.id, queue = entry.queue.as_str(), "queue send failed; the change is delivered again");
+                    out.failed_at = Some(i);
+                    return out;
                 }
             }
-            Err(err) => {
-                tracing::warn!(error = %err, message_id = %e.message.id, queue = e.queue.as_str(), "queue send failed; left in the outbox");
-            }
         }
+        out
     }
-    sent
 }
 
-/// Re-sends outbox entries older than a grace period (younger ones are still being
-/// sent by the request that wrote them).
+/// The relay over a feed it polls (the dev server), remembering in the store the
+/// position of the last change it handled.
 #[derive(Clone)]
-pub struct OutboxRelay {
+pub struct FeedRelay {
     deps: Deps,
-    grace: Duration,
+    feed: Arc<dyn ChangeFeed>,
+    relay: Relay,
 }
 
-impl OutboxRelay {
-    pub fn new(deps: Deps, grace: Duration) -> Self {
-        Self { deps, grace }
+/// Changes read per pass.
+const FEED_BATCH: usize = 100;
+
+impl FeedRelay {
+    pub fn new(deps: Deps, feed: Arc<dyn ChangeFeed>) -> Self {
+        let relay = Relay::new(deps.queue.clone());
+        Self { deps, feed, relay }
     }
 
-    /// One pass over the outbox; returns how many messages were sent.
-    pub async fn run_once(&self) -> Result<usize, AppError> {
-        let cutoff = (self.deps.clock.now() - self.grace).unix_timestamp_nanos() / 1_000_000;
-        let mut due = Vec::new();
-        let q = Query::table(OUTBOX_PK).range(SkRange::All).limit(100);
-        // Oldest first: the first young entry means every later one is young too.
-        records::walk(self.deps.store.as_ref(), &q, |item| {
-            let Some(entry) = Entry::from_item(&item) else {
-                return Ok(Walk::Continue);
-            };
-            if entry.created_ms() > cutoff {
-                return Ok(Walk::Stop);
-            }
-            due.push(entry);
-            Ok(if due.len() >= MAX_PER_PASS {
-                Walk::Stop
-            } else {
-                Walk::Continue
-            })
-        })
-        .await?;
-        Ok(flush(&self.deps, &due).await)
-    }
-
-    /// Entries still waiting, oldest first (for health and tests).
-    pub async fn pending(&self) -> Result<Vec<Entry>, AppError> {
-        let page = self
-            .deps
-            .store
-            .query(&Query::table(OUTBOX_PK).limit(1000))
+    /// One pass: relays a batch of what the feed holds after the stored position.
+    pub async fn run_once(&self) -> Result<FeedPass, AppError> {
+        let store = self.deps.store.as_ref();
+        let stored = store
+            .get(records::FEED_POSITION_PK, records::FEED_POSITION_SK)
             .await?;
-        Ok(page.items.iter().filter_map(Entry::from_item).collect())
+        let after = stored
+            .as_ref()
+            .and_then(|i| i.data["position"].as_str().map(str::to_string));
+        let changes = self.feed.read(after.as_deref(), FEED_BATCH).await?;
+        let relayed = self.relay.relay(&changes).await;
+        let handled = &changes[..relayed.failed_at.unwrap_or(changes.len())];
+        // Storing the position is itself a change: one that only moved past that
+        // change is not stored again, or the relay would chase its own tail.
+        let moved = handled.iter().any(|c| c.pk != records::FEED_POSITION_PK);
+        if let (true, Some(last)) = (moved, handled.last()) {
+            let item = Item::new(
+                records::FEED_POSITION_PK,
+                records::FEED_POSITION_SK,
+                json!({"position": last.position}),
+            );
+            store
+                .write(vec![WriteOp::Put {
+                    item,
+                    condition: Condition::None,
+                }])
+                .await?;
+        }
+        Ok(FeedPass {
+            sent: relayed.sent,
+            more: relayed.failed_at.is_none() && changes.len() == FEED_BATCH,
+        })
     }
+}
+
+/// What one pass of the polling relay did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedPass {
+    pub sent: usize,
+    /// A whole batch went out and more may wait: go on at once.
+    pub more: bool,
 }

@@ -9,7 +9,8 @@
 //! | report | `INQ#<inquiry id>` | `REPORT#<at>#<id>` | `REPORTS` | `<at>#<id>` | an inquiry's reports; the report listing and figures |
 //! | report pointer | `REPORT#<id>` | `REPORT` | | | a report by id |
 //! | an inquiry's reports shelf | `INQ#<id>` | `REPORTS` | | | a listing page's reports, in one `get_many` |
-//! | outbox entry | `OUTBOX` | `<ms>#<event id>#<queue>` | | | the relay, oldest first |
+//! | outbox entry | `INQ#<inquiry id>` | `OUTBOX#<event id>#<queue>` | | | the relay, through the change feed (TTL: 2 days) |
+//! | the polling relay's position | `FEED#relay` | `POSITION` | | | where the dev server's relay goes on in the feed |
 //! | notification ledger | `NOTE#<event id>#<action>` | `NOTE` | `NOTIFICATIONS` | `<at>#<event id>#<action>` | once-only effects; figures |
 //! | idempotency record | `IDEM#<sha256(scope, key)>` | `IDEM` | | | a replayed request (24 h TTL) |
 //! | login failures | `RATE#login#<client>` | `RATE` | | | the sign-in limit (TTL: the window) |
@@ -78,8 +79,22 @@ pub const REPORT_POINTER_SK: &str = "REPORT";
 /// Every report, by time: the report listing and the figures.
 pub const REPORTS_INDEX: &str = "REPORTS";
 
-/// The outbox's one partition, read oldest first.
-pub const OUTBOX_PK: &str = "OUTBOX";
+/// An outbox entry sits with the inquiry its event is about: no one partition takes
+/// every submission's write.
+pub fn outbox_pk(inquiry_id: &str) -> String {
+    format!("INQ#{inquiry_id}")
+}
+
+/// The sort keys of outbox entries start with this (the stream's filter says so too).
+pub const OUTBOX_PREFIX: &str = "OUTBOX#";
+
+pub fn outbox_sk(event_id: &str, queue: &str) -> String {
+    format!("{OUTBOX_PREFIX}{event_id}#{queue}")
+}
+
+/// Where the polling relay stands in the change feed.
+pub const FEED_POSITION_PK: &str = "FEED#relay";
+pub const FEED_POSITION_SK: &str = "POSITION";
 
 /// The ledger entry of one side effect of one event.
 pub fn notification_pk(event_id: &str, action: &str) -> String {

@@ -266,7 +266,6 @@ impl ReportService {
             ));
         }
         tracing::info!(inquiry_id = %inquiry.id, report_id = %id, generated_by = %report.generated_by, generation_ms, "report generated");
-        outgoing.send(&self.deps).await;
         Ok(Outcome::Generated(id))
     }
 

@@ -3,6 +3,7 @@
 
 pub mod blob;
 pub mod clock;
+pub mod feed;
 pub mod ids;
 pub mod llm;
 pub mod mail;
@@ -12,6 +13,7 @@ pub mod queue;
 pub mod store;
 
 pub use clock::{Clock, SystemClock};
+pub use feed::{Change, ChangeFeed};
 pub use ids::{IdSource, RandomIds, SequentialIds};
 pub use queue::{Delivery, Message, Queue, QueueError, QueueName};
 pub use store::{Condition, Cursor, Item, ItemStore, Page, Query, SkRange, StoreError, WriteOp};
@@ -25,4 +27,7 @@ pub struct Adapters {
     pub queue: Arc<dyn Queue>,
     /// Report files; absent for a process that handles none (no bucket configured).
     pub blobs: Option<Arc<dyn blob::BlobStore>>,
+    /// The store's changes, for a process that relays them by polling (the dev
+    /// server); a Lambda gets them in its event instead.
+    pub feed: Option<Arc<dyn feed::ChangeFeed>>,
 }
