@@ -184,18 +184,7 @@ async fn a_reversed_date_range_lists_nothing(adapters: Adapters) {
     assert_eq!(svc.count(&f).await.unwrap(), 0);
 }
 
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $case() { super::$case(system_tests::embedded_adapters()).await; })*
-        }
-        mod dynamodb {
-            $(#[tokio::test] async fn $case() { super::$case(system_tests::aws_adapters().await).await; })*
-        }
-    };
-}
-
-contract!(
+on_both_adapters!(
     listings_follow_status_and_survive_a_walk,
     inquiries_in_the_old_partition_are_still_listed,
     the_backfill_empties_the_old_partition,

@@ -144,18 +144,7 @@ async fn a_submission_is_one_write(adapters: Adapters) {
     assert_eq!(flaky.sent(), 0, "no queue call in the request");
 }
 
-macro_rules! on_both {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $case() { super::$case(system_tests::embedded_adapters()).await; })*
-        }
-        mod dynamodb {
-            $(#[tokio::test] async fn $case() { super::$case(system_tests::aws_adapters().await).await; })*
-        }
-    };
-}
-
-on_both!(
+on_both_adapters!(
     the_feed_holds_each_write_in_order,
     each_event_reaches_its_queues_once_through_the_feed,
     a_submission_is_one_write,
