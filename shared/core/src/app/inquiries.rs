@@ -5,7 +5,7 @@ use super::figures;
 use super::idempotency::{self, IdempotencyKey};
 use super::limits::WindowLimit;
 use super::outbox::Outgoing;
-use super::records::{self, Walk};
+use super::records;
 use super::reports::ReportRecords;
 use super::{AppError, Deps, Missing};
 use crate::domain::{
@@ -365,29 +365,27 @@ impl InquiryService {
         below: Option<&str>,
         want: Option<usize>,
     ) -> Result<Vec<(Inquiry, Item)>, AppError> {
-        let mut out = Vec::new();
         // Filters other than status and date run on each item, so read pages until
         // enough match.
         let page_size = want.map_or(500, |w| w.clamp(1, 100));
         let Some(query) = f.query(partition, below) else {
-            return Ok(out);
+            return Ok(vec![]);
         };
-        records::walk(self.deps.store.as_ref(), &query.limit(page_size), |item| {
-            // The range is inclusive; the cursor's own inquiry was listed already.
-            if below.is_some() && item.gsi1sk.as_deref() == below {
-                return Ok(Walk::Continue);
-            }
-            let inq = decode(&item)?;
-            if f.matches(&inq) {
-                out.push((inq, item));
-                if want.is_some_and(|w| out.len() >= w) {
-                    return Ok(Walk::Stop);
+        let query = query.limit(page_size);
+        records::first(
+            self.deps.store.as_ref(),
+            &query,
+            want.unwrap_or(usize::MAX),
+            |item| {
+                // The range is inclusive; the cursor's own inquiry was listed already.
+                if below.is_some() && item.gsi1sk.as_deref() == below {
+                    return Ok(None);
                 }
-            }
-            Ok(Walk::Continue)
-        })
-        .await?;
-        Ok(out)
+                let inq = decode(&item)?;
+                Ok(f.matches(&inq).then_some((inq, item)))
+            },
+        )
+        .await
     }
 
     /// Moves up to `max` inquiries from the legacy index partition into their status

@@ -208,6 +208,32 @@ pub async fn walk(
     }
 }
 
+/// The first `want` items of `query` that `keep` turns into a value (it says `None`
+/// to skip one), page by page: a filtered page reads until it is full, no further.
+pub async fn first<T>(
+    store: &dyn ItemStore,
+    query: &Query,
+    want: usize,
+    mut keep: impl FnMut(Item) -> Result<Option<T>, AppError>,
+) -> Result<Vec<T>, AppError> {
+    let mut out = Vec::new();
+    if want == 0 {
+        return Ok(out);
+    }
+    walk(store, query, |item| {
+        if let Some(v) = keep(item)? {
+            out.push(v);
+        }
+        Ok(if out.len() >= want {
+            Walk::Stop
+        } else {
+            Walk::Continue
+        })
+    })
+    .await?;
+    Ok(out)
+}
+
 /// Every item `query` matches, page by page.
 pub async fn collect(store: &dyn ItemStore, query: &Query) -> Result<Vec<Item>, AppError> {
     let mut out = Vec::new();

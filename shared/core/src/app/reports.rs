@@ -370,19 +370,11 @@ impl ReportService {
         let q = Query::index(REPORTS_INDEX)
             .descending()
             .limit(want.clamp(1, 100));
-        let mut out = Vec::new();
-        records::walk(self.deps.store.as_ref(), &q, |item| {
+        let out = records::first(self.deps.store.as_ref(), &q, want, |item| {
             let r = decode(&item)?;
-            if status.is_none_or(|s| r.status == s)
-                && report_type.is_none_or(|t| r.report_type == t)
-            {
-                out.push(r);
-            }
-            Ok(if out.len() >= want {
-                records::Walk::Stop
-            } else {
-                records::Walk::Continue
-            })
+            let fits = status.is_none_or(|s| r.status == s)
+                && report_type.is_none_or(|t| r.report_type == t);
+            Ok(fits.then_some(r))
         })
         .await?;
         Ok(out.into_iter().skip(offset).collect())

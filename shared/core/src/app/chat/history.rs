@@ -117,17 +117,9 @@ impl ChatService {
                 gsi1sk: None,
             }));
         let want = limit.saturating_add(1);
-        let mut after = Vec::new();
-        records::walk(self.deps.store.as_ref(), &q, |item| {
+        let mut after = records::first(self.deps.store.as_ref(), &q, want, |item| {
             let m: ChatMessage = decode(&item)?;
-            if since.is_none_or(|s| m.created_at.as_str() > s) {
-                after.push(m);
-            }
-            Ok(if after.len() >= want {
-                records::Walk::Stop
-            } else {
-                records::Walk::Continue
-            })
+            Ok(since.is_none_or(|s| m.created_at.as_str() > s).then_some(m))
         })
         .await?;
         let more = after.len() > limit;
