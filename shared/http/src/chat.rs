@@ -174,7 +174,7 @@ async fn list_sessions(
         return Err(ApiError::validation(&fields));
     }
     let (sessions, total) = service(&s)?
-        .list(Some(&claims.sub), status, limit, offset)
+        .list(&claims.sub, status, limit, offset)
         .await?;
     Ok(Json(json!({
         "success": true,

@@ -6,34 +6,47 @@
 use aws_lambda_events::event::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use backend_core::app::auth::AuthError;
-use backend_core::app::worker::QueueWork;
+use backend_core::app::worker::{work_batch, QueueWork, BATCH_CONCURRENCY};
 use backend_core::app::AppError;
 
-/// An SQS batch through `work`, one message at a time, each with its receive count;
-/// the ones that failed are reported back, so only they are delivered again.
+/// An SQS batch through `work`, its messages worked on concurrently (a bounded
+/// number at a time), each with its receive count; the ones that failed are reported
+/// back, so only they are delivered again.
 pub async fn sqs_batch(work: &dyn QueueWork, event: SqsEvent) -> SqsBatchResponse {
+    let records: Vec<(String, Option<String>, u32)> = event
+        .records
+        .into_iter()
+        .map(|record| {
+            let count = record
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(1);
+            (record.message_id.unwrap_or_default(), record.body, count)
+        })
+        .collect();
+    // A record without a body cannot be worked on; it fails alone.
+    let (with_body, without): (Vec<_>, Vec<_>) = records.iter().partition(|r| r.1.is_some());
+    let outcomes = work_batch(
+        work,
+        with_body
+            .iter()
+            .map(|(_, body, count)| (body.as_deref().unwrap_or_default(), *count)),
+        BATCH_CONCURRENCY,
+    )
+    .await;
+    let missing = || AppError::Validation([("body".to_string(), "missing".to_string())].into());
+    let failed = with_body
+        .iter()
+        .zip(outcomes)
+        .filter_map(|(r, outcome)| outcome.err().map(|e| (&r.0, e)))
+        .chain(without.iter().map(|r| (&r.0, missing())));
     let mut failures = Vec::new();
-    for record in event.records {
-        let id = record.message_id.clone().unwrap_or_default();
-        let result = match record.body {
-            Some(body) => {
-                let count = record
-                    .attributes
-                    .get("ApproximateReceiveCount")
-                    .and_then(|c| c.parse().ok())
-                    .unwrap_or(1);
-                work.work(&body, count).await
-            }
-            None => Err(AppError::Validation(
-                [("body".to_string(), "missing".to_string())].into(),
-            )),
-        };
-        if let Err(e) = result {
-            tracing::warn!(message_id = %id, error = %e, "message failed; returned to the queue");
-            let mut f = BatchItemFailure::default();
-            f.item_identifier = id;
-            failures.push(f);
-        }
+    for (id, e) in failed {
+        tracing::warn!(message_id = %id, error = %e, "message failed; returned to the queue");
+        let mut f = BatchItemFailure::default();
+        f.item_identifier = id.clone();
+        failures.push(f);
     }
     let mut resp = SqsBatchResponse::default();
     resp.batch_item_failures = failures;

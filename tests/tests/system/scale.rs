@@ -3,21 +3,25 @@
 //! chat messages) stored: 50 and 500 on SQLite, 10 and 100 on DynamoDB (moto, whose
 //! every transaction copies the whole table and its stream). Pages are small, so
 //! that even the smaller store fills each one. The items are counted by a wrapper
-//! around the item store, under the dev server's routes.
+//! around the item store, under the dev server's routes. Chat sessions that expired
+//! days ago (40 and a fifth as many as the inquiries) are stored beside them.
 
+use backend_core::app::chat::ChatService;
 use backend_core::app::drafting::Drafter;
 use backend_core::app::reports::ReportService;
-use backend_core::app::{Deps, InquiryService};
+use backend_core::app::worker::{Consumer, QueueWork, BATCH_CONCURRENCY};
+use backend_core::app::{AppError, Deps, InquiryService};
+use backend_core::domain::chat::SessionFields;
 use backend_core::domain::{rfc3339, DomainEvent, EventType, InquiryStatus};
 use backend_core::ports::clock::FixedClock;
-use backend_core::ports::{Adapters, Clock};
+use backend_core::ports::{Adapters, Clock, Message, QueueName};
 use futures::StreamExt;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use system_tests::CountingStore;
-use system_tests::{inquiry_body, spawn_app_on};
+use system_tests::{inquiry_body, spawn_app_on, ADMIN_USER, OTHER_ADMIN};
 use time::OffsetDateTime;
 
 /// The reads each request makes, by name.
@@ -123,10 +127,26 @@ async fn costs_with(adapters: Adapters, n: usize, concurrency: usize, at: Offset
         assert_eq!(s, 200, "{v}");
     }
 
+    // Sessions that expired days ago, one of them another admin's: the session
+    // figures and listing must not read them. At least 40, so that every shard of
+    // their count buckets is written in both runs (shards go by random ids) and
+    // what is read differs only by what grows.
+    let old_sessions = n / 5 + 40;
+    let past: Arc<dyn Clock> = Arc::new(FixedClock(at - Duration::from_secs(3 * 24 * 3600)));
+    let before = ChatService::new(Deps::new(adapters.clone(), past), None, Default::default());
+    for i in 0..old_sessions {
+        // Sessions belong to the token's subject.
+        let user = format!("admin:{}", if i == 0 { OTHER_ADMIN } else { ADMIN_USER });
+        before
+            .create(&user, SessionFields::default())
+            .await
+            .unwrap();
+    }
+
     // A filter on service or priority is applied to each record read, so that
     // listing reads in proportion to the page over the filter's share of the data,
     // not to the data: it is not among these.
-    let reads: [(&'static str, String); 10] = [
+    let reads: [(&'static str, String); 12] = [
         (
             "inquiries, first page",
             "/api/v1/admin/inquiries?limit=3".into(),
@@ -152,6 +172,14 @@ async fn costs_with(adapters: Adapters, n: usize, concurrency: usize, at: Offset
             format!("/api/v1/admin/chat/messages?session_id={session}&limit=3"),
         ),
         ("chat metrics", "/api/v1/admin/chat/metrics".into()),
+        (
+            "chat sessions",
+            "/api/v1/admin/chat/sessions?limit=1".into(),
+        ),
+        (
+            "active chat sessions",
+            "/api/v1/admin/chat/sessions?status=active&limit=1".into(),
+        ),
     ];
     let mut costs = Costs::new();
     for (name, path) in reads {
@@ -180,6 +208,14 @@ async fn costs_with(adapters: Adapters, n: usize, concurrency: usize, at: Offset
         )
         .await;
     assert_eq!(v["data"]["stats"]["total_messages"], n, "{v}");
+    let (_, v) = app.admin_json("/api/v1/admin/chat/metrics", &token).await;
+    assert_eq!(v["data"]["total_sessions"], 1 + old_sessions, "{v}");
+    assert_eq!(v["data"]["expired_sessions"], old_sessions, "{v}");
+    assert_eq!(v["data"]["active_sessions"], 1, "{v}");
+    let (_, v) = app
+        .admin_json("/api/v1/admin/chat/sessions?status=expired&limit=1", &token)
+        .await;
+    assert_eq!(v["data"]["total_count"], old_sessions - 1, "{v}");
     costs
 }
 
@@ -217,4 +253,50 @@ async fn on_sqlite_reads_do_not_grow_with_the_data() {
 async fn on_dynamodb_reads_do_not_grow_with_the_data() {
     // Fewer on moto, whose every transaction copies the whole table and its stream.
     reads_do_not_grow_with_the_data(|| Box::pin(system_tests::aws_adapters()), 1, 10).await;
+}
+
+/// Work that takes a while and records how many of its calls overlapped.
+#[derive(Default)]
+struct SlowWork {
+    running: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl QueueWork for SlowWork {
+    async fn work(&self, _body: &str, _count: u32) -> Result<(), AppError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.running.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.running.fetch_sub(1, SeqCst);
+        Ok(())
+    }
+}
+
+/// The dev server's workers drain a batch concurrently, a bounded number at once,
+/// rather than one message after another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workers_batch_is_worked_on_concurrently_and_bounded() {
+    let adapters = system_tests::embedded_adapters();
+    for i in 0..2 * BATCH_CONCURRENCY {
+        let msg = Message {
+            id: format!("m{i}"),
+            body: "{}".into(),
+        };
+        adapters.queue.send(QueueName::Events, &msg).await.unwrap();
+    }
+    let consumer = Consumer {
+        queue: adapters.queue.clone(),
+        name: QueueName::Events,
+        visibility: Duration::from_secs(60),
+        idle: Duration::ZERO,
+    };
+    let work = SlowWork::default();
+    let mut done = 0;
+    while done < 2 * BATCH_CONCURRENCY {
+        done += consumer.once(&work).await.unwrap();
+    }
+    let most = work.most.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(most, BATCH_CONCURRENCY, "messages worked on at once");
 }

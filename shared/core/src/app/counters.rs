@@ -155,6 +155,52 @@ impl Tally {
     }
 }
 
+/// `ops` with the `Add`s that meet on one item folded into one: a batch may touch
+/// each item once (DynamoDB refuses a transaction that names one twice), and two
+/// tallies of one batch often share a month bucket or the totals.
+pub fn merged(ops: Vec<WriteOp>) -> Vec<WriteOp> {
+    let mut out: Vec<WriteOp> = Vec::with_capacity(ops.len());
+    for op in ops {
+        let WriteOp::Add { pk, sk, deltas } = op else {
+            out.push(op);
+            continue;
+        };
+        let same = out.iter_mut().find_map(|o| match o {
+            WriteOp::Add {
+                pk: p,
+                sk: s,
+                deltas: d,
+            } if *p == pk && *s == sk => Some(d),
+            _ => None,
+        });
+        match same {
+            Some(d) => {
+                for (name, delta) in deltas {
+                    match d.iter_mut().find(|(n, _)| *n == name) {
+                        Some((_, v)) => *v += delta,
+                        None => d.push((name, delta)),
+                    }
+                }
+            }
+            None => out.push(WriteOp::Add { pk, sk, deltas }),
+        }
+    }
+    // Deltas that cancel out add nothing; an item left with none is not touched.
+    out.retain_mut(|o| match o {
+        WriteOp::Add { deltas, .. } => {
+            deltas.retain(|(_, d)| *d != 0);
+            !deltas.is_empty()
+        }
+        _ => true,
+    });
+    out
+}
+
+/// The start of the hour holding `t`: counts are read to the hour.
+pub fn hour_start(t: OffsetDateTime) -> OffsetDateTime {
+    Grain::Hour.floor(t)
+}
+
 /// The record as written with its counts: marked, so the backfill skips it.
 pub fn mark(mut item: Item) -> Item {
     if let Some(o) = item.data.as_object_mut() {
@@ -301,6 +347,8 @@ pub struct Source {
     pub partitions: Vec<String>,
     /// What one record adds (nothing for a record that is not this kind).
     pub tally: fn(&Item, OffsetDateTime) -> Option<Tally>,
+    /// Items written beside the counted record that the counts' readers rely on.
+    pub beside: fn(&Item) -> Vec<WriteOp>,
 }
 
 /// Counts records stored before the counts existed, a batch per pass, remembering
@@ -349,10 +397,12 @@ impl Backfill<'_> {
                 let Some(tally) = (source.tally)(&item, self.now) else {
                     continue;
                 };
+                let beside = (source.beside)(&item);
                 let mut ops = vec![WriteOp::Put {
                     condition: crate::ports::Condition::Version(item.version),
                     item: mark(item),
                 }];
+                ops.extend(beside);
                 ops.extend(tally.writes());
                 match self.store.write(ops).await {
                     Ok(()) => counted += 1,
@@ -411,6 +461,28 @@ mod tests {
             .into_iter()
             .map(|(g, x, y)| (g, g.label(x), g.label(g.floor(y - time::Duration::SECOND))))
             .collect()
+    }
+
+    #[test]
+    fn adds_on_one_item_are_folded_into_one_and_cancelling_ones_dropped() {
+        let add = |sk: &str, d: &[(&str, i64)]| WriteOp::Add {
+            pk: "COUNTS#M".into(),
+            sk: sk.into(),
+            deltas: d.iter().map(|(n, v)| (n.to_string(), *v)).collect(),
+        };
+        let put = WriteOp::Delete {
+            pk: "X".into(),
+            sk: "Y".into(),
+            condition: crate::ports::Condition::None,
+        };
+        let out = merged(vec![
+            add("2026-11#1", &[("a", 1), ("b", -1)]),
+            put.clone(),
+            add("2026-11#1", &[("a", 2), ("b", 1), ("c", 1)]),
+            add("2026-11#2", &[("a", -1)]),
+            add("2026-11#2", &[("a", 1)]),
+        ]);
+        assert_eq!(out, vec![add("2026-11#1", &[("a", 3), ("c", 1)]), put]);
     }
 
     #[test]

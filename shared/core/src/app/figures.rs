@@ -8,13 +8,15 @@
 //! | `r:<status>:<type>` (`*` for any), `r_us`, `r_by:<template or model>` | a report is stored | reports, their drafting time (µs) |
 //! | `n:<channel>:<status>` | a side effect is recorded | notifications (`webhook` is the hooks) |
 //! | `m:<role>`, `m_ms`, `m_ms_n` | a chat message is stored | messages, answer latency |
+//! | `cs:<status>`, `cu:<admin>:<status>` | a chat session is stored, changes, or is deleted | sessions, at their expiry time, by stored status, all and per admin |
 
 use super::counters::{self, Counts, Source, Tally};
 use super::records;
 use super::{AppError, Deps};
+use crate::domain::chat::ChatSession;
 use crate::domain::report::{Report, TEMPLATE_AUTHOR};
 use crate::domain::{Inquiry, InquiryStatus, Priority, ServiceType};
-use crate::ports::Item;
+use crate::ports::{Condition, Item, WriteOp};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
@@ -118,6 +120,31 @@ pub fn message_tally(
     t
 }
 
+/// The name of one admin's session counts: a short digest, since names are short
+/// and usernames need not be.
+fn admin_key(user: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(user.as_bytes())[..8])
+}
+
+/// The session counts by stored status: every admin's, or one admin's.
+pub fn session_name(user: Option<&str>, status: &str) -> String {
+    match user {
+        None => format!("cs:{status}"),
+        Some(u) => format!("cu:{}:{status}", admin_key(u)),
+    }
+}
+
+/// A chat session counted (`delta` 1) or uncounted (-1) at the hour it expires:
+/// which hours lie behind the clock says how many have expired.
+pub fn session_tally(s: &ChatSession, delta: i64, now: OffsetDateTime) -> Tally {
+    let status = s.status.as_str();
+    let mut t = Tally::at_text(&s.expires_at, &records::chat_session_pk(&s.id), now);
+    t.add(session_name(None, status), delta)
+        .add(session_name(Some(&s.user_id), status), delta);
+    t
+}
+
 /// The kinds of record counted, for the backfill of those stored before the counts.
 pub fn sources() -> Vec<Source> {
     let inquiry = |item: &Item, now| {
@@ -149,6 +176,21 @@ pub fn sources() -> Vec<Source> {
             now,
         ))
     };
+    let session = |item: &Item, now| {
+        let s: ChatSession = serde_json::from_value(item.data.clone()).ok()?;
+        Some(session_tally(&s, 1, now))
+    };
+    let expiry = |item: &Item| {
+        serde_json::from_value::<ChatSession>(item.data.clone())
+            .map(|s| {
+                vec![WriteOp::Put {
+                    item: records::chat_expiry_entry(&s, item.expires_at),
+                    condition: Condition::None,
+                }]
+            })
+            .unwrap_or_default()
+    };
+    let nothing = |_: &Item| vec![];
     vec![
         Source {
             name: "inquiries",
@@ -158,21 +200,31 @@ pub fn sources() -> Vec<Source> {
                 .chain([records::LEGACY_INQUIRIES.to_string()])
                 .collect(),
             tally: inquiry,
+            beside: nothing,
         },
         Source {
             name: "reports",
             partitions: vec![records::REPORTS_INDEX.into()],
             tally: report,
+            beside: nothing,
         },
         Source {
             name: "notifications",
             partitions: vec![records::NOTIFICATIONS_INDEX.into()],
             tally: note,
+            beside: nothing,
         },
         Source {
             name: "chat messages",
             partitions: vec![records::CHAT_MESSAGES_INDEX.into()],
             tally: message,
+            beside: nothing,
+        },
+        Source {
+            name: "chat sessions",
+            partitions: vec![records::CHAT_SESSIONS_INDEX.into()],
+            tally: session,
+            beside: expiry,
         },
     ]
 }

@@ -22,10 +22,11 @@
 //! | chat message | `CHAT#<session id>` | `MSG#<message id>` | `CHAT_MESSAGES` | `<created_at>#<id>` | history by session; figures |
 //! | chat request marker | `CHAT#<session id>` | `REQ#<digest>` | | | a resent client message id |
 //! | a session's message counts | `CHAT#<session id>` | `COUNTS` | | | history's figures |
+//! | a session's expiry entry | `CHAT#<session id>` | `EXPIRY` | `CHAT_EXPIRY` | `<expires_at>#<id>` | the sessions that expire this hour or later: the session counts |
 //! | chat connection | `CONN#<connection id>` | `CONN` | `CHAT_CONNECTIONS` | `<connected_at>#<id>` | the socket's checks; figures (TTL: 2 h) |
 
 use super::AppError;
-use crate::domain::chat::SessionId;
+use crate::domain::chat::{ChatSession, SessionId};
 use crate::domain::report::ReportId;
 use crate::domain::{InquiryId, InquiryStatus};
 use crate::ports::{Item, ItemStore, Query};
@@ -162,6 +163,29 @@ pub const CHAT_COUNTS_SK: &str = "COUNTS";
 /// A request marker: which answer a client's message id got.
 pub fn chat_request_sk(digest_hex: &str) -> String {
     format!("REQ#{digest_hex}")
+}
+
+/// A session's expiry entry, rewritten with the session.
+pub const CHAT_EXPIRY_SK: &str = "EXPIRY";
+
+/// Every chat session, by when it expires.
+pub const CHAT_EXPIRY_INDEX: &str = "CHAT_EXPIRY";
+
+/// The small item that files a session under its expiry (the session itself is
+/// filed under its creation, for the listing); it expires with the session.
+pub fn chat_expiry_entry(s: &ChatSession, expires_at: Option<i64>) -> Item {
+    let mut item = Item::new(
+        chat_session_pk(&s.id),
+        CHAT_EXPIRY_SK,
+        serde_json::json!({
+            "user_id": s.user_id,
+            "status": s.status,
+            "expires_at": s.expires_at,
+        }),
+    )
+    .indexed(CHAT_EXPIRY_INDEX, format!("{}#{}", s.expires_at, s.id));
+    item.expires_at = expires_at;
+    item
 }
 
 /// Every chat session, by creation.

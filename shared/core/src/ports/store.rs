@@ -63,7 +63,7 @@ pub enum Condition {
     Version(u64),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum WriteOp {
     Put {
         item: Item,

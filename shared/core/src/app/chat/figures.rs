@@ -9,11 +9,10 @@ impl ChatService {
     pub async fn metrics(&self) -> Result<ChatFigures, AppError> {
         let now = self.now();
         let store = self.deps.store.as_ref();
-        let (sessions, total) = self.list(None, None, usize::MAX, 0).await?;
-        let by_status = |st: SessionStatus| sessions.iter().filter(|s| s.status == st).count();
-        // Messages come from the counts: every message ever stored, and the whole
-        // hours of the last day.
-        let (ever, day) = tokio::try_join!(
+        // Sessions and messages come from the counts: every message ever stored,
+        // and the whole hours of the last day.
+        let (sessions, ever, day) = tokio::try_join!(
+            self.session_counts(None),
             counters::totals(store),
             counters::between(store, now - Duration::from_secs(24 * 3600), now),
         )?;
@@ -25,10 +24,10 @@ impl ChatService {
         let connections = records::collect(store, &q).await?.len();
         let answered = ever.get("m_ms_n");
         Ok(ChatFigures {
-            total_sessions: total,
-            active_sessions: by_status(SessionStatus::Active),
-            inactive_sessions: by_status(SessionStatus::Inactive),
-            expired_sessions: by_status(SessionStatus::Expired),
+            total_sessions: sessions.total(),
+            active_sessions: sessions.active,
+            inactive_sessions: sessions.inactive,
+            expired_sessions: sessions.expired,
             total_messages: messages(&ever),
             user_messages: ever.get("m:user").max(0) as usize,
             assistant_messages: ever.get("m:assistant").max(0) as usize,

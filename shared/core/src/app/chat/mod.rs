@@ -6,7 +6,8 @@
 //!
 //! Items: a session is `CHAT#<id>`/`SESSION` (index `CHAT_SESSIONS`), its messages
 //! `CHAT#<id>`/`MSG#<msg id>` (index `CHAT_MESSAGES`), and a client's message id is
-//! remembered as `CHAT#<id>`/`REQ#<hash>` so a resent question is answered once.
+//! remembered as `CHAT#<id>`/`REQ#<hash>` so a resent question is answered once;
+//! `CHAT#<id>`/`EXPIRY` files the session under its expiry (index `CHAT_EXPIRY`).
 
 mod figures;
 mod history;
@@ -16,13 +17,14 @@ mod turn;
 
 pub use figures::{ChatFigures, ChatHealth};
 pub use prompt::{system_prompt, template_answer};
+pub use sessions::SessionCounts;
 
 use super::chat_frames::{split_chars, CHUNK_CHARS};
 use super::drafting::{md_escape, CircuitBreaker};
 use super::limits::{self, WindowLimit};
 use super::records::{
-    self, chat_message_sk, chat_request_sk, chat_session_pk, Walk, CHAT_COUNTS_SK,
-    CHAT_MESSAGES_INDEX, CHAT_MESSAGE_PREFIX, CHAT_SESSIONS_INDEX, CHAT_SESSION_SK,
+    self, chat_message_sk, chat_request_sk, chat_session_pk, CHAT_COUNTS_SK, CHAT_EXPIRY_INDEX,
+    CHAT_EXPIRY_SK, CHAT_MESSAGES_INDEX, CHAT_MESSAGE_PREFIX, CHAT_SESSIONS_INDEX, CHAT_SESSION_SK,
     CONNECTIONS_INDEX,
 };
 use super::reports::ReportRecords;

@@ -1,10 +1,48 @@
 //! Sessions: create, read, list, rename and delete, and their expiry after a
 //! quiet spell (read-only from then on).
+//!
+//! A session is counted by stored status at the hour it expires (`figures`), and
+//! filed under its expiry by a small entry beside it: the hours behind the clock
+//! say how many sessions have expired, the entries from this hour on say which of
+//! the rest are active or inactive. So the figures and the listing's totals read a
+//! bounded number of count items and the sessions of about one idle spell, never
+//! every session stored.
 
 use super::*;
+use crate::app::{counters, figures};
+
+/// A session as stored: its version, and whether its counts were added when it
+/// was written (the backfill counts those stored before the counts).
+pub(super) struct Stored {
+    pub session: ChatSession,
+    pub version: u64,
+    pub counted: bool,
+}
+
+/// Sessions by status as shown: expiry folded in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionCounts {
+    pub active: usize,
+    pub inactive: usize,
+    pub expired: usize,
+}
+
+impl SessionCounts {
+    pub fn total(&self) -> usize {
+        self.active + self.inactive + self.expired
+    }
+
+    pub fn of(&self, status: SessionStatus) -> usize {
+        match status {
+            SessionStatus::Active => self.active,
+            SessionStatus::Inactive => self.inactive,
+            SessionStatus::Expired => self.expired,
+        }
+    }
+}
 
 impl ChatService {
-    pub(super) fn session_item(&self, s: &ChatSession, version: u64) -> Item {
+    fn session_item(&self, s: &ChatSession, version: u64) -> Item {
         let expires = OffsetDateTime::parse(
             &s.expires_at,
             &time::format_description::well_known::Rfc3339,
@@ -21,6 +59,78 @@ impl ChatService {
         item
     }
 
+    /// The batch that stores `s` over what was stored (`None`: a new session): the
+    /// session, its expiry entry, and its counts moved from the old expiry hour and
+    /// status to the new ones.
+    pub(super) fn session_writes(&self, s: &ChatSession, before: Option<&Stored>) -> Vec<WriteOp> {
+        let now = self.now();
+        let item = counters::mark(self.session_item(s, before.map_or(0, |b| b.version) + 1));
+        let expires = item.expires_at;
+        let mut ops = vec![
+            WriteOp::Put {
+                item,
+                condition: before.map_or(Condition::NotExists, |b| Condition::Version(b.version)),
+            },
+            WriteOp::Put {
+                item: records::chat_expiry_entry(s, expires),
+                condition: Condition::None,
+            },
+        ];
+        if let Some(b) = before.filter(|b| b.counted) {
+            ops.extend(figures::session_tally(&b.session, -1, now).writes());
+        }
+        ops.extend(figures::session_tally(s, 1, now).writes());
+        counters::merged(ops)
+    }
+
+    /// Sessions by shown status, every admin's (`None`) or one admin's: the counts
+    /// of the whole hours gone by within the retention (every session expiring in
+    /// them has expired; those expired longer ago are gone, to the hour), and the
+    /// expiry entries from the start of this hour on.
+    pub async fn session_counts(&self, user: Option<&str>) -> Result<SessionCounts, AppError> {
+        let now = self.now();
+        let hour = counters::hour_start(now);
+        let store = self.deps.store.as_ref();
+        let q = Query::index(CHAT_EXPIRY_INDEX)
+            .range(SkRange::Between(rfc3339(hour), "~".into()))
+            .limit(500);
+        let (past, entries) = tokio::try_join!(
+            counters::between(
+                store,
+                now - self.cfg.retention,
+                hour - Duration::from_nanos(1)
+            ),
+            records::collect(store, &q),
+        )?;
+        let mut c = SessionCounts {
+            expired: SessionStatus::ALL
+                .iter()
+                .map(|st| past.get(&figures::session_name(user, st.as_str())))
+                .sum::<i64>()
+                .max(0) as usize,
+            ..SessionCounts::default()
+        };
+        let now = rfc3339(now);
+        for e in entries {
+            if user.is_some_and(|u| e.data["user_id"].as_str() != Some(u)) {
+                continue;
+            }
+            let stored =
+                serde_json::from_value(e.data["status"].clone()).unwrap_or(SessionStatus::Active);
+            let shown = if e.data["expires_at"].as_str().unwrap_or_default() <= now.as_str() {
+                SessionStatus::Expired
+            } else {
+                stored
+            };
+            match shown {
+                SessionStatus::Active => c.active += 1,
+                SessionStatus::Inactive => c.inactive += 1,
+                SessionStatus::Expired => c.expired += 1,
+            }
+        }
+        Ok(c)
+    }
+
     /// The session `id` of `user`, and its version. A session belongs to the admin
     /// who made it: to anyone else it does not exist (API.md: another admin gets
     /// 404), so it can neither be read, changed, posted into nor captured.
@@ -28,7 +138,7 @@ impl ChatService {
         &self,
         user: &str,
         id: &SessionId,
-    ) -> Result<Option<(ChatSession, u64)>, AppError> {
+    ) -> Result<Option<Stored>, AppError> {
         match self
             .deps
             .store
@@ -37,7 +147,11 @@ impl ChatService {
         {
             Some(item) => {
                 let s: ChatSession = decode(&item)?;
-                Ok((s.user_id == user).then_some((s, item.version)))
+                Ok((s.user_id == user).then(|| Stored {
+                    session: s,
+                    version: item.version,
+                    counted: counters::is_counted(&item),
+                }))
             }
             None => Ok(None),
         }
@@ -77,13 +191,7 @@ impl ChatService {
     }
 
     pub(super) async fn insert(&self, s: &ChatSession) -> Result<(), AppError> {
-        self.deps
-            .store
-            .write(vec![WriteOp::Put {
-                item: self.session_item(s, 1),
-                condition: Condition::NotExists,
-            }])
-            .await?;
+        self.deps.store.write(self.session_writes(s, None)).await?;
         Ok(())
     }
 
@@ -94,34 +202,40 @@ impl ChatService {
     }
 
     pub async fn get(&self, user: &str, id: &SessionId) -> Result<ChatSession, AppError> {
-        let (s, _) = self
+        let stored = self
             .load(user, id)
             .await?
             .ok_or(AppError::NotFound(Missing::ChatSession))?;
-        Ok(self.shown(s))
+        Ok(self.shown(stored.session))
     }
 
-    /// `user`'s sessions (every admin's for `None`: the figures) newest first,
-    /// optionally of one status, with the total that match.
+    /// `user`'s sessions newest first, optionally of one status, with the total that
+    /// match. The page reads the sessions index until it holds `offset + limit` of
+    /// the admin's sessions (in proportion to the page over their share); the total
+    /// comes from the counts.
     pub async fn list(
         &self,
-        user: Option<&str>,
+        user: &str,
         status: Option<SessionStatus>,
         limit: usize,
         offset: usize,
     ) -> Result<(Vec<ChatSession>, usize), AppError> {
-        let mut all = Vec::new();
-        let q = Query::index(CHAT_SESSIONS_INDEX).descending().limit(500);
-        records::walk(self.deps.store.as_ref(), &q, |item| {
+        let counts = self.session_counts(Some(user)).await?;
+        let total = status.map_or(counts.total(), |st| counts.of(st));
+        // Past the end nothing is read: a far offset must not walk the index.
+        if offset >= total {
+            return Ok((vec![], total));
+        }
+        let want = offset.saturating_add(limit);
+        let q = Query::index(CHAT_SESSIONS_INDEX)
+            .descending()
+            .limit(want.clamp(1, 100));
+        let page = records::first(self.deps.store.as_ref(), &q, want, |item| {
             let s = self.shown(decode::<ChatSession>(&item)?);
-            if user.is_none_or(|u| s.user_id == u) && status.is_none_or(|st| s.status == st) {
-                all.push(s);
-            }
-            Ok(Walk::Continue)
+            Ok((s.user_id == user && status.is_none_or(|st| s.status == st)).then_some(s))
         })
         .await?;
-        let total = all.len();
-        Ok((all.into_iter().skip(offset).take(limit).collect(), total))
+        Ok((page.into_iter().skip(offset).take(limit).collect(), total))
     }
 
     /// Applies the given fields; an expired session can only be read or deleted.
@@ -132,10 +246,11 @@ impl ChatService {
         f: SessionFields,
     ) -> Result<ChatSession, AppError> {
         for _ in 0..5 {
-            let (mut s, version) = self
+            let stored = self
                 .load(user, id)
                 .await?
                 .ok_or(AppError::NotFound(Missing::ChatSession))?;
+            let mut s = stored.session.clone();
             if self.shown(s.clone()).status == SessionStatus::Expired {
                 return Err(AppError::Conflict(
                     "the chat session has expired; start a new one".into(),
@@ -157,10 +272,7 @@ impl ChatService {
             match self
                 .deps
                 .store
-                .write(vec![WriteOp::Put {
-                    item: self.session_item(&s, version + 1),
-                    condition: Condition::Version(version),
-                }])
+                .write(self.session_writes(&s, Some(&stored)))
                 .await
             {
                 Ok(()) => return Ok(self.shown(s)),
@@ -173,13 +285,27 @@ impl ChatService {
         ))
     }
 
-    /// Removes the session with every message. The session item goes last, so an
-    /// interrupted delete can simply be repeated.
+    /// Removes the session with every message. The session item, its expiry entry
+    /// and its counts go last, together, so an interrupted delete can simply be
+    /// repeated.
     pub async fn delete(&self, user: &str, id: &SessionId) -> Result<(), AppError> {
-        if self.load(user, id).await?.is_none() {
-            return Err(AppError::NotFound(Missing::ChatSession));
+        for _ in 0..5 {
+            if self.delete_once(user, id).await? {
+                return Ok(());
+            }
         }
+        Err(AppError::Conflict(
+            "the session kept changing; try again".into(),
+        ))
+    }
+
+    /// One attempt; `false` when the session changed before its last batch.
+    async fn delete_once(&self, user: &str, id: &SessionId) -> Result<bool, AppError> {
+        let Some(stored) = self.load(user, id).await? else {
+            return Err(AppError::NotFound(Missing::ChatSession));
+        };
         let pk = chat_session_pk(id);
+        let last = [CHAT_SESSION_SK, CHAT_EXPIRY_SK];
         loop {
             let page = self
                 .deps
@@ -189,7 +315,7 @@ impl ChatService {
             let ops: Vec<WriteOp> = page
                 .items
                 .iter()
-                .filter(|i| i.sk != CHAT_SESSION_SK)
+                .filter(|i| !last.contains(&i.sk.as_str()))
                 .map(|i| WriteOp::Delete {
                     pk: i.pk.clone(),
                     sk: i.sk.clone(),
@@ -201,14 +327,26 @@ impl ChatService {
             }
             self.deps.store.write(ops).await?;
         }
-        self.deps
-            .store
-            .write(vec![WriteOp::Delete {
-                pk,
+        let mut ops: Vec<WriteOp> = vec![
+            WriteOp::Delete {
+                pk: pk.clone(),
                 sk: CHAT_SESSION_SK.into(),
+                condition: Condition::Version(stored.version),
+            },
+            WriteOp::Delete {
+                pk,
+                sk: CHAT_EXPIRY_SK.into(),
                 condition: Condition::None,
-            }])
-            .await?;
-        Ok(())
+            },
+        ];
+        if stored.counted {
+            ops.extend(figures::session_tally(&stored.session, -1, self.now()).writes());
+        }
+        match self.deps.store.write(ops).await {
+            Ok(()) => Ok(true),
+            // Changed meanwhile (a turn, a rename): delete what is there now.
+            Err(e) if raced(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -17,8 +17,8 @@ impl ChatService {
         let Some(id) = id else {
             return self.create(user, f).await;
         };
-        if let Some((s, _)) = self.load(user, &id).await? {
-            let s = self.shown(s);
+        if let Some(stored) = self.load(user, &id).await? {
+            let s = self.shown(stored.session);
             if s.status == SessionStatus::Expired {
                 return Err(AppError::Conflict(
                     "the chat session has expired; start a new one".into(),
@@ -116,25 +116,24 @@ impl ChatService {
     ) -> Result<bool, AppError> {
         let (user, id) = (session.user_id.as_str(), &session.id);
         for _ in 0..8 {
-            let (mut s, version) = self
+            let stored = self
                 .load(user, id)
                 .await?
                 .ok_or(AppError::NotFound(Missing::ChatSession))?;
+            let mut s = stored.session.clone();
             let now = self.now();
             s.last_activity = rfc3339(now);
             s.updated_at = s.last_activity.clone();
             s.expires_at = rfc3339(now + self.cfg.idle_expiry);
             let mut batch = ops.clone();
-            batch.push(WriteOp::Put {
-                item: self.session_item(&s, version + 1),
-                condition: Condition::Version(version),
-            });
-            match self.deps.store.write(batch).await {
+            batch.extend(self.session_writes(&s, Some(&stored)));
+            // The message's counts and the session's may meet on a bucket.
+            match self.deps.store.write(counters::merged(batch)).await {
                 Ok(()) => return Ok(true),
                 Err(e) if raced(&e) => {
                     // Was it the session that moved, or one of ours that failed?
                     match self.load(user, id).await? {
-                        Some((_, v)) if v != version => continue,
+                        Some(now) if now.version != stored.version => continue,
                         Some(_) => return Ok(false),
                         None => return Err(AppError::NotFound(Missing::ChatSession)),
                     }
