@@ -1,5 +1,5 @@
 # The README's commands. `make test` is what CI runs (through .ci/run).
-.PHONY: run test lint bench package deploy deploy-function sam-build sam-package sam-deploy smoke
+.PHONY: run test lint bench bench-scale package deploy deploy-function sam-build sam-package sam-deploy smoke
 
 ENV ?= dev
 
@@ -15,6 +15,11 @@ lint:
 
 bench:
 	bash infra/scripts/bench-coldstart.sh
+
+# BENCHMARKS.md, "Scale": request times at 1k, 10k and 100k stored, and the drain rate.
+bench-scale:
+	cargo build --release -p devserver --bins
+	python3 infra/scripts/bench_scale.py target/release $(SIZES)
 
 package:
 	bash infra/scripts/package.sh

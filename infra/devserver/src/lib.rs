@@ -5,6 +5,7 @@
 
 pub mod chat_ws;
 mod listener;
+pub mod seed;
 
 use backend_aws::BedrockLlm;
 use backend_config::{Part, Settings};

@@ -144,7 +144,39 @@ async fn a_submission_is_one_write(adapters: Adapters) {
     assert_eq!(flaky.sent(), 0, "no queue call in the request");
 }
 
+/// A long backlog leaves one stored position per pass behind it; a batch made only
+/// of those is moved past, so the relay reaches the entries after it and stops.
+/// (The writes are one batch each: on moto every batch is a stream record.)
+async fn a_batch_of_only_relay_positions_is_moved_past(adapters: Adapters) {
+    let (flaky, deps) = with_flaky_queue(&adapters);
+    flaky.heal();
+    for _ in 0..150 {
+        let item = Item::new("FEED#relay", "POSITION", json!({"position": null}));
+        let put = WriteOp::Put {
+            item,
+            condition: Condition::None,
+        };
+        adapters.store.write(vec![put]).await.unwrap();
+    }
+    InquiryService::new(deps.clone())
+        .submit(&inquiry_body(), None, "c")
+        .await
+        .unwrap();
+    let relay = FeedRelay::new(deps, adapters.feed.clone().expect("a feed"));
+    let mut sent = 0;
+    for pass in 0.. {
+        assert!(pass < 20, "the relay keeps reading the same batch");
+        let done = relay.run_once().await.unwrap();
+        sent += done.sent;
+        if !done.more {
+            break;
+        }
+    }
+    assert_eq!(sent, 2, "the inquiry's event went to both queues");
+}
+
 on_both_adapters!(
+    a_batch_of_only_relay_positions_is_moved_past,
     the_feed_holds_each_write_in_order,
     each_event_reaches_its_queues_once_through_the_feed,
     a_submission_is_one_write,

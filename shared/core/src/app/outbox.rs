@@ -165,8 +165,11 @@ impl FeedRelay {
         let relayed = self.relay.relay(&changes).await;
         let handled = &changes[..relayed.failed_at.unwrap_or(changes.len())];
         // Storing the position is itself a change: one that only moved past that
-        // change is not stored again, or the relay would chase its own tail.
-        let moved = handled.iter().any(|c| c.pk != records::FEED_POSITION_PK);
+        // change is not stored again, or the relay would chase its own tail. A whole
+        // batch of them (a long backlog leaves one per pass behind it) is moved past
+        // all the same, or the next pass would read the same batch for ever.
+        let moved = handled.iter().any(|c| c.pk != records::FEED_POSITION_PK)
+            || handled.len() == FEED_BATCH;
         if let (true, Some(last)) = (moved, handled.last()) {
             let item = Item::new(
                 records::FEED_POSITION_PK,
