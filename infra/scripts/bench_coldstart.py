@@ -38,7 +38,7 @@ FUNCTIONS = {
     "hello-baseline": "events/public-api/health.json",
     "hello-baseline-current-thread": "events/public-api/health.json",
     "public-api": "events/public-api/health.json",
-    "outbox-relay": "events/outbox-relay/schedule.json",
+    "outbox-relay": "events/outbox-relay/stream.json",
     "admin-api": "events/admin-api/login-wrong-password.json",
     "report-worker": "events/report-worker/batch-with-poison.json",
     "notify-worker": "events/notify-worker/inquiry-created.json",

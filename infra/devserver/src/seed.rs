@@ -96,12 +96,12 @@ async fn one_inquiry(
         "message": "We run forty virtual machines on premises and want a plan.",
     });
     let inquiry = inquiries.submit(&body, None, "seed").await?.inquiry;
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         inquiries
             .change_status(&inquiry.id, InquiryStatus::Processing, None, "seed", "seed")
             .await?;
     }
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         let event = DomainEvent {
             id: DomainEvent::new_id(ulid::Ulid::new()),
             event_type: EventType::InquiryCreated,

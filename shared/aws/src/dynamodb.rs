@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
+use backend_core::app::retry::RetryPolicy;
 use backend_core::ports::store::{check_batch, check_keys, check_query, now_unix};
 use backend_core::ports::{
     Condition, Cursor, Item, ItemStore, Page, Query, SkRange, StoreError, WriteOp,
@@ -169,6 +170,51 @@ macro_rules! with_condition {
 
 fn non_empty<K, V>(m: HashMap<K, V>) -> Option<HashMap<K, V>> {
     (!m.is_empty()).then_some(m)
+}
+
+/// Why a transaction did not apply.
+#[derive(Debug)]
+enum Written {
+    /// It met another transaction on an item; nothing was applied.
+    Conflict,
+    Failed(StoreError),
+}
+
+impl std::fmt::Display for Written {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Written::Conflict => f.write_str("transaction conflict"),
+            Written::Failed(e) => e.fmt(f),
+        }
+    }
+}
+
+impl Written {
+    fn into_store_error(self) -> StoreError {
+        match self {
+            Written::Conflict => {
+                StoreError::Unavailable("the transaction kept meeting others; try again".into())
+            }
+            Written::Failed(e) => e,
+        }
+    }
+}
+
+/// A cancelled transaction by its reasons: a failed condition is the caller's to
+/// handle, even beside a conflict; a conflict alone is worth another try.
+fn cancelled(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> Written {
+    let any = |code: &str| reasons.iter().any(|r| r.code() == Some(code));
+    if any("ConditionalCheckFailed") {
+        Written::Failed(StoreError::ConditionFailed)
+    } else if any("TransactionConflict") {
+        Written::Conflict
+    } else {
+        let codes: Vec<&str> = reasons.iter().filter_map(|r| r.code()).collect();
+        Written::Failed(StoreError::Unavailable(format!(
+            "transaction cancelled: {}",
+            codes.join(", ")
+        )))
+    }
 }
 
 fn unavailable<E: std::error::Error>(e: E) -> StoreError {
@@ -384,20 +430,30 @@ impl ItemStore for DynamoStore {
             .into_iter()
             .map(|op| self.transact_item(op, now))
             .collect::<Result<Vec<_>, _>>()?;
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| match e.into_service_error() {
-                aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t)
-                    if t.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed")) =>
-                {
-                    StoreError::ConditionFailed
-                }
-                e => unavailable(e),
+        // A transaction that met another on an item (a counter shard, most often)
+        // was cancelled whole and applied nothing: it is simply tried again.
+        let conflict = RetryPolicy {
+            attempts: 5,
+            base_delay: std::time::Duration::from_millis(20),
+            max_delay: std::time::Duration::from_millis(500),
+        };
+        conflict
+            .run("a transaction that met another", |e| matches!(e, Written::Conflict), || async {
+                self.client
+                    .transact_write_items()
+                    .set_transact_items(Some(items.clone()))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| match e.into_service_error() {
+                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => {
+                            cancelled(t.cancellation_reasons())
+                        }
+                        e => Written::Failed(unavailable(e)),
+                    })
             })
+            .await
+            .map_err(Written::into_store_error)
     }
 
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
@@ -476,5 +532,34 @@ impl ItemStore for DynamoStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         self.get("HEALTH", "HEALTH").await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::types::CancellationReason;
+
+    fn reasons(codes: &[&str]) -> Vec<CancellationReason> {
+        codes
+            .iter()
+            .map(|c| CancellationReason::builder().code(*c).build())
+            .collect()
+    }
+
+    #[test]
+    fn a_conflict_alone_is_tried_again_and_a_failed_condition_never() {
+        assert!(matches!(
+            cancelled(&reasons(&["None", "TransactionConflict"])),
+            Written::Conflict
+        ));
+        assert!(matches!(
+            cancelled(&reasons(&["TransactionConflict", "ConditionalCheckFailed"])),
+            Written::Failed(StoreError::ConditionFailed)
+        ));
+        assert!(matches!(
+            cancelled(&reasons(&["None", "ValidationError"])),
+            Written::Failed(StoreError::Unavailable(_))
+        ));
     }
 }

@@ -1,7 +1,7 @@
 //! Durable queues in SQLite with SQS's delivery rules: visibility timeout, receive
 //! count, and dead-lettering once a message has been received `max_receives` times.
 
-use super::db::Db;
+use super::db::{exec, one_row, Db};
 use async_trait::async_trait;
 use backend_core::ports::{Delivery, Message, Queue, QueueError, QueueName};
 use rusqlite::params;
@@ -36,7 +36,8 @@ impl Queue for SqliteQueue {
         let (id, body) = (msg.id.clone(), msg.body.clone());
         self.db
             .call(move |c| {
-                c.execute(
+                exec(
+                    c,
                     "INSERT INTO queue_messages (queue, id, body, visible_at) VALUES (?1, ?2, ?3, ?4)",
                     params![queue.as_str(), id, body, now_ms()],
                 )
@@ -83,11 +84,12 @@ impl Queue for SqliteQueue {
                     for (seq, id, body, count) in candidates {
                         last_seq = seq;
                         if count >= max_receives {
-                            tx.execute("UPDATE queue_messages SET dead = 1 WHERE seq = ?1", params![seq])?;
+                            exec(&tx, "UPDATE queue_messages SET dead = 1 WHERE seq = ?1", params![seq])?;
                             continue;
                         }
                         let receipt = format!("{seq}:{}", ulid::Ulid::new());
-                        tx.execute(
+                        exec(
+                            &tx,
                             "UPDATE queue_messages SET receive_count = receive_count + 1, visible_at = ?2, receipt = ?3 WHERE seq = ?1",
                             params![seq, now + hide_ms, receipt],
                         )?;
@@ -117,7 +119,8 @@ impl Queue for SqliteQueue {
         let receipt = receipt.to_string();
         self.db
             .call(move |c| {
-                c.execute(
+                exec(
+                    c,
                     "DELETE FROM queue_messages WHERE seq = ?1 AND queue = ?2 AND receipt = ?3",
                     params![seq, queue.as_str(), receipt],
                 )
@@ -145,7 +148,8 @@ impl Queue for SqliteQueue {
     async fn dead_letter_count(&self, queue: QueueName) -> Result<usize, QueueError> {
         self.db
             .call(move |c| {
-                c.query_row(
+                one_row(
+                    c,
                     "SELECT count(*) FROM queue_messages WHERE queue = ?1 AND dead = 1",
                     params![queue.as_str()],
                     |r| r.get::<_, i64>(0),
@@ -159,7 +163,7 @@ impl Queue for SqliteQueue {
     async fn ping(&self) -> Result<(), QueueError> {
         self.db
             .call(|c| {
-                c.query_row("SELECT count(*) FROM queue_messages WHERE 0", [], |r| {
+                one_row(c, "SELECT count(*) FROM queue_messages WHERE 0", [], |r| {
                     r.get::<_, i64>(0)
                 })
             })

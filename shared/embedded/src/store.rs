@@ -1,7 +1,7 @@
 //! The item store over SQLite, with DynamoDB's semantics: conditional batches in one
 //! transaction, ordered key ranges, cursors, and TTL that hides expired items.
 
-use super::db::Db;
+use super::db::{exec, one_row, Db};
 use async_trait::async_trait;
 use backend_core::ports::store::{check_batch, check_keys, check_query, now_unix};
 use backend_core::ports::{
@@ -46,7 +46,8 @@ fn live_version(
     sk: &str,
     now: i64,
 ) -> rusqlite::Result<Option<u64>> {
-    tx.query_row(
+    one_row(
+        tx,
         "SELECT version FROM items WHERE pk = ?1 AND sk = ?2 AND (expires_at IS NULL OR expires_at > ?3)",
         params![pk, sk, now],
         |r| r.get::<_, i64>(0),
@@ -72,8 +73,8 @@ fn add(
     deltas: &[(String, i64)],
     now: i64,
 ) -> rusqlite::Result<()> {
-    let current: Option<(String, i64)> = tx
-        .query_row(
+    let current: Option<(String, i64)> = one_row(
+            tx,
             "SELECT data, version FROM items WHERE pk = ?1 AND sk = ?2 AND (expires_at IS NULL OR expires_at > ?3)",
             params![pk, sk, now],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -93,7 +94,8 @@ fn add(
         let was = data[name.as_str()].as_i64().unwrap_or(0);
         data[name.as_str()] = serde_json::json!(was.saturating_add(*delta));
     }
-    tx.execute(
+    exec(
+        tx,
         &format!("INSERT OR REPLACE INTO items ({COLS}) VALUES (?1, ?2, NULL, NULL, ?3, NULL, ?4)"),
         params![pk, sk, version, data.to_string()],
     )?;
@@ -111,15 +113,16 @@ fn log_change(
     sk: &str,
     now: i64,
 ) -> rusqlite::Result<()> {
-    let item: Option<Item> = tx
-        .query_row(
-            &format!("SELECT {COLS} FROM items WHERE pk = ?1 AND sk = ?2"),
-            params![pk, sk],
-            row_item,
-        )
-        .optional()?;
+    let item: Option<Item> = one_row(
+        tx,
+        &format!("SELECT {COLS} FROM items WHERE pk = ?1 AND sk = ?2"),
+        params![pk, sk],
+        row_item,
+    )
+    .optional()?;
     let item = item.map(|i| item_json(&i).to_string());
-    tx.execute(
+    exec(
+        tx,
         "INSERT INTO changes (at, pk, sk, item) VALUES (?1, ?2, ?3, ?4)",
         params![now, pk, sk, item],
     )?;
@@ -214,7 +217,8 @@ impl ItemStore for SqliteStore {
         let (pk, sk, now) = (pk.to_string(), sk.to_string(), now_unix());
         self.db
             .call(move |c| {
-                c.query_row(
+                one_row(
+                    c,
                     &format!("SELECT {COLS} FROM items WHERE pk = ?1 AND sk = ?2 AND (expires_at IS NULL OR expires_at > ?3)"),
                     params![pk, sk, now],
                     row_item,
@@ -241,7 +245,8 @@ impl ItemStore for SqliteStore {
                         if count >= *max {
                             return Ok(false); // dropping tx rolls back
                         }
-                        tx.execute(
+                        exec(
+                            &tx,
                             &format!("INSERT OR REPLACE INTO items ({COLS}) VALUES (?1, ?2, NULL, NULL, ?3, ?4, '{{}}')"),
                             params![pk, sk, (count + 1) as i64, expires_at],
                         )?;
@@ -265,7 +270,8 @@ impl ItemStore for SqliteStore {
                     }
                     match op {
                         WriteOp::Put { item, .. } => {
-                            tx.execute(
+                            exec(
+                                &tx,
                                 &format!("INSERT OR REPLACE INTO items ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
                                 params![
                                     item.pk,
@@ -279,7 +285,7 @@ impl ItemStore for SqliteStore {
                             )?;
                         }
                         WriteOp::Delete { pk, sk, .. } => {
-                            tx.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk])?;
+                            exec(&tx, "DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk])?;
                         }
                         WriteOp::Count { .. } | WriteOp::Add { .. } => {}
                     }
@@ -287,12 +293,14 @@ impl ItemStore for SqliteStore {
                 }
                 // Expired items are purged lazily, as DynamoDB's TTL does: a few at a
                 // time through the expiry index, so a write never scans the table.
-                tx.execute(
+                exec(
+                    &tx,
                     "DELETE FROM items WHERE (pk, sk) IN (SELECT pk, sk FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2)",
                     params![now - 3600, PURGE_PER_WRITE],
                 )?;
                 // The feed keeps a day of changes, as a stream does.
-                tx.execute(
+                exec(
+                    &tx,
                     "DELETE FROM changes WHERE seq IN (SELECT seq FROM changes WHERE at <= ?1 ORDER BY at LIMIT ?2)",
                     params![now - FEED_KEEPS_SECS, PURGE_PER_WRITE],
                 )?;
@@ -380,7 +388,7 @@ impl ItemStore for SqliteStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         self.db
-            .call(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)))
+            .call(|c| one_row(c, "SELECT 1", [], |r| r.get::<_, i64>(0)))
             .await
             .map(|_| ())
             .map_err(StoreError::Unavailable)
