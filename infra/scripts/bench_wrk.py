@@ -49,7 +49,10 @@ def main():
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as data:
         env = dict(os.environ, BIND_ADDR=f"127.0.0.1:{port}", DATA_DIR=data, LOG_LEVEL="warn",
-                   JWT_SECRET="bench-signing-secret-that-is-long-enough", ADMIN_USERS=ADMIN_USERS)
+                   JWT_SECRET="bench-signing-secret-that-is-long-enough", ADMIN_USERS=ADMIN_USERS,
+                   # Every request comes from one address: lift the per-client limit
+                   # to its ceiling so the route, not the limit, is measured.
+                   SUBMISSIONS_PER_CLIENT_PER_HOUR="100000")
         server = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.time() + 20
@@ -69,7 +72,7 @@ def main():
             while True:
                 m = call(base + "/api/v1/admin/metrics?time_range=1h", token=token)["data"]
                 done = m["reports_generated"] >= m["total_inquiries"] and m["emails_sent"] >= 2 * m["total_inquiries"]
-                if done or time.time() - start > 600:
+                if done or time.time() - start > 1800:
                     break
                 time.sleep(0.5)
             drain = time.time() - start

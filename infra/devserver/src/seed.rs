@@ -1,15 +1,15 @@
 //! Fills a dev server's data directory for the scale benchmark (`make bench-scale`):
 //! inquiries submitted through the same use case the public route calls (every
 //! third moved on to processing, every tenth with a template report), one chat
-//! session of many messages for one admin, and the change feed relayed, so that a
-//! dev server started on the directory finds a settled store, as one that has been
-//! running for a while would.
+//! session of many messages for one admin, the change feed relayed and the counts'
+//! backfill walked, so that a dev server started on the directory finds a settled
+//! store, as one that has been running for a while would.
 
 use backend_core::app::chat::{ChatConfig, ChatService, NoSink};
 use backend_core::app::drafting::Drafter;
 use backend_core::app::limits::WindowLimit;
 use backend_core::app::reports::ReportService;
-use backend_core::app::{Deps, FeedRelay, InquiryService};
+use backend_core::app::{counters, figures, Deps, FeedRelay, InquiryService};
 use backend_core::domain::chat::{SessionFields, SessionId};
 use backend_core::domain::{rfc3339, DomainEvent, EventType, InquiryStatus, ServiceType};
 use backend_core::ports::SystemClock;
@@ -76,9 +76,14 @@ pub async fn seed(data_dir: &Path, seed: &Seed) -> anyhow::Result<SessionId> {
         chat.answer(&session, &question, None, &NoSink).await?;
     }
 
-    // What the relay would do at start: the outbox entries reach the queues now.
-    let relay = FeedRelay::new(deps, feed);
+    // What a dev server's relay loop would have done by now: the outbox entries
+    // reach the queues, and the counts' backfill has walked what it must (here all
+    // of it is counted already), so it does not run beside the measurements.
+    let relay = FeedRelay::new(deps.clone(), feed);
     while relay.run_once().await?.more {}
+    while !counters::backfill_done(deps.store.as_ref()).await? {
+        figures::backfill(&deps, 10_000).await?;
+    }
     Ok(session.id)
 }
 

@@ -300,3 +300,65 @@ async fn a_workers_batch_is_worked_on_concurrently_and_bounded() {
     let most = work.most.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(most, BATCH_CONCURRENCY, "messages worked on at once");
 }
+
+/// A deep offset page reads what it returns and at most a page more of each status
+/// partition, not its whole depth from every partition: 410 pending and 410 in
+/// processing, page 41 of 10.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deep_page_reads_its_depth_once() {
+    let adapters = system_tests::embedded_adapters();
+    let counting = CountingStore::new(adapters.store.clone());
+    let clock: Arc<dyn Clock> = Arc::new(backend_core::ports::SystemClock);
+    let svc = InquiryService::new(Deps::new(
+        Adapters {
+            store: counting.clone(),
+            ..adapters
+        },
+        clock,
+    ));
+    let stored: Vec<_> = futures::stream::iter(0..820)
+        .map(|_| {
+            let svc = svc.clone();
+            async move {
+                svc.submit(&inquiry_body(), None, "seed")
+                    .await
+                    .unwrap()
+                    .inquiry
+            }
+        })
+        .buffered(8)
+        .collect()
+        .await;
+    futures::stream::iter(stored.iter().step_by(2))
+        .for_each_concurrent(8, |inq| {
+            let svc = svc.clone();
+            async move {
+                svc.change_status(&inq.id, InquiryStatus::Processing, None, "t", "c")
+                    .await
+                    .unwrap();
+            }
+        })
+        .await;
+    counting.take();
+    let page = svc.page(&Default::default(), 400, 10).await.unwrap();
+    assert_eq!(page.len(), 10);
+    let mut newest_first: Vec<_> = stored
+        .iter()
+        .map(|i| (i.created_at.clone(), i.id.to_string()))
+        .collect();
+    newest_first.sort_by(|a, b| b.cmp(a));
+    let newest_first: Vec<String> = newest_first[400..410]
+        .iter()
+        .map(|(_, id)| id.clone())
+        .collect();
+    assert_eq!(
+        page.iter().map(|i| i.id.to_string()).collect::<Vec<_>>(),
+        newest_first
+    );
+    let read = counting.take();
+    // 410 returned or passed over, and at most one page of 100 more per partition.
+    assert!(
+        read <= 410 + 2 * 100,
+        "{read} index entries read for a page at 400"
+    );
+}

@@ -359,6 +359,12 @@ pub struct Backfill<'a> {
     pub now: OffsetDateTime,
 }
 
+/// Whether the backfill has counted every record stored before the counts.
+pub async fn backfill_done(store: &dyn ItemStore) -> Result<bool, AppError> {
+    let state = store.get(BACKFILL_PK, BACKFILL_SK).await?;
+    Ok(state.is_some_and(|s| s.data["done"] == Value::Bool(true)))
+}
+
 impl Backfill<'_> {
     /// Counts up to `max` records; returns how many it counted (0 once done).
     pub async fn run(&self, max: usize) -> Result<usize, AppError> {

@@ -16,6 +16,7 @@ use crate::ports::{
     Condition, Cursor, Item, ItemStore, Query, QueueName, SkRange, StoreError, WriteOp,
 };
 use serde_json::{json, Value};
+use std::collections::VecDeque;
 use time::OffsetDateTime;
 
 fn hour_of(t: OffsetDateTime) -> OffsetDateTime {
@@ -332,60 +333,70 @@ impl InquiryService {
     }
 
     /// Up to `want` inquiries matching `f` (all when `None`), newest first, created
-    /// before the index position `below`: the first `want` of each partition the
-    /// filter needs, merged.
+    /// before the index position `below`. The partitions the filter needs are
+    /// merged page by page, so what is read is what is returned and at most one
+    /// page more of each partition, not `want` of every partition.
     async fn read(
         &self,
         f: &InquiryFilter,
         below: Option<&str>,
         want: Option<usize>,
     ) -> Result<Vec<(Inquiry, Item)>, AppError> {
-        // The partitions are read side by side: an unfiltered page waits for the
-        // slowest query, not for the sum of six.
-        let partitions = f.partitions();
-        let reads = partitions
+        let page = want.map_or(500, |w| w.clamp(1, 100));
+        let want = want.unwrap_or(usize::MAX);
+        let mut lanes: Vec<Lane> = f
+            .partitions()
             .iter()
-            .map(|p| self.read_partition(p, f, below, want));
-        let mut out: Vec<(Inquiry, Item)> = futures::future::try_join_all(reads)
-            .await?
-            .into_iter()
-            .flatten()
+            .filter_map(|p| f.query(p, below))
+            .map(|q| Lane {
+                query: q.limit(page),
+                ready: VecDeque::new(),
+                spent: false,
+            })
             .collect();
-        out.sort_by(|a, b| b.1.gsi1sk.cmp(&a.1.gsi1sk));
-        if let Some(w) = want {
-            out.truncate(w);
+        let mut out = Vec::new();
+        while out.len() < want {
+            // Each partition shows its next match, or is spent, before the newest of
+            // them is taken; the partitions are read side by side.
+            futures::future::try_join_all(lanes.iter_mut().map(|l| self.fill(l, f, below))).await?;
+            let newest = lanes
+                .iter_mut()
+                .filter(|l| !l.ready.is_empty())
+                .max_by(|a, b| a.head().cmp(&b.head()));
+            match newest.and_then(|l| l.ready.pop_front()) {
+                Some(next) => out.push(next),
+                None => break,
+            }
         }
         Ok(out)
     }
 
-    async fn read_partition(
+    /// Reads a partition's next pages until it has a match ready or is spent.
+    async fn fill(
         &self,
-        partition: &str,
+        lane: &mut Lane,
         f: &InquiryFilter,
         below: Option<&str>,
-        want: Option<usize>,
-    ) -> Result<Vec<(Inquiry, Item)>, AppError> {
-        // Filters other than status and date run on each item, so read pages until
-        // enough match.
-        let page_size = want.map_or(500, |w| w.clamp(1, 100));
-        let Some(query) = f.query(partition, below) else {
-            return Ok(vec![]);
-        };
-        let query = query.limit(page_size);
-        records::first(
-            self.deps.store.as_ref(),
-            &query,
-            want.unwrap_or(usize::MAX),
-            |item| {
+    ) -> Result<(), AppError> {
+        while lane.ready.is_empty() && !lane.spent {
+            let page = self.deps.store.query(&lane.query).await?;
+            for item in page.items {
                 // The range is inclusive; the cursor's own inquiry was listed already.
                 if below.is_some() && item.gsi1sk.as_deref() == below {
-                    return Ok(None);
+                    continue;
                 }
+                // Filters other than status and date run on each item.
                 let inq = decode(&item)?;
-                Ok(f.matches(&inq).then_some((inq, item)))
-            },
-        )
-        .await
+                if f.matches(&inq) {
+                    lane.ready.push_back((inq, item));
+                }
+            }
+            match page.next {
+                Some(next) => lane.query.after = Some(next),
+                None => lane.spent = true,
+            }
+        }
+        Ok(())
     }
 
     /// Moves up to `max` inquiries from the legacy index partition into their status
@@ -560,6 +571,23 @@ pub struct InquiryFilter {
 pub struct Created {
     pub from: Option<String>,
     pub to: Option<String>,
+}
+
+/// One index partition in the merge: its query (after the last page read) and the
+/// matches read but not yet taken.
+struct Lane {
+    query: Query,
+    ready: VecDeque<(Inquiry, Item)>,
+    spent: bool,
+}
+
+impl Lane {
+    /// The index position of the next match.
+    fn head(&self) -> Option<&str> {
+        self.ready
+            .front()
+            .and_then(|(_, item)| item.gsi1sk.as_deref())
+    }
 }
 
 impl InquiryFilter {
