@@ -16,9 +16,9 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # The cold-start benchmark's helpers and sign-in (user "bench", password "bench").
-from bench_coldstart import ENV, ROOT, free_port  # noqa: E402
+from bench_coldstart import ROOT, free_port  # noqa: E402
+from bench_scale import server_env  # noqa: E402
 
-ADMIN_USERS = ENV["ADMIN_USERS"]
 
 
 def call(url, body=None, token=None):
@@ -48,12 +48,7 @@ def main():
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as data:
-        env = dict(os.environ, BIND_ADDR=f"127.0.0.1:{port}", DATA_DIR=data, LOG_LEVEL="warn",
-                   JWT_SECRET="bench-signing-secret-that-is-long-enough", ADMIN_USERS=ADMIN_USERS,
-                   # Every request comes from one address: lift the per-client limit
-                   # to its ceiling so the route, not the limit, is measured.
-                   SUBMISSIONS_PER_CLIENT_PER_HOUR="100000")
-        server = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen([binary], env=server_env(port, data, workers=True), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.time() + 20
             while True:
