@@ -38,14 +38,7 @@ pub async fn moto_sent_mail() -> Vec<String> {
 }
 
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto_endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .load()
-        .await
+    local_sdk_config(&moto_endpoint()).await
 }
 
 /// A fresh table and queues with unique names, so tests never share state.
@@ -131,6 +124,7 @@ pub async fn index_partition(
 /// An SDK configuration aimed at a local stub, with test credentials.
 pub async fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(backend_aws::https_client(backend_aws::Roots::System))
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

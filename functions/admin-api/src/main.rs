@@ -6,6 +6,6 @@ use backend_lambda::{admin_api, sdk_config, Error};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let settings = backend_lambda::start(admin_api::NEEDS)?;
-    let router = admin_api::router(&sdk_config().await, settings).await?;
+    let router = admin_api::router(&sdk_config(), settings).await?;
     backend_lambda::http::serve(router).await
 }

@@ -6,6 +6,6 @@ use backend_lambda::{chat_ws, run, sdk_config, service_fn, Error};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let settings = backend_lambda::start(chat_ws::NEEDS)?;
-    let socket = chat_ws::service(&sdk_config().await, settings).await?;
+    let socket = chat_ws::service(&sdk_config(), settings).await?;
     run(service_fn(|event| chat_ws::handler(&socket, event))).await
 }

@@ -6,6 +6,6 @@ use backend_lambda::{notify_worker, run, sdk_config, service_fn, Error};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let settings = backend_lambda::start(notify_worker::NEEDS)?;
-    let notifier = notify_worker::service(&sdk_config().await, settings).await?;
+    let notifier = notify_worker::service(&sdk_config(), settings).await?;
     run(service_fn(|event| notify_worker::handler(&notifier, event))).await
 }

@@ -6,6 +6,6 @@ use backend_lambda::{outbox_relay, run, sdk_config, service_fn, Error};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let settings = backend_lambda::start(outbox_relay::NEEDS)?;
-    let relay = outbox_relay::service(&sdk_config().await, settings).await?;
+    let relay = outbox_relay::service(&sdk_config(), settings).await?;
     run(service_fn(|event| outbox_relay::handler(&relay, event))).await
 }

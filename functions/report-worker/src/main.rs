@@ -6,6 +6,6 @@ use backend_lambda::{report_worker, run, sdk_config, service_fn, Error};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let settings = backend_lambda::start(report_worker::NEEDS)?;
-    let reports = report_worker::service(&sdk_config().await, settings).await?;
+    let reports = report_worker::service(&sdk_config(), settings).await?;
     run(service_fn(|event| report_worker::handler(&reports, event))).await
 }

@@ -15,7 +15,7 @@ pub struct ApiGatewayPush {
 }
 
 impl ApiGatewayPush {
-    pub fn new(sdk: &aws_config::SdkConfig, endpoint: &str) -> Self {
+    pub fn new(sdk: &aws_types::SdkConfig, endpoint: &str) -> Self {
         let conf = aws_sdk_apigatewaymanagement::config::Builder::from(sdk)
             .endpoint_url(endpoint.trim_end_matches('/'))
             .build();

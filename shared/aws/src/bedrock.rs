@@ -28,9 +28,9 @@ pub struct BedrockLlm {
 }
 
 impl BedrockLlm {
-    pub fn new(sdk: &aws_config::SdkConfig, model_id: &str) -> Self {
+    pub fn new(sdk: &aws_types::SdkConfig, model_id: &str) -> Self {
         let conf = aws_sdk_bedrockruntime::config::Builder::from(sdk)
-            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .retry_config(aws_sdk_bedrockruntime::config::retry::RetryConfig::disabled())
             .build();
         Self {
             client: Client::from_conf(conf),

@@ -41,6 +41,8 @@ use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
+pub use aws_types::SdkConfig;
 #[cfg(all(feature = "dynamodb", feature = "sqs"))]
 use backend_core::ports::Adapters;
 use backend_core::ports::QueueName;
@@ -76,39 +78,107 @@ impl QueueUrls {
 /// system bundle) is most of what a function's cold start spends on TLS.
 const AMAZON_ROOTS: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
 
-/// The SDK configuration from the standard settings. In Lambda it is read the
-/// quick way: region and credentials straight from the environment Lambda sets (no
-/// profile files, no metadata endpoints), and one HTTPS client, trusting the Amazon
-/// roots, shared by every service client. `TRUST_STORE=system` trusts the system's
-/// roots instead (an endpoint behind a TLS-inspecting proxy, say).
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
-        if let Ok(region) = std::env::var("AWS_REGION") {
-            loader = loader.region(aws_config::Region::new(region));
-        }
-        if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
-            loader = loader.credentials_provider(
-                aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
-            );
-        }
-        loader = loader.http_client(BuiltOnUse::shared(https_client(
-            std::env::var("TRUST_STORE").ok().as_deref() != Some("system"),
-        )));
+/// A function's SDK configuration, from its environment as `env` reads it (the
+/// process environment in Lambda, a test's table in the in-process handler tests):
+/// the region, credentials and endpoints Lambda or the caller set, and one HTTPS
+/// client shared by every service client, trusting the Amazon roots
+/// (`TRUST_STORE=system`: the system's, for an endpoint behind a TLS-inspecting
+/// proxy, say).
+///
+/// Built directly, not through `aws_config`'s standard chain: in Lambda every
+/// setting is in the environment, and the chain (profile files, metadata endpoints,
+/// SSO, STS) would be init time and a fifth of a zip spent on sources a function
+/// never has. Retries, timeouts and stalled-stream protection keep the SDK's own
+/// defaults, which the clients apply to any configuration.
+pub fn sdk_config_from<F>(env: F) -> SdkConfig
+where
+    F: Fn(&str) -> Option<String> + Clone + Send + Sync + 'static,
+{
+    let roots = match env("TRUST_STORE").as_deref() {
+        Some("system") => Roots::System,
+        _ => Roots::Amazon,
+    };
+    let mut sdk = SdkConfig::builder()
+        .behavior_version(
+            aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest(),
+        )
+        .http_client(BuiltOnUse::shared(https_client(roots)))
+        .sleep_impl(aws_smithy_async::rt::sleep::default_async_sleep().expect("tokio is linked"))
+        .time_source(aws_smithy_async::time::SystemTimeSource::new())
+        .service_config(EnvServiceConfig(env.clone()));
+    if let Some(region) = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")) {
+        sdk = sdk.region(aws_types::region::Region::new(region));
     }
-    loader.load().await
+    if let (Some(key), Some(secret)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+        let credentials = aws_credential_types::Credentials::new(
+            key,
+            secret,
+            env("AWS_SESSION_TOKEN"),
+            None,
+            "environment",
+        );
+        sdk = sdk.credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+        );
+    }
+    if let Some(url) = env("AWS_ENDPOINT_URL") {
+        sdk = sdk.endpoint_url(url);
+    }
+    sdk.build()
 }
 
-/// One HTTPS client (rustls with aws-lc) for every service client of a process.
-fn https_client(amazon_roots_only: bool) -> SharedHttpClient {
+/// Per-service settings from the environment (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`,
+/// ...), as the SDK's standard chain reads them.
+struct EnvServiceConfig<F>(F);
+
+impl<F> std::fmt::Debug for EnvServiceConfig<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EnvServiceConfig")
+    }
+}
+
+impl<F> LoadServiceConfig for EnvServiceConfig<F>
+where
+    F: Fn(&str) -> Option<String> + Send + Sync,
+{
+    fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
+        let service = key.service_id().to_uppercase().replace([' ', '-'], "_");
+        (self.0)(&format!("{}_{service}", key.env())).or_else(|| (self.0)(key.env()))
+    }
+}
+
+/// The SDK configuration of a process outside Lambda (the dev server on AWS): the
+/// standard chain (profiles, SSO, a credentials process, metadata endpoints), and
+/// the system's roots.
+#[cfg(feature = "chain")]
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https_client(Roots::System))
+        .load()
+        .await
+}
+
+/// Which certificate authorities the HTTPS client trusts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Roots {
+    /// Amazon Trust Services only: every AWS endpoint, and quick to load.
+    Amazon,
+    /// The system's bundle.
+    System,
+}
+
+/// The one HTTPS client of every SDK configuration (rustls with ring). The SDK's
+/// default client is not linked: it brings aws-lc, a second TLS crypto library
+/// beside the ring that reqwest already links. It speaks plain HTTP as well, for
+/// local emulators.
+pub fn https_client(roots: Roots) -> SharedHttpClient {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-    let trust = if amazon_roots_only {
-        TrustStore::empty().with_pem_certificate(AMAZON_ROOTS)
-    } else {
-        TrustStore::default()
+    let trust = match roots {
+        Roots::Amazon => TrustStore::empty().with_pem_certificate(AMAZON_ROOTS),
+        Roots::System => TrustStore::default(),
     };
     let builder = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
     match TlsContext::builder().with_trust_store(trust).build() {
         Ok(ctx) => builder.tls_context(ctx).build_https(),
         Err(_) => builder.build_https(),
@@ -143,15 +213,10 @@ impl HttpClient for BuiltOnUse {
     }
 }
 
-#[cfg(all(feature = "dynamodb", feature = "sqs", feature = "s3"))]
-pub async fn connect(res: &AwsResources) -> Adapters {
-    connect_with(&sdk_config().await, res)
-}
-
 /// The item store and the queues alone, for a function that handles no report files:
 /// it then links and builds no S3 client at all (a smaller binary, a quicker start).
 #[cfg(all(feature = "dynamodb", feature = "sqs"))]
-pub fn connect_core(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters {
+pub fn connect_core(sdk: &SdkConfig, res: &AwsResources) -> Adapters {
     Adapters {
         store: Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(sdk),
@@ -168,20 +233,20 @@ pub fn connect_core(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters
 
 /// The store, the queues, and the report files when a bucket is configured.
 #[cfg(all(feature = "dynamodb", feature = "sqs", feature = "s3"))]
-pub fn connect_with(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters {
+pub fn connect_with(sdk: &SdkConfig, res: &AwsResources) -> Adapters {
     with_files(sdk, res, S3Blobs::new)
 }
 
 /// As `connect_with`, for a process where only some requests read report files (the
 /// admin API): its S3 client is built on first use.
 #[cfg(all(feature = "dynamodb", feature = "sqs", feature = "s3"))]
-pub fn connect_files_on_use(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters {
+pub fn connect_files_on_use(sdk: &SdkConfig, res: &AwsResources) -> Adapters {
     with_files(sdk, res, S3Blobs::on_first_use)
 }
 
 #[cfg(all(feature = "dynamodb", feature = "sqs", feature = "s3"))]
 fn with_files(
-    sdk: &aws_config::SdkConfig,
+    sdk: &SdkConfig,
     res: &AwsResources,
     blobs: fn(aws_sdk_s3::Config, &str) -> S3Blobs,
 ) -> Adapters {
@@ -201,7 +266,7 @@ fn with_files(
 /// As `connect_with`, with the table's stream read by polling: for a process that
 /// relays the changes itself (the dev server on AWS, tests on the emulator).
 #[cfg(all(feature = "streams", feature = "sqs", feature = "s3"))]
-pub fn connect_polling(sdk: &aws_config::SdkConfig, res: &AwsResources) -> Adapters {
+pub fn connect_polling(sdk: &SdkConfig, res: &AwsResources) -> Adapters {
     Adapters {
         feed: Some(Arc::new(DynamoFeed::new(sdk, &res.table_name))),
         ..connect_with(sdk, res)

@@ -27,7 +27,7 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 }
 
 impl DynamoFeed {
-    pub fn new(sdk: &aws_config::SdkConfig, table: &str) -> Self {
+    pub fn new(sdk: &aws_types::SdkConfig, table: &str) -> Self {
         Self {
             streams: Client::new(sdk),
             tables: aws_sdk_dynamodb::Client::new(sdk),

@@ -1,19 +1,28 @@
 //! Structured logs: one JSON object per line, level from `LOG_LEVEL` (or
 //! `RUST_LOG`), fields flattened so CloudWatch Logs Insights can query them.
+//!
+//! The level is read as `Targets` directives (`info`, `backend_core=debug,warn`), not
+//! as an `EnvFilter`: that one's span and field matching links a regex engine into
+//! every function for a setting that only ever names levels and modules.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 pub fn init() {
-    let filter = EnvFilter::try_from_env("LOG_LEVEL")
-        .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    // try_init: a test binary may call this more than once.
-    let _ = tracing_subscriber::fmt()
+    let filter = ["LOG_LEVEL", "RUST_LOG"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok()?.parse::<Targets>().ok())
+        .unwrap_or_else(|| {
+            Targets::new().with_default(tracing_subscriber::filter::LevelFilter::INFO)
+        });
+    let layer = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
         .with_current_span(true)
         .with_span_list(false)
-        .with_target(false)
-        .with_env_filter(filter)
+        .with_target(false);
+    // try_init: a test binary may call this more than once.
+    let _ = tracing_subscriber::registry()
+        .with(layer.with_filter(filter))
         .try_init();
 }

@@ -14,7 +14,7 @@ pub const NEEDS: &[Part] = &[Part::Aws, Part::Auth];
 /// Builds the function's router on `sdk` (in Lambda, `sdk_config()`: the
 /// environment Lambda sets; in the in-process tests, the emulator).
 pub async fn router(
-    sdk: &aws_config::SdkConfig,
+    sdk: &backend_aws::SdkConfig,
     settings: Settings,
 ) -> Result<axum::Router, ConfigError> {
     let adapters = backend_aws::connect_files_on_use(sdk, root::resources(&settings)?);

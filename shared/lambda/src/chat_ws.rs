@@ -17,7 +17,7 @@ pub const NEEDS: &[Part] = &[Part::Aws, Part::Auth];
 
 /// What every invocation shares; the push client is built for the first event's API.
 pub struct ChatWs {
-    sdk: aws_config::SdkConfig,
+    sdk: backend_aws::SdkConfig,
     chat: ChatService,
     auth: Arc<Authenticator>,
     callback: Option<String>,
@@ -27,7 +27,7 @@ pub struct ChatWs {
 /// Builds the function's services on `sdk` (in Lambda, `sdk_config()`: the
 /// environment Lambda sets; in the in-process tests, the emulator).
 pub async fn service(
-    sdk: &aws_config::SdkConfig,
+    sdk: &backend_aws::SdkConfig,
     settings: Settings,
 ) -> Result<ChatWs, ConfigError> {
     let deps = root::deps(backend_aws::connect_core(sdk, root::resources(&settings)?));

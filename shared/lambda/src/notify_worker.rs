@@ -14,7 +14,7 @@ pub const NEEDS: &[Part] = &[Part::Aws, Part::Notify];
 /// Builds the function's services on `sdk` (in Lambda, `sdk_config()`: the
 /// environment Lambda sets; in the in-process tests, the emulator).
 pub async fn service(
-    sdk: &aws_config::SdkConfig,
+    sdk: &backend_aws::SdkConfig,
     settings: Settings,
 ) -> Result<Notifier, ConfigError> {
     let deps = root::deps(backend_aws::connect_core(sdk, root::resources(&settings)?));

@@ -24,7 +24,7 @@ pub struct OutboxRelay {
 /// Builds the function's services on `sdk` (in Lambda, `sdk_config()`: the
 /// environment Lambda sets; in the in-process tests, the emulator).
 pub async fn service(
-    sdk: &aws_config::SdkConfig,
+    sdk: &backend_aws::SdkConfig,
     settings: Settings,
 ) -> Result<OutboxRelay, ConfigError> {
     let adapters = backend_aws::connect_core(sdk, root::resources(&settings)?);

@@ -10,7 +10,7 @@ pub const NEEDS: &[Part] = &[Part::Aws];
 /// Builds the function's router on `sdk` (in Lambda, `sdk_config()`: the
 /// environment Lambda sets; in the in-process tests, the emulator).
 pub async fn router(
-    sdk: &aws_config::SdkConfig,
+    sdk: &backend_aws::SdkConfig,
     settings: Settings,
 ) -> Result<axum::Router, ConfigError> {
     let adapters = backend_aws::connect_core(sdk, root::resources(&settings)?);

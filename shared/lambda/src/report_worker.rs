@@ -16,7 +16,7 @@ pub const NEEDS: &[Part] = &[Part::Aws, Part::Bucket];
 /// Builds the function's services on `sdk` (in Lambda, `sdk_config()`: the
 /// environment Lambda sets; in the in-process tests, the emulator).
 pub async fn service(
-    sdk: &aws_config::SdkConfig,
+    sdk: &backend_aws::SdkConfig,
     settings: Settings,
 ) -> Result<ReportService, ConfigError> {
     let adapters = backend_aws::connect_with(sdk, root::resources(&settings)?);

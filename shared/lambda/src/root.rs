@@ -7,7 +7,10 @@ use backend_core::app::Deps;
 use backend_core::ports::{Adapters, SystemClock};
 use std::sync::Arc;
 
-pub use backend_aws::sdk_config;
+/// The function's SDK configuration, from the environment Lambda gives it.
+pub fn sdk_config() -> backend_aws::SdkConfig {
+    backend_aws::sdk_config_from(|name| std::env::var(name).ok())
+}
 
 /// The table, queues and bucket; present whenever a function asked for
 /// `Part::Aws` or `Part::Bucket`, which every function does.
@@ -26,7 +29,7 @@ pub(crate) fn deps(adapters: Adapters) -> Deps {
 /// The model `BEDROCK_MODEL_ID` names, if it names one.
 #[cfg(feature = "bedrock")]
 pub(crate) fn model(
-    sdk: &aws_config::SdkConfig,
+    sdk: &backend_aws::SdkConfig,
     settings: &Settings,
 ) -> Option<backend_aws::BedrockLlm> {
     settings
@@ -39,7 +42,7 @@ pub(crate) fn model(
 /// (else the template answerer), with the configured answer timeout.
 #[cfg(any(feature = "admin-api", feature = "chat-ws"))]
 pub(crate) fn chat_service(
-    sdk: &aws_config::SdkConfig,
+    sdk: &backend_aws::SdkConfig,
     deps: Deps,
     settings: &Settings,
 ) -> backend_core::app::chat::ChatService {

@@ -5,16 +5,14 @@
 //! the RIE run (`system_tests::lambda_events`). No binary, no emulator, no process
 //! start: the quick loop for an event's expectations.
 //!
-//! The one difference from `main.rs`: the SDK configuration. A function reads it
-//! from its process environment (`backend_aws::sdk_config`); tests share one process
-//! and run in parallel, so here it is read from the function's test environment
-//! (`sdk_config` below) and given to `service`/`router`, where the functions give
-//! them `backend_lambda::sdk_config()`.
+//! The one difference from `main.rs`: where the SDK configuration is read. A
+//! function reads its process environment (`backend_lambda::sdk_config`); tests share
+//! one process and run in parallel, so here the same `backend_aws::sdk_config_from`
+//! reads the function's test environment.
 
 use async_trait::async_trait;
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayV2httpResponse};
-use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
-use aws_types::SdkConfig;
+use backend_aws::SdkConfig;
 use backend_lambda::{
     admin_api, chat_ws, notify_worker, outbox_relay, public_api, report_worker, LambdaEvent, Part,
     Settings,
@@ -43,40 +41,11 @@ fn configured(env: &Env, needs: &[Part]) -> (SdkConfig, Settings) {
     (sdk_config(env), settings)
 }
 
-/// Per-service settings (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, ...) from the function's
-/// environment, as the SDK reads them from a process environment.
-#[derive(Debug)]
-struct EnvServiceConfig(Env);
-
-impl LoadServiceConfig for EnvServiceConfig {
-    fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
-        let service = key.service_id().to_uppercase().replace(' ', "_");
-        lookup(&self.0, &format!("{}_{service}", key.env())).or_else(|| lookup(&self.0, key.env()))
-    }
-}
-
-/// The SDK configuration a function would load from `env` as its process
-/// environment: region, credentials, endpoint and per-service endpoints from `env`
-/// alone, nothing from the test process's environment or profile files.
+/// The SDK configuration a function would build from `env` as its process
+/// environment: nothing from the test process's environment or profile files.
 fn sdk_config(env: &Env) -> SdkConfig {
-    let var = |k: &str| {
-        lookup(env, k).unwrap_or_else(|| panic!("{k} is not in the function's environment"))
-    };
-    SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(var("AWS_REGION")))
-        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
-            aws_sdk_dynamodb::config::Credentials::new(
-                var("AWS_ACCESS_KEY_ID"),
-                var("AWS_SECRET_ACCESS_KEY"),
-                None,
-                None,
-                "the function's environment",
-            ),
-        ))
-        .endpoint_url(var("AWS_ENDPOINT_URL"))
-        .service_config(EnvServiceConfig(env.clone()))
-        .build()
+    let env = env.clone();
+    backend_aws::sdk_config_from(move |name| lookup(&env, name))
 }
 
 /// A function's named handler on its services: the event's JSON deserialised into
