@@ -379,19 +379,27 @@ def resolve(r, value):
         resolved = {k: resolve(r, v) for k, v in value.items()}
         return {k: v for k, v in resolved.items() if v is not None}
     if isinstance(value, list):
-        return [resolve(r, v) for v in value]
+        # AWS::NoValue in a list drops the element.
+        return [x for x in (resolve(r, v) for v in value) if x is not None]
     return value
 
 
 def _cond(r, name):
     params = {k: v.get("Default") for k, v in r.transformed.get("Parameters", {}).items()}
     params.update(PARAMS)
-    c = r.transformed["Conditions"][name]
-    # The template's conditions are all "parameter is not empty".
-    assert set(c) == {"Fn::Not"}, c
-    (eq,) = c["Fn::Not"]
-    a, b = eq["Fn::Equals"]
-    return params[a["Ref"]] != b
+
+    def decide(c):
+        # The template's conditions: "parameter is not empty", and an Or of those.
+        if "Condition" in c:
+            return decide(r.transformed["Conditions"][c["Condition"]])
+        if "Fn::Or" in c:
+            return any(decide(x) for x in c["Fn::Or"])
+        assert set(c) == {"Fn::Not"}, c
+        (eq,) = c["Fn::Not"]
+        a, b = eq["Fn::Equals"]
+        return params[a["Ref"]] != b
+
+    return decide({"Condition": name})
 
 
 # ---- step 1: what the emulator holds after the deploy ------------------------------------

@@ -352,3 +352,89 @@ def test_metric_checks_catch_a_metric_nobody_emits(dev):
     f["Properties"]["FilterPattern"] = '{ $.message = "a line nobody writes" }'
     with pytest.raises(AssertionError, match="nobody writes"):
         filter_metrics(broken, sources)
+
+
+# What each function reads from Secrets Manager at start, by the parameter naming the
+# secret; no other function may read any.
+SECRETS_OF = {
+    "AdminApiFunction": ("AdminSecretName", "HooksSecret"),
+    "ChatWsFunction": ("AdminSecretName",),
+    "NotifyWorkerFunction": ("SlackWebhookSecret", "HooksSecret"),
+}
+SECRET_ARN = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${%s}-??????"
+SETTINGS_FROM_SECRETS = {"JWT_SECRET", "ADMIN_USERS", "SLACK_WEBHOOK_URL", "HOOKS"}
+
+
+def evaluated(t, params, value):
+    """`value` with the template's conditions decided for `params` (Fn::If taken,
+    AWS::NoValue dropped), as CloudFormation decides them on deploy."""
+    defaults = {k: v.get("Default") for k, v in t.get("Parameters", {}).items()}
+    defaults.update(params)
+
+    def cond(c):
+        if "Condition" in c:
+            return cond(t["Conditions"][c["Condition"]])
+        if "Fn::Not" in c:
+            return not cond(c["Fn::Not"][0])
+        if "Fn::Or" in c:
+            return any(cond(x) for x in c["Fn::Or"])
+        if "Fn::Equals" in c:
+            a, b = (defaults[x["Ref"]] if isinstance(x, dict) else x for x in c["Fn::Equals"])
+            return a == b
+        raise AssertionError(f"unexpected condition {c}")
+
+    def walk(v):
+        if isinstance(v, dict):
+            if v == {"Ref": "AWS::NoValue"}:
+                return None
+            if "Fn::If" in v:
+                name, yes, no = v["Fn::If"]
+                return walk(yes if cond({"Condition": name}) else no)
+            out = {k: walk(x) for k, x in v.items()}
+            return {k: x for k, x in out.items() if x is not None}
+        if isinstance(v, list):
+            return [x for x in (walk(x) for x in v) if x is not None]
+        return v
+
+    return walk(value)
+
+
+@pytest.mark.parametrize("named", [False, True], ids=["no-slack-no-hooks", "slack-and-hooks"])
+def test_secrets_are_named_in_the_environment_and_granted_one_by_one(named):
+    """No function's environment holds a secret (a dynamic reference would put its value
+    there, for the console and GetFunctionConfiguration to show); each function that
+    reads secrets at start may read exactly the ones it names, and no other may read any."""
+    _, region, params = deploy_settings("prod")
+    if named:
+        params = dict(params, SlackWebhookSecret="prod/slack", HooksSecret="prod/hooks")
+    t = transform(with_s3_code(read_template()), params, region)
+    for lid in FUNCTIONS.values():
+        variables = evaluated(t, params, t["Resources"][lid]["Properties"]["Environment"]["Variables"])
+        assert "{{resolve:" not in json.dumps(variables), lid
+        assert not SETTINGS_FROM_SECRETS & set(variables), (lid, SETTINGS_FROM_SECRETS & set(variables))
+
+        statements = []
+        for p in evaluated(t, params, t["Resources"][f"{lid}Role"]["Properties"].get("Policies", [])):
+            statements.extend(p["PolicyDocument"]["Statement"])
+        actions = lambda s: s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        secret_statements = [s for s in statements if any(a.startswith("secretsmanager:") for a in actions(s))]
+        defaults = {k: v.get("Default") for k, v in t["Parameters"].items()}
+        defaults.update(params)
+        wanted = [p for p in SECRETS_OF.get(lid, ()) if defaults.get(p)]
+        if not wanted:
+            assert secret_statements == [], lid
+            continue
+        grants = {s["Action"]: s["Resource"] for s in secret_statements}
+        assert set(grants) == {"secretsmanager:GetSecretValue", "secretsmanager:BatchGetSecretValue"}, lid
+        # BatchGetSecretValue takes no resource; it reads nothing without GetSecretValue.
+        assert grants["secretsmanager:BatchGetSecretValue"] == "*", lid
+        resources = grants["secretsmanager:GetSecretValue"]
+        resources = resources if isinstance(resources, list) else [resources]
+        assert sorted(r["Fn::Sub"] for r in resources) == sorted(SECRET_ARN % p for p in wanted), lid
+        variable_of = {
+            "AdminSecretName": "ADMIN_SECRET_ID",
+            "SlackWebhookSecret": "SLACK_SECRET_ID",
+            "HooksSecret": "HOOKS_SECRET_ID",
+        }
+        for p in wanted:
+            assert variables[variable_of[p]] == {"Ref": p}, (lid, p)

@@ -41,6 +41,28 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     local_sdk_config(&moto_endpoint()).await
 }
 
+/// A secret with a unique name stored in the emulator; returns its ARN.
+pub async fn stored_secret(value: &str) -> String {
+    let name = format!("s{}", ulid::Ulid::new().to_string().to_lowercase());
+    let out = aws_sdk_secretsmanager::Client::new(&sdk_config().await)
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("secret stored in moto");
+    out.arn().expect("a stored secret has an ARN").to_string()
+}
+
+/// The sign-in settings of the test configuration (`auth_env`) as a function gets
+/// them in AWS: a secret in the emulator, named by `ADMIN_SECRET_ID`.
+pub async fn auth_secret_env() -> Vec<(&'static str, String)> {
+    let env = crate::auth_env();
+    let get = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+    let secret = json!({"jwt_secret": get("JWT_SECRET"), "admin_users": get("ADMIN_USERS")});
+    vec![("ADMIN_SECRET_ID", stored_secret(&secret.to_string()).await)]
+}
+
 /// A fresh table and queues with unique names, so tests never share state.
 pub async fn aws_resources() -> AwsResources {
     let sdk = sdk_config().await;

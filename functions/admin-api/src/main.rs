@@ -5,7 +5,8 @@ use backend_lambda::{admin_api, sdk_config, Error};
 // One event at a time: worker threads would only add to the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let settings = backend_lambda::start(admin_api::NEEDS)?;
-    let router = admin_api::router(&sdk_config(), settings).await?;
+    let sdk = sdk_config();
+    let settings = backend_lambda::start(&sdk, admin_api::NEEDS).await?;
+    let router = admin_api::router(&sdk, settings).await?;
     backend_lambda::http::serve(router).await
 }

@@ -5,7 +5,8 @@ use backend_lambda::{chat_ws, run, sdk_config, service_fn, Error};
 // One event at a time: worker threads would only add to the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let settings = backend_lambda::start(chat_ws::NEEDS)?;
-    let socket = chat_ws::service(&sdk_config(), settings).await?;
+    let sdk = sdk_config();
+    let settings = backend_lambda::start(&sdk, chat_ws::NEEDS).await?;
+    let socket = chat_ws::service(&sdk, settings).await?;
     run(service_fn(|event| chat_ws::handler(&socket, event))).await
 }

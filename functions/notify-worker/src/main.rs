@@ -5,7 +5,8 @@ use backend_lambda::{notify_worker, run, sdk_config, service_fn, Error};
 // One event at a time: worker threads would only add to the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let settings = backend_lambda::start(notify_worker::NEEDS)?;
-    let notifier = notify_worker::service(&sdk_config(), settings).await?;
+    let sdk = sdk_config();
+    let settings = backend_lambda::start(&sdk, notify_worker::NEEDS).await?;
+    let notifier = notify_worker::service(&sdk, settings).await?;
     run(service_fn(|event| notify_worker::handler(&notifier, event))).await
 }

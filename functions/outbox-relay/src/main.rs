@@ -5,7 +5,8 @@ use backend_lambda::{outbox_relay, run, sdk_config, service_fn, Error};
 // One event at a time: worker threads would only add to the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let settings = backend_lambda::start(outbox_relay::NEEDS)?;
-    let relay = outbox_relay::service(&sdk_config(), settings).await?;
+    let sdk = sdk_config();
+    let settings = backend_lambda::start(&sdk, outbox_relay::NEEDS).await?;
+    let relay = outbox_relay::service(&sdk, settings).await?;
     run(service_fn(|event| outbox_relay::handler(&relay, event))).await
 }

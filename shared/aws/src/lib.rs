@@ -1,6 +1,6 @@
 //! The AWS adapters: real SDK clients behind the core's ports. Each SDK client sits
 //! behind a cargo feature of its own (`dynamodb`, `sqs`, `s3`, `ses`, `bedrock`,
-//! `apigw`), so a function links only the clients it builds. Endpoints come from the
+//! `apigw`, `secrets`), so a function links only the clients it builds. Endpoints come from the
 //! SDK's standard configuration (`AWS_ENDPOINT_URL`, `AWS_REGION`, credentials
 //! chain), which is how the tests aim them at a local emulator.
 
@@ -14,6 +14,8 @@ mod dynamodb;
 pub mod provision;
 #[cfg(feature = "s3")]
 mod s3;
+#[cfg(feature = "secrets")]
+mod secrets;
 #[cfg(feature = "ses")]
 mod ses;
 #[cfg(feature = "sqs")]
@@ -29,6 +31,8 @@ pub use bedrock::BedrockLlm;
 pub use dynamodb::{item_of_attrs, DynamoStore};
 #[cfg(feature = "s3")]
 pub use s3::S3Blobs;
+#[cfg(feature = "secrets")]
+pub use secrets::{read_secrets, SecretsError};
 #[cfg(feature = "ses")]
 pub use ses::SesMailer;
 #[cfg(feature = "sqs")]

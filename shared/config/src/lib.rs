@@ -1,6 +1,8 @@
 //! What a process reads when it starts: its settings, from the environment, checked
-//! once (`settings`), and the shape of its logs (`telemetry`).
+//! once (`settings`), the secrets some of them come from (`secrets`), and the shape
+//! of its logs (`telemetry`).
 
+pub mod secrets;
 pub mod settings;
 pub mod telemetry;
 

@@ -12,7 +12,7 @@ pub mod events;
 pub mod http;
 mod root;
 
-pub use root::sdk_config;
+pub use root::{sdk_config, settings};
 
 #[cfg(feature = "admin-api")]
 pub mod admin_api;
@@ -32,7 +32,7 @@ pub use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
 /// A function's start: JSON logs (one object per line), then its settings, read
 /// and checked once, every problem named.
-pub fn start(needs: &[Part]) -> Result<Settings, backend_config::ConfigError> {
+pub async fn start(sdk: &backend_aws::SdkConfig, needs: &[Part]) -> Result<Settings, Error> {
     backend_config::telemetry::init();
-    Settings::from_env(needs)
+    root::settings(sdk, |name| std::env::var(name).ok(), needs).await
 }

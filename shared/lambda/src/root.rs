@@ -12,6 +12,50 @@ pub fn sdk_config() -> backend_aws::SdkConfig {
     backend_aws::sdk_config_from(|name| std::env::var(name).ok())
 }
 
+/// A function's settings from its environment, `env`, and from the secrets the
+/// environment names (`backend_config::secrets`), all fetched in one call. A
+/// setting a secret gives wins over the same variable in the environment.
+pub async fn settings<F>(
+    sdk: &backend_aws::SdkConfig,
+    env: F,
+    needs: &[backend_config::Part],
+) -> Result<Settings, lambda_runtime::Error>
+where
+    F: Fn(&str) -> Option<String>,
+{
+    let named = backend_config::secrets::named(&env);
+    let mut from_secrets = std::collections::HashMap::new();
+    if !named.is_empty() {
+        from_secrets = from_secrets_manager(sdk, &named).await?;
+    }
+    let lookup = |name: &str| from_secrets.get(name).cloned().or_else(|| env(name));
+    Ok(Settings::from_lookup(lookup, needs)?)
+}
+
+#[cfg(feature = "secrets")]
+async fn from_secrets_manager(
+    sdk: &backend_aws::SdkConfig,
+    named: &[(&'static str, String)],
+) -> Result<std::collections::HashMap<&'static str, String>, lambda_runtime::Error> {
+    let ids: Vec<String> = named.iter().map(|(_, id)| id.clone()).collect();
+    let values = backend_aws::read_secrets(sdk, &ids).await?;
+    let mut settings = std::collections::HashMap::new();
+    for (variable, id) in named {
+        let value = values.get(id).map(String::as_str).unwrap_or_default();
+        settings.extend(backend_config::secrets::settings_of(variable, value)?);
+    }
+    Ok(settings)
+}
+
+#[cfg(not(feature = "secrets"))]
+async fn from_secrets_manager(
+    _: &backend_aws::SdkConfig,
+    named: &[(&'static str, String)],
+) -> Result<std::collections::HashMap<&'static str, String>, lambda_runtime::Error> {
+    let (variable, _) = &named[0];
+    Err(format!("{variable} is set, but this function reads no secrets").into())
+}
+
 /// The table, queues and bucket; present whenever a function asked for
 /// `Part::Aws` or `Part::Bucket`, which every function does.
 pub(crate) fn resources(settings: &Settings) -> Result<&AwsResources, ConfigError> {

@@ -44,20 +44,23 @@ pub const ADMIN_API: &[(&str, u16, Option<&str>)] = &[
     ("chat-health.json", 200, None),
 ];
 
+/// Sign-in configured as in AWS: from a secret the environment names.
 pub struct AdminApi {
     pub res: AwsResources,
+    secret_env: Vec<(&'static str, String)>,
 }
 
 impl AdminApi {
     pub async fn new() -> Self {
         Self {
             res: aws_resources().await,
+            secret_env: auth_secret_env().await,
         }
     }
 
     pub fn env(&self) -> Vec<(&'static str, String)> {
         let mut env = aws_env(&self.res);
-        env.extend(auth_env());
+        env.extend(self.secret_env.clone());
         env
     }
 

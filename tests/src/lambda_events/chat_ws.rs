@@ -41,6 +41,7 @@ pub struct ChatWs {
     pub connections: connections_stub::Stub,
     pub bedrock: bedrock_stub::Stub,
     pub token: String,
+    secret_env: Vec<(&'static str, String)>,
 }
 
 impl ChatWs {
@@ -50,12 +51,13 @@ impl ChatWs {
             connections: connections_stub::Stub::start().await,
             bedrock: bedrock_stub::start(bedrock_stub::Mode::Ok).await,
             token: admin_token().await,
+            secret_env: auth_secret_env().await,
         }
     }
 
     pub fn env(&self) -> Vec<(&'static str, String)> {
         let mut env = aws_env(&self.res);
-        env.extend(auth_env());
+        env.extend(self.secret_env.clone());
         env.push(("CHAT_CALLBACK_URL", self.connections.callback_url.clone()));
         env.push(("BEDROCK_MODEL_ID", CHAT_MODEL.into()));
         env.push((

@@ -18,7 +18,8 @@ pub struct NotifyWorker {
     inquiry_id: String,
     created: String,
     slack: receiver::Receiver,
-    slack_url: String,
+    /// Names the secret holding the Slack URL.
+    slack_secret: String,
 }
 
 impl NotifyWorker {
@@ -44,7 +45,7 @@ impl NotifyWorker {
             inquiry_id,
             created,
             slack,
-            slack_url,
+            slack_secret: stored_secret(&slack_url).await,
         }
     }
 
@@ -55,7 +56,7 @@ impl NotifyWorker {
             "CONSULTANT_EMAILS",
             r#"{"default": ["ops@example.com"]}"#.into(),
         ));
-        env.push(("SLACK_WEBHOOK_URL", self.slack_url.clone()));
+        env.push(("SLACK_SECRET_ID", self.slack_secret.clone()));
         env
     }
 

@@ -1,5 +1,5 @@
 //! Every file in `events/` through its function's named handler, in-process: the
-//! services built as the function's `main.rs` builds them (`Settings::from_lookup`
+//! services built as the function's `main.rs` builds them (`backend_lambda::settings`
 //! over the environment the RIE run gives the binary, with the function's `NEEDS`,
 //! then its `service`/`router`), and asserted with the same tables and checks as
 //! the RIE run (`system_tests::lambda_events`). No binary, no emulator, no process
@@ -32,13 +32,14 @@ fn lookup(env: &Env, name: &str) -> Option<String> {
     env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
 }
 
-/// The function's settings, read from `env` as `Settings::from_env` reads them from
-/// the process environment.
-/// The SDK configuration and settings a function's environment gives it.
-fn configured(env: &Env, needs: &[Part]) -> (SdkConfig, Settings) {
-    let settings = Settings::from_lookup(|k| lookup(env, k), needs)
+/// The SDK configuration and settings a function's environment gives it, as
+/// `backend_lambda::start` reads them (secrets the environment names included).
+async fn configured(env: &Env, needs: &[Part]) -> (SdkConfig, Settings) {
+    let sdk = sdk_config(env);
+    let settings = backend_lambda::settings(&sdk, |k| lookup(env, k), needs)
+        .await
         .unwrap_or_else(|e| panic!("the function's test environment is valid: {e}"));
-    (sdk_config(env), settings)
+    (sdk, settings)
 }
 
 /// The SDK configuration a function would build from `env` as its process
@@ -159,7 +160,7 @@ macro_rules! handles_every_event {
         #[tokio::test]
         async fn $test() {
             let rig = $rig::new().await;
-            let (sdk, settings) = configured(&rig.env(), $function::NEEDS);
+            let (sdk, settings) = configured(&rig.env(), $function::NEEDS).await;
             let $built = $function::$build(&sdk, settings)
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));

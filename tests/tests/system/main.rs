@@ -36,5 +36,6 @@ mod queue_contract;
 mod release_profile;
 mod reports;
 mod scale;
+mod secrets;
 mod store_contract;
 mod template;
