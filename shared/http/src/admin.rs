@@ -7,7 +7,7 @@ use super::auth::unconfigured;
 use super::context::{ClientIp, RequestContext};
 use super::error::ApiError;
 use super::extract::JsonBody;
-use super::query::{bound, number, page_of, param, params, Params};
+use super::query::{bound, one_of, page_of, param, params, IntParam, Params, QueryParam};
 use super::routes::Route;
 use super::AppState;
 use axum::extract::{Path, State};
@@ -23,7 +23,8 @@ use backend_core::app::{AppError, ErrorCode};
 use backend_core::app::{InquiryFilter, Listing};
 use backend_core::domain::report::Report;
 use backend_core::domain::{
-    rfc3339, FieldErrors, Inquiry, InquiryId, InquiryStatus, Priority, ServiceType,
+    inquiry::is_clean, rfc3339, FieldErrors, Inquiry, InquiryId, InquiryStatus, Priority,
+    ServiceType,
 };
 use backend_core::ports::Cursor;
 use serde_json::{json, Value};
@@ -36,6 +37,7 @@ pub fn table() -> Vec<Route> {
             .doc("auth", "Sign in; answers a JWT for the admin routes")
             .no_store()
             .body("Login")
+            .errors(&[401])
             .ok(200, Some("Token")),
         Route::new(Method::GET, "/api/v1/inquiries", get(list_inquiries))
             .admin()
@@ -43,15 +45,7 @@ pub fn table() -> Vec<Route> {
                 "inquiries",
                 "Inquiries, newest first, with filters and cursor paging",
             )
-            .query(&[
-                "status",
-                "service",
-                "priority",
-                "date_from",
-                "date_to",
-                "limit",
-                "cursor",
-            ])
+            .query(LIST_QUERY)
             .ok(200, Some("InquiryPage")),
         Route::new(Method::GET, "/api/v1/inquiries/{id}", get(get_inquiry))
             .admin()
@@ -72,20 +66,12 @@ pub fn table() -> Vec<Route> {
         Route::new(Method::GET, "/api/v1/admin/inquiries", get(admin_inquiries))
             .admin()
             .doc("inquiries", "Inquiries with offset paging and totals")
-            .query(&[
-                "status",
-                "service",
-                "priority",
-                "date_from",
-                "date_to",
-                "limit",
-                "offset",
-            ])
+            .query(PAGE_QUERY)
             .ok(200, Some("InquiryOffsetPage")),
         Route::new(Method::GET, "/api/v1/admin/metrics", get(admin_metrics))
             .admin()
             .doc("metrics", "Business figures over a time range")
-            .query(&["time_range"])
+            .query(const { &[QueryParam::one_of("time_range", time_ranges)] })
             .ok(200, Some("AdminMetrics")),
         Route::new(
             Method::GET,
@@ -143,29 +129,78 @@ async fn login(
     }
 }
 
+fn statuses() -> Vec<&'static str> {
+    InquiryStatus::ALL.map(|s| s.as_str()).to_vec()
+}
+
+fn services() -> Vec<&'static str> {
+    ServiceType::ALL.map(|s| s.id()).to_vec()
+}
+
+fn priorities() -> Vec<&'static str> {
+    Priority::ALL.map(|s| s.as_str()).to_vec()
+}
+
+/// The ranges `/admin/metrics` takes, with their length in hours.
+const TIME_RANGES: [(&str, i64); 5] = [
+    ("1h", 1),
+    ("24h", 24),
+    ("7d", 7 * 24),
+    ("30d", 30 * 24),
+    ("90d", 90 * 24),
+];
+
+fn time_ranges() -> Vec<&'static str> {
+    TIME_RANGES.iter().map(|(name, _)| *name).collect()
+}
+
+const LIST_LIMIT: IntParam = IntParam::limit(20, 100);
+const PAGE_LIMIT: IntParam = IntParam::limit(10, 100);
+
+/// The cursor listing's parameters: the filters, `limit` and `cursor`.
+const LIST_QUERY: &[QueryParam] = &[
+    QueryParam::one_of("status", statuses),
+    QueryParam::one_of("service", services),
+    QueryParam::one_of("priority", priorities),
+    QueryParam::time("date_from"),
+    QueryParam::time("date_to"),
+    LIST_LIMIT.doc(),
+    QueryParam::text("cursor", None),
+];
+
+/// The offset listing's parameters: the filters, `limit` and `offset`.
+const PAGE_QUERY: &[QueryParam] = &[
+    QueryParam::one_of("status", statuses),
+    QueryParam::one_of("service", services),
+    QueryParam::one_of("priority", priorities),
+    QueryParam::time("date_from"),
+    QueryParam::time("date_to"),
+    PAGE_LIMIT.doc(),
+    IntParam::OFFSET.doc(),
+];
+
 fn filter_of(p: &HashMap<String, String>, fields: &mut FieldErrors) -> InquiryFilter {
-    let one_of = |names: Vec<&str>| format!("must be one of {}", names.join(", "));
     let date = "must be a date (YYYY-MM-DD) or an RFC 3339 time";
     InquiryFilter {
         status: param(
             p,
             "status",
             InquiryStatus::parse,
-            &one_of(InquiryStatus::ALL.map(|s| s.as_str()).to_vec()),
+            &one_of(statuses()),
             fields,
         ),
         service: param(
             p,
             "service",
             ServiceType::parse,
-            &one_of(ServiceType::ALL.map(|s| s.id()).to_vec()),
+            &one_of(services()),
             fields,
         ),
         priority: param(
             p,
             "priority",
             Priority::parse,
-            &one_of(Priority::ALL.map(|s| s.as_str()).to_vec()),
+            &one_of(priorities()),
             fields,
         ),
         created: Created {
@@ -182,7 +217,7 @@ async fn list_inquiries(
     let p = params(p)?;
     let mut fields = FieldErrors::new();
     let f = filter_of(&p, &mut fields);
-    let limit = number(&p, "limit", 20, 1, 100, &mut fields);
+    let limit = LIST_LIMIT.read(&p, &mut fields);
     let cursor = match p.get("cursor").filter(|c| !c.is_empty()) {
         None => None,
         Some(c) => {
@@ -257,11 +292,7 @@ async fn change_status(
     }
     let note = match body.get("note") {
         None | Some(Value::Null) => None,
-        Some(Value::String(n))
-            if n.chars().count() <= 2000 && !n.chars().any(|c| c.is_control() && c != '\n') =>
-        {
-            Some(n.clone())
-        }
+        Some(Value::String(n)) if n.chars().count() <= 2000 && is_clean(n, true) => Some(n.clone()),
         Some(_) => {
             fields.insert(
                 "note".into(),
@@ -296,8 +327,8 @@ async fn admin_inquiries(
     let p = params(p)?;
     let mut fields = FieldErrors::new();
     let f = filter_of(&p, &mut fields);
-    let limit = number(&p, "limit", 10, 1, 100, &mut fields);
-    let offset = number(&p, "offset", 0, 0, usize::MAX, &mut fields);
+    let limit = PAGE_LIMIT.read(&p, &mut fields);
+    let offset = IntParam::OFFSET.read(&p, &mut fields);
     if !fields.is_empty() {
         return Err(ApiError::validation(&fields));
     }
@@ -328,20 +359,17 @@ async fn admin_inquiries(
 
 async fn admin_metrics(State(s): State<Arc<AppState>>, p: Params) -> Result<Json<Value>, ApiError> {
     let p = params(p)?;
-    let range = p.get("time_range").map_or("30d", String::as_str);
-    let hours: i64 = match range {
-        "1h" => 1,
-        "24h" => 24,
-        "7d" => 7 * 24,
-        "30d" => 30 * 24,
-        "90d" => 90 * 24,
-        _ => {
-            return Err(ApiError::bad_request(
-                ErrorCode::InvalidTimeRange,
-                "time_range must be one of 1h, 24h, 7d, 30d, 90d",
-            )
-            .with_details(json!({"allowed": ["1h", "24h", "7d", "30d", "90d"]})))
-        }
+    let range = p
+        .get("time_range")
+        .map(String::as_str)
+        .filter(|r| !r.is_empty())
+        .unwrap_or("30d");
+    let Some(&(range, hours)) = TIME_RANGES.iter().find(|(name, _)| *name == range) else {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidTimeRange,
+            format!("time_range {}", one_of(time_ranges())),
+        )
+        .with_details(json!({"allowed": time_ranges()})));
     };
     let since = s.deps.clock.now() - time::Duration::hours(hours);
     let data = backend_core::app::figures::figures(&s.deps, since).await?;

@@ -5,7 +5,7 @@
 
 use super::error::ApiError;
 use super::extract::JsonBody;
-use super::query::{bound, number, param, params, Params};
+use super::query::{bound, one_of, param, params, IntParam, Params, QueryParam};
 use super::routes::Route;
 use super::AppState;
 use axum::extract::{Path, State};
@@ -24,6 +24,15 @@ use backend_core::domain::FieldErrors;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+fn session_statuses() -> Vec<&'static str> {
+    SessionStatus::ALL.map(|s| s.as_str()).to_vec()
+}
+
+const SESSIONS_LIMIT: IntParam = IntParam::limit(20, 100);
+const MESSAGES_LIMIT: IntParam = IntParam::limit(50, 500);
+const SESSION_PARAM: QueryParam =
+    QueryParam::text("session_id", Some(SessionId::PATTERN)).required();
+
 pub fn table() -> Vec<Route> {
     const SESSION: &str = "/api/v1/admin/chat/sessions/{id}";
     vec![
@@ -34,7 +43,7 @@ pub fn table() -> Vec<Route> {
         )
         .admin()
         .doc("chat", "Start a chat session")
-        .body("ChatSessionFields")
+        .body("ChatSessionNew")
         .ok(201, Some("ChatSessionEnvelope")),
         Route::new(
             Method::GET,
@@ -43,7 +52,15 @@ pub fn table() -> Vec<Route> {
         )
         .admin()
         .doc("chat", "Chat sessions, newest first, with offset paging")
-        .query(&["status", "limit", "offset"])
+        .query(
+            const {
+                &[
+                    QueryParam::one_of("status", session_statuses),
+                    SESSIONS_LIMIT.doc(),
+                    IntParam::OFFSET.doc(),
+                ]
+            },
+        )
         .ok(200, Some("ChatSessionPage")),
         Route::new(Method::GET, SESSION, get(get_session))
             .admin()
@@ -75,7 +92,14 @@ pub fn table() -> Vec<Route> {
             "chat",
             "A session's newest messages (older pages with `before`) and figures",
         )
-        .query(&["limit", "before"])
+        .query(
+            const {
+                &[
+                    MESSAGES_LIMIT.doc(),
+                    QueryParam::text("before", Some(MessageId::PATTERN)),
+                ]
+            },
+        )
         .ok(200, Some("ChatHistory")),
         Route::new(Method::GET, "/api/v1/admin/chat/metrics", get(metrics))
             .admin()
@@ -101,7 +125,7 @@ pub fn table() -> Vec<Route> {
         )
         .admin()
         .doc("chat", "A session's messages, oldest first")
-        .query(&["session_id"])
+        .query(const { &[SESSION_PARAM] })
         .ok(200, Some("ChatMessages")),
         Route::new(Method::POST, "/api/v1/admin/chat/messages", post(ask))
             .admin()
@@ -114,7 +138,15 @@ pub fn table() -> Vec<Route> {
         Route::new(Method::GET, "/api/v1/admin/chat/messages", get(messages))
             .admin()
             .doc("chat", "A session's messages after a time, oldest first")
-            .query(&["session_id", "limit", "since"])
+            .query(
+                const {
+                    &[
+                        SESSION_PARAM,
+                        MESSAGES_LIMIT.doc(),
+                        QueryParam::time("since"),
+                    ]
+                },
+            )
             .ok(200, Some("ChatMessages")),
     ]
 }
@@ -131,13 +163,6 @@ fn service(s: &AppState) -> Result<&ChatService, ApiError> {
 
 fn session_id(raw: &str) -> Result<SessionId, ApiError> {
     SessionId::parse(raw).ok_or_else(|| ApiError::not_found(Missing::ChatSession))
-}
-
-fn one_of_statuses() -> String {
-    format!(
-        "must be one of {}",
-        SessionStatus::ALL.map(|s| s.as_str()).join(", ")
-    )
 }
 
 async fn create_session(
@@ -165,11 +190,11 @@ async fn list_sessions(
         &p,
         "status",
         SessionStatus::parse,
-        &one_of_statuses(),
+        &one_of(session_statuses()),
         &mut fields,
     );
-    let limit = number(&p, "limit", 20, 1, 100, &mut fields);
-    let offset = number(&p, "offset", 0, 0, usize::MAX, &mut fields);
+    let limit = SESSIONS_LIMIT.read(&p, &mut fields);
+    let offset = IntParam::OFFSET.read(&p, &mut fields);
     if !fields.is_empty() {
         return Err(ApiError::validation(&fields));
     }
@@ -223,7 +248,7 @@ async fn history(
     let id = session_id(&id)?;
     let p = params(p)?;
     let mut fields = FieldErrors::new();
-    let limit = number(&p, "limit", 50, 1, 500, &mut fields);
+    let limit = MESSAGES_LIMIT.read(&p, &mut fields);
     let before = param(
         &p,
         "before",
@@ -346,7 +371,7 @@ async fn session_messages(
     let mut fields = FieldErrors::new();
     let id = session_param(&p, &mut fields);
     let (limit, since) = if paged {
-        let limit = number(&p, "limit", 50, 1, 500, &mut fields);
+        let limit = MESSAGES_LIMIT.read(&p, &mut fields);
         let since = param(
             &p,
             "since",

@@ -21,7 +21,7 @@ pub fn table() -> Vec<Route> {
         Route::new(Method::GET, "/api/v1/hooks", get(list))
             .admin()
             .doc("hooks", "The configured hooks, secrets omitted")
-            .ok(200, None),
+            .ok(200, Some("HookList")),
         Route::new(Method::POST, "/api/v1/hooks/trigger", post(trigger))
             .admin()
             .doc(
@@ -29,7 +29,7 @@ pub fn table() -> Vec<Route> {
                 "Run one hook, or every hook of an event, for an inquiry",
             )
             .body("HookTrigger")
-            .ok(202, None),
+            .ok(202, Some("HookDispatched")),
     ]
 }
 
@@ -59,18 +59,24 @@ async fn trigger(
     if inquiry.is_none() {
         fields.insert("inquiry_id".into(), "must be an inquiry id".into());
     }
-    let target = match (
-        body.get("hook_id").and_then(Value::as_str),
-        body.get("event"),
-    ) {
-        (Some(id), _) => match hooks.iter().find(|h| h.id == id) {
+    let hook_id = match body.get("hook_id") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(id)) => Ok(Some(id.as_str())),
+        Some(_) => Err(()),
+    };
+    let target = match (hook_id, body.get("event").filter(|e| !e.is_null())) {
+        (Err(()), _) => {
+            fields.insert("hook_id".into(), "must be a hook's id".into());
+            None
+        }
+        (Ok(Some(id)), _) => match hooks.iter().find(|h| h.id == id) {
             Some(h) => Some(Target::Hook(h)),
             None => {
                 fields.insert("hook_id".into(), "no hook has this id".into());
                 None
             }
         },
-        (None, Some(e)) => match serde_json::from_value::<EventType>(e.clone()) {
+        (Ok(None), Some(e)) => match serde_json::from_value::<EventType>(e.clone()) {
             Ok(e) => Some(Target::Event(e)),
             Err(_) => {
                 fields.insert(
@@ -80,7 +86,7 @@ async fn trigger(
                 None
             }
         },
-        (None, None) => {
+        (Ok(None), None) => {
             fields.insert("hook_id".into(), "give hook_id or event".into());
             None
         }

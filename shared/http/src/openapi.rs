@@ -9,6 +9,9 @@
 use super::routes::{Access, Route};
 use axum::http::header;
 use axum::response::IntoResponse;
+use backend_core::app::idempotency::IdempotencyKey;
+use backend_core::domain::chat::{SessionId, MAX_CLIENT_NAME, MAX_CONTENT_CHARS, MAX_JSON_BYTES};
+use backend_core::domain::inquiry::clean_pattern;
 use backend_core::domain::{InquiryStatus, Priority, ServiceType};
 use serde_json::{json, Map, Value};
 
@@ -28,18 +31,30 @@ fn operation(r: &Route) -> Value {
         .path
         .split('/')
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .map(|name| {
+            let schema = r
+                .path_params
+                .iter()
+                .find(|p| p.name == name)
+                .map_or(json!({"type": "string"}), |p| p.schema());
+            json!({"name": name, "in": "path", "required": true, "schema": schema})
+        })
         .collect();
     params.extend(r.query.iter().map(
-        |q| json!({"name": q, "in": "query", "required": false, "schema": {"type": "string"}}),
+        |q| json!({"name": q.name, "in": "query", "required": q.required, "schema": q.schema()}),
     ));
     if r.body == Some("NewInquiry") {
-        params.push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 255}}));
+        params.push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "pattern": IdempotencyKey::PATTERN}}));
     }
     let (status, ok_schema) = r.ok;
     let ok_content = match ok_schema {
         Some(s) => json!({"application/json": {"schema": schema_ref(s)}}),
-        None => json!({"text/plain": {"schema": {"type": "string"}}}),
+        None => Value::Object(
+            r.ok_types
+                .iter()
+                .map(|t| (t.to_string(), json!({"schema": {"type": "string"}})))
+                .collect(),
+        ),
     };
     let mut responses = Map::new();
     responses.insert(
@@ -47,21 +62,22 @@ fn operation(r: &Route) -> Value {
         json!({"description": "Success", "content": ok_content}),
     );
     let error = json!({"description": "Error envelope", "content": {"application/json": {"schema": schema_ref("Error")}}});
-    let mut errors = vec!["404", "429", "500", "503"];
+    let mut errors = vec![404, 429, 500, 503];
     if r.body.is_some() {
-        errors.extend(["400", "413", "415"]);
+        errors.extend([400, 413, 415]);
     }
     if !r.query.is_empty() {
-        errors.push("400");
+        errors.push(400);
     }
     if r.access == Access::Admin {
-        errors.extend(["401", "403"]);
+        errors.extend([401, 403]);
     }
     if r.method == axum::http::Method::PUT {
-        errors.push("409");
+        errors.push(409);
     }
+    errors.extend(r.errors);
     for code in errors {
-        responses.insert(code.into(), error.clone());
+        responses.insert(code.to_string(), error.clone());
     }
     let mut op = json!({
         "operationId": format!("{}_{}", r.method.as_str().to_lowercase(), r.path.trim_matches('/').replace(['/', '{', '}', '.'], "_")),
@@ -113,6 +129,30 @@ fn envelope(data: Value) -> Value {
     json!({"type": "object", "required": ["success", "data"], "properties": {"success": {"const": true}, "data": data}})
 }
 
+/// The fields a session's creator (`with_status` false: a status given is the
+/// server's to set, and ignored) or editor may send.
+fn session_fields(with_status: bool) -> Value {
+    let mut fields = json!({
+        "type": "object",
+        "properties": {
+            "client_name": {"type": ["string", "null"], "maxLength": MAX_CLIENT_NAME, "pattern": clean_pattern(true)},
+            "context": {
+                "anyOf": [
+                    {"type": "string", "pattern": clean_pattern(true)},
+                    {"type": "object", "properties": {"inquiry_id": {"type": ["string", "null"], "pattern": "^inq_[0-9a-z]{26}$"}}},
+                    {"type": "null"}
+                ],
+                "description": format!("Free text, or an object; its inquiry_id grounds the answers in that inquiry and its report. At most {MAX_JSON_BYTES} bytes as JSON")
+            },
+            "metadata": {"type": ["object", "null"], "description": format!("At most {MAX_JSON_BYTES} bytes as JSON")}
+        }
+    });
+    if with_status {
+        fields["properties"]["status"] = json!({"enum": ["active", "inactive", null]});
+    }
+    fields
+}
+
 /// The chat's objects and envelopes.
 fn chat_schemas() -> Value {
     json!({
@@ -127,15 +167,8 @@ fn chat_schemas() -> Value {
                 "last_activity": {"type": "string", "format": "date-time"}, "expires_at": {"type": "string", "format": "date-time"}
             }
         },
-        "ChatSessionFields": {
-            "type": "object",
-            "properties": {
-                "client_name": {"type": "string", "maxLength": 200},
-                "context": {"type": ["object", "string", "null"], "description": "Free text, or an object; its inquiry_id grounds the answers in that inquiry and its report"},
-                "status": {"enum": ["active", "inactive"], "description": "PUT only"},
-                "metadata": {"type": "object"}
-            }
-        },
+        "ChatSessionFields": session_fields(true),
+        "ChatSessionNew": session_fields(false),
         "ChatSessionEnvelope": envelope(schema_ref("ChatSession")),
         "ChatSessionPage": envelope(json!({"type": "object", "properties": {
             "sessions": {"type": "array", "items": schema_ref("ChatSession")},
@@ -158,12 +191,29 @@ fn chat_schemas() -> Value {
             "has_more": {"type": "boolean"}, "next_before": {"type": ["string", "null"], "description": "pass as `before` for the page of older messages"}}})),
         "ChatMetrics": envelope(json!({"type": "object"})),
         "ChatHealth": envelope(json!({"type": "object", "properties": {"status": {"enum": ["healthy", "unhealthy"]}, "checks": {"type": "object"}}})),
-        "SimpleChatQuestion": {"type": "object", "required": ["content"], "properties": {"content": {"type": "string", "minLength": 1, "maxLength": 4000}, "session_id": {"type": "string"}}},
+        "SimpleChatQuestion": {"type": "object", "required": ["content"], "properties": {"content": not_blank(text(1, MAX_CONTENT_CHARS, true)), "session_id": {"anyOf": [{"type": "string", "pattern": SessionId::PATTERN}, {"type": "string", "maxLength": 0}, {"type": "null"}], "description": "none starts a new session"}}},
         "SimpleChatAnswer": {"type": "object", "required": ["success", "message_id"], "properties": {"success": {"const": true}, "message_id": {"type": "string"}, "session_id": {"type": "string"}, "response": schema_ref("ChatMessage")}},
-        "ChatQuestion": {"type": "object", "required": ["content", "session_id"], "properties": {"content": {"type": "string", "minLength": 1, "maxLength": 4000}, "session_id": {"type": "string"}, "client_name": {"type": "string"}}},
+        "ChatQuestion": {"type": "object", "required": ["content", "session_id"], "properties": {"content": not_blank(text(1, MAX_CONTENT_CHARS, true)), "session_id": {"type": "string", "pattern": SessionId::PATTERN}, "client_name": {"type": ["string", "null"], "maxLength": MAX_CLIENT_NAME, "pattern": clean_pattern(true)}}},
         "ChatAnswer": {"type": "object", "required": ["success", "message_id", "content", "type"], "properties": {"success": {"const": true}, "message_id": {"type": "string"}, "content": {"type": "string"}, "type": {"const": "assistant"}, "session_id": {"type": "string"}, "metadata": {"type": "object"}}},
         "ChatMessages": {"type": "object", "required": ["success", "messages"], "properties": {"success": {"const": true}, "messages": {"type": "array", "items": schema_ref("ChatMessage")}, "has_more": {"type": "boolean"}}}
     })
+}
+
+/// Text of `min..=max` characters without control characters (line breaks and tabs
+/// allowed where `multiline`), as `domain::inquiry::is_clean` checks it.
+fn text(min: usize, max: usize, multiline: bool) -> Value {
+    json!({"type": "string", "minLength": min, "maxLength": max, "pattern": clean_pattern(multiline)})
+}
+
+/// An optional field: null is read as absent.
+fn or_null(schema: Value) -> Value {
+    json!({"anyOf": [schema, {"type": "null"}]})
+}
+
+/// Text with a character other than white space: the validators trim before they
+/// measure, so blank text is empty text.
+fn not_blank(schema: Value) -> Value {
+    json!({"allOf": [schema, {"pattern": "\\S"}]})
 }
 
 fn schemas() -> Value {
@@ -185,13 +235,13 @@ fn schemas() -> Value {
             "type": "object",
             "required": ["name", "email", "services", "message"],
             "properties": {
-                "name": {"type": "string", "minLength": 2, "maxLength": 100},
+                "name": not_blank(text(2, 100, false)),
                 "email": {"type": "string", "format": "email", "maxLength": 254},
-                "company": {"type": "string", "maxLength": 200},
-                "phone": {"type": "string", "maxLength": 32, "pattern": "^[0-9 +()-]*$"},
+                "company": or_null(text(0, 200, false)),
+                "phone": or_null(json!({"type": "string", "maxLength": 32, "pattern": "^[0-9 +()-]*$"})),
                 "services": {"type": "array", "minItems": 1, "items": {"enum": services}},
-                "message": {"type": "string", "minLength": 1, "maxLength": 5000},
-                "source": {"type": "string", "maxLength": 50}
+                "message": not_blank(text(1, 5000, true)),
+                "source": or_null(text(0, 50, false))
             }
         },
         "Inquiry": {
@@ -225,7 +275,7 @@ fn schemas() -> Value {
         "StatusChange": {
             "type": "object", "required": ["status"],
             "description": format!("Allowed moves: {}. Any other move answers 409 INVALID_TRANSITION with the allowed ones in details.allowed.", InquiryStatus::table_text()),
-            "properties": {"status": {"enum": statuses}, "note": {"type": "string", "maxLength": 2000}}
+            "properties": {"status": {"enum": statuses}, "note": {"type": ["string", "null"], "maxLength": 2000, "pattern": clean_pattern(true)}}
         },
         "Login": {
             "type": "object", "required": ["username", "password"],
@@ -281,9 +331,15 @@ fn schemas() -> Value {
         },
         "HookTrigger": {
             "type": "object", "required": ["inquiry_id"],
-            "properties": {"inquiry_id": {"type": "string"}, "hook_id": {"type": "string"},
+            "description": "Names one hook (hook_id) or an event whose hooks all run (event)",
+            "anyOf": [{"required": ["hook_id"]}, {"required": ["event"]}],
+            "properties": {"inquiry_id": {"type": "string", "pattern": "^inq_[0-9a-z]{26}$"}, "hook_id": {"type": ["string", "null"]},
                            "event": {"enum": ["inquiry_created", "report_generated", "report_failed", "status_changed", "notification_sent", "consultant_assigned"]}}
         },
+        "HookList": envelope(json!({"type": "array", "items": {"type": "object", "required": ["id", "name", "event", "action"],
+            "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "event": {"type": "string"},
+                           "action": {"type": "object", "description": "its type and target, URLs without query or credentials, secrets omitted"}}}})),
+        "HookDispatched": envelope(json!({"type": "object", "required": ["dispatch_id"], "properties": {"dispatch_id": {"type": "string"}}})),
         "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"]}
     })
 }

@@ -36,6 +36,8 @@ pub fn table() -> Vec<Route> {
                 "Submit an inquiry (Idempotency-Key header supported)",
             )
             .body("NewInquiry")
+            // An Idempotency-Key reused with another body.
+            .errors(&[409])
             .ok(201, Some("InquiryCreated")),
         Route::new(
             Method::GET,

@@ -98,3 +98,129 @@ pub(super) fn number(
 pub(super) fn page_of(offset: usize, limit: usize) -> usize {
     (offset / limit.max(1)).saturating_add(1)
 }
+
+/// A query parameter as the OpenAPI document describes it. Routes declare theirs
+/// with the same bounds and value lists their handlers read with (`IntParam`,
+/// `one_of`), so the document states what is enforced.
+#[derive(Clone, Copy)]
+pub struct QueryParam {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub required: bool,
+}
+
+#[derive(Clone, Copy)]
+pub enum Kind {
+    Int {
+        default: usize,
+        min: usize,
+        max: usize,
+    },
+    /// One of these values.
+    OneOf(fn() -> Vec<&'static str>),
+    /// A date (`YYYY-MM-DD`) or an RFC 3339 time.
+    Time,
+    /// Text the handler checks itself (an opaque cursor, an id).
+    Text { pattern: Option<&'static str> },
+}
+
+impl QueryParam {
+    pub const fn one_of(name: &'static str, values: fn() -> Vec<&'static str>) -> Self {
+        Self::of(name, Kind::OneOf(values))
+    }
+
+    pub const fn time(name: &'static str) -> Self {
+        Self::of(name, Kind::Time)
+    }
+
+    pub const fn text(name: &'static str, pattern: Option<&'static str>) -> Self {
+        Self::of(name, Kind::Text { pattern })
+    }
+
+    pub const fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    const fn of(name: &'static str, kind: Kind) -> Self {
+        Self {
+            name,
+            kind,
+            required: false,
+        }
+    }
+
+    /// Its JSON Schema. An empty value is read as no value, so an optional
+    /// parameter may be empty too.
+    pub fn schema(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self.required {
+            true => self.value_schema(),
+            false => json!({"anyOf": [self.value_schema(), {"type": "string", "maxLength": 0}]}),
+        }
+    }
+
+    fn value_schema(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self.kind {
+            Kind::Int { default, min, max } => {
+                json!({"type": "integer", "minimum": min, "maximum": max, "default": default})
+            }
+            Kind::OneOf(values) => json!({"type": "string", "enum": values()}),
+            Kind::Time => {
+                json!({"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]})
+            }
+            Kind::Text { pattern: Some(p) } => json!({"type": "string", "pattern": p}),
+            Kind::Text { pattern: None } => json!({"type": "string", "minLength": 1}),
+        }
+    }
+}
+
+/// A whole-number query parameter: what `read` enforces is what `doc` states.
+#[derive(Clone, Copy)]
+pub struct IntParam {
+    pub name: &'static str,
+    pub default: usize,
+    pub min: usize,
+    pub max: usize,
+}
+
+impl IntParam {
+    /// `limit`: `default` when absent, at most `max`.
+    pub const fn limit(default: usize, max: usize) -> Self {
+        Self {
+            name: "limit",
+            default,
+            min: 1,
+            max,
+        }
+    }
+
+    /// `offset`: 0 when absent, any whole number.
+    pub const OFFSET: Self = Self {
+        name: "offset",
+        default: 0,
+        min: 0,
+        max: usize::MAX,
+    };
+
+    pub(super) fn read(&self, p: &HashMap<String, String>, fields: &mut FieldErrors) -> usize {
+        number(p, self.name, self.default, self.min, self.max, fields)
+    }
+
+    pub const fn doc(self) -> QueryParam {
+        QueryParam::of(
+            self.name,
+            Kind::Int {
+                default: self.default,
+                min: self.min,
+                max: self.max,
+            },
+        )
+    }
+}
+
+/// "must be one of a, b, c": the message for a value outside a `OneOf` list.
+pub(super) fn one_of(values: Vec<&str>) -> String {
+    format!("must be one of {}", values.join(", "))
+}

@@ -2,7 +2,7 @@
 //! downloads, and the admin report listing and view.
 
 use super::error::ApiError;
-use super::query::{number, page_of, params, Params};
+use super::query::{page_of, params, IntParam, Params, QueryParam};
 use super::routes::Route;
 use super::AppState;
 use axum::extract::{Path, State};
@@ -18,6 +18,20 @@ use backend_core::domain::{Inquiry, InquiryId};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+/// API.md: limit 1–100, default 20 (the dashboard asks without one).
+const REPORTS_LIMIT: IntParam = IntParam::limit(20, 100);
+
+/// What a report file is served as, by format.
+const FILE_TYPES: &[&str] = &["application/pdf", "text/html"];
+
+fn formats() -> Vec<&'static str> {
+    vec!["pdf", "html"]
+}
+
+fn report_statuses() -> Vec<&'static str> {
+    vec!["draft", "reviewed", "final"]
+}
+
 pub fn table() -> Vec<Route> {
     vec![
         Route::new(Method::GET, "/api/v1/inquiries/{id}/report", get(latest))
@@ -31,7 +45,7 @@ pub fn table() -> Vec<Route> {
         )
         .admin()
         .doc("reports", "The newest report as an HTML page")
-        .ok(200, None),
+        .ok_as(200, &["text/html"]),
         Route::new(
             Method::GET,
             "/api/v1/inquiries/{id}/report/pdf",
@@ -39,7 +53,7 @@ pub fn table() -> Vec<Route> {
         )
         .admin()
         .doc("reports", "The newest report as a PDF, inline")
-        .ok(200, None),
+        .ok_as(200, &["application/pdf"]),
         Route::new(
             Method::GET,
             "/api/v1/inquiries/{id}/report/download",
@@ -50,15 +64,24 @@ pub fn table() -> Vec<Route> {
             "reports",
             "The newest report as an attachment (format=pdf or html)",
         )
-        .query(&["format"])
-        .ok(200, None),
+        .query(const { &[QueryParam::one_of("format", formats)] })
+        .ok_as(200, FILE_TYPES),
         Route::new(Method::GET, "/api/v1/admin/reports", get(list))
             .admin()
             .doc(
                 "reports",
                 "Every report with its inquiry, newest first, offset paging",
             )
-            .query(&["status", "type", "limit", "offset"])
+            .query(
+                const {
+                    &[
+                        QueryParam::one_of("status", report_statuses),
+                        QueryParam::text("type", None),
+                        REPORTS_LIMIT.doc(),
+                        IntParam::OFFSET.doc(),
+                    ]
+                },
+            )
             .ok(200, Some("ReportOffsetPage")),
         Route::new(
             Method::GET,
@@ -78,7 +101,9 @@ pub fn table() -> Vec<Route> {
             "reports",
             "The newest report of an inquiry as an attachment (pdf or html)",
         )
-        .ok(200, None),
+        .path_params(const { &[QueryParam::one_of("format", formats)] })
+        .errors(&[400])
+        .ok_as(200, FILE_TYPES),
     ]
 }
 
@@ -243,7 +268,11 @@ async fn download(
     q: Params,
 ) -> Result<Response, ApiError> {
     let q = params(q)?;
-    let format = format_of(q.get("format").map(String::as_str))?;
+    let format = format_of(
+        q.get("format")
+            .map(String::as_str)
+            .filter(|f| !f.is_empty()),
+    )?;
     let (report, svc) = newest(&s, &id).await?;
     let inquiry = svc.inquiry(&report.inquiry_id).await?;
     let name = format!("{}_{}_report", slug(&inquiry.company), report.report_type);
@@ -295,9 +324,8 @@ async fn list(State(s): State<Arc<AppState>>, q: Params) -> Result<Json<Value>, 
         }
     };
     let report_type = q.get("type").filter(|v| !v.is_empty()).cloned();
-    // API.md: limit 1–100, default 20 (the dashboard asks without one).
-    let limit = number(&q, "limit", 20, 1, 100, &mut fields);
-    let offset = number(&q, "offset", 0, 0, usize::MAX, &mut fields);
+    let limit = REPORTS_LIMIT.read(&q, &mut fields);
+    let offset = IntParam::OFFSET.read(&q, &mut fields);
     if !fields.is_empty() {
         return Err(ApiError::validation(&fields));
     }

@@ -2,6 +2,7 @@
 //! document says of it and who may call it; the routers and the document are both
 //! built from these tables, so they cannot disagree.
 
+use super::query::QueryParam;
 use super::AppState;
 use axum::http::Method;
 use axum::routing::MethodRouter;
@@ -26,8 +27,14 @@ pub struct Route {
     pub body: Option<&'static str>,
     /// Success status, and the component schema of its body (`None`: not JSON).
     pub ok: (u16, Option<&'static str>),
-    /// Query parameters, by name.
-    pub query: &'static [&'static str],
+    /// The media types of a success that is not JSON.
+    pub ok_types: &'static [&'static str],
+    /// Error statuses this route answers beyond those every route of its kind does.
+    pub errors: &'static [u16],
+    /// Query parameters, as the handler reads them.
+    pub query: &'static [QueryParam],
+    /// Path parameters that take less than any text, by name (the others are text).
+    pub path_params: &'static [QueryParam],
     /// Whether its answers carry `Cache-Control: no-store` (every admin route, and
     /// sign-in, whose answer is a token).
     pub no_store: bool,
@@ -44,7 +51,10 @@ impl Route {
             access: Access::Public,
             body: None,
             ok: (200, None),
+            ok_types: &["text/plain"],
+            errors: &[],
             query: &[],
+            path_params: &[],
             no_store: false,
             handler,
         }
@@ -76,8 +86,25 @@ impl Route {
         self
     }
 
-    pub fn query(mut self, names: &'static [&'static str]) -> Self {
-        self.query = names;
+    /// A success that is not JSON, in one of these media types.
+    pub fn ok_as(mut self, status: u16, types: &'static [&'static str]) -> Self {
+        self.ok = (status, None);
+        self.ok_types = types;
+        self
+    }
+
+    pub fn errors(mut self, statuses: &'static [u16]) -> Self {
+        self.errors = statuses;
+        self
+    }
+
+    pub fn path_params(mut self, params: &'static [QueryParam]) -> Self {
+        self.path_params = params;
+        self
+    }
+
+    pub fn query(mut self, params: &'static [QueryParam]) -> Self {
+        self.query = params;
         self
     }
 }

@@ -3,7 +3,7 @@
 
 use backend_http::routes::{self, Access};
 use std::collections::BTreeSet;
-use system_tests::{inquiry_body, json_of, spawn_app, Value};
+use system_tests::{inquiry_body, json, json_of, spawn_app, Value};
 
 fn collect_refs(v: &Value, out: &mut Vec<String>) {
     match v {
@@ -116,4 +116,81 @@ async fn every_documented_operation_is_served() {
             );
         }
     }
+}
+
+/// The document states what the server does: a type, a list or a pattern for every
+/// parameter, the media type of every success that is not JSON, the statuses the
+/// routes answer beyond the common ones, and the body rules the validators apply.
+#[test]
+fn the_document_states_parameter_types_media_types_statuses_and_body_rules() {
+    let doc = backend_http::openapi::document(&routes::all());
+    let op = |method: &str, path: &str| doc["paths"][path][method].clone();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().unwrap() {
+                let text = p["schema"].to_string();
+                let typed = ["enum", "integer", "pattern", "format", "minLength"]
+                    .iter()
+                    .any(|k| text.contains(k));
+                assert!(
+                    typed || p["in"] == "path",
+                    "{method} {path}: {} is a bare string",
+                    p["name"]
+                );
+            }
+        }
+    }
+    let media = |method: &str, path: &str| -> BTreeSet<String> {
+        op(method, path)["responses"]["200"]["content"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    };
+    let set = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    assert_eq!(
+        media("get", "/api/v1/inquiries/{id}/report/html"),
+        set(&["text/html"])
+    );
+    assert_eq!(
+        media("get", "/api/v1/inquiries/{id}/report/pdf"),
+        set(&["application/pdf"])
+    );
+    assert_eq!(
+        media("get", "/api/v1/inquiries/{id}/report/download"),
+        set(&["application/pdf", "text/html"])
+    );
+    assert_eq!(media("get", "/api/v1/hooks"), set(&["application/json"]));
+    for (method, path, status) in [
+        ("post", "/api/v1/auth/login", "401"),
+        ("post", "/api/v1/inquiries", "409"),
+        (
+            "get",
+            "/api/v1/admin/reports/download/{inquiry_id}/{format}",
+            "400",
+        ),
+    ] {
+        assert!(
+            op(method, path)["responses"].get(status).is_some(),
+            "{method} {path} does not list {status}"
+        );
+    }
+    let limit = op("get", "/api/v1/inquiries")["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap()["schema"]["anyOf"][0]
+        .clone();
+    assert_eq!(
+        limit,
+        json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 20})
+    );
+    let name = &doc["components"]["schemas"]["NewInquiry"]["properties"]["name"];
+    assert_eq!(
+        name["allOf"][0]["pattern"],
+        backend_core::domain::inquiry::clean_pattern(false),
+        "{name}"
+    );
 }

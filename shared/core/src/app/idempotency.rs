@@ -15,6 +15,9 @@ const TTL_SECONDS: i64 = 24 * 3600;
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
+    /// What `parse` accepts, as a regular expression (for the API's description).
+    pub const PATTERN: &'static str = "^[!-~]{1,255}$";
+
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
         if raw.is_empty() || raw.len() > 255 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
             return Err("Idempotency-Key must be 1 to 255 visible ASCII characters");
@@ -83,6 +86,22 @@ pub fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_pattern_states_what_parse_accepts() {
+        assert_eq!(IdempotencyKey::PATTERN, "^[!-~]{1,255}$");
+        for b in 0u8..=255 {
+            let one = (b as char).to_string();
+            assert_eq!(
+                IdempotencyKey::parse(&one).is_ok(),
+                (b'!'..=b'~').contains(&b),
+                "{b}"
+            );
+        }
+        assert!(IdempotencyKey::parse(&"k".repeat(255)).is_ok());
+        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
+        assert!(IdempotencyKey::parse("").is_err());
+    }
 
     #[test]
     fn keys_are_bounded_visible_ascii() {

@@ -11,8 +11,8 @@ use std::fmt;
 /// Longest question or answer piece a client may send, in characters.
 pub const MAX_CONTENT_CHARS: usize = 4000;
 /// Size bound on a session's free-form `context` and `metadata`, serialised.
-const MAX_JSON_BYTES: usize = 8 * 1024;
-const MAX_CLIENT_NAME: usize = 200;
+pub const MAX_JSON_BYTES: usize = 8 * 1024;
+pub const MAX_CLIENT_NAME: usize = 200;
 
 /// A session id: `chat_<ulid>` when the server makes one, or a name the client
 /// chose (the dashboard names its own sessions). Either way 1–64 characters of
@@ -24,6 +24,8 @@ pub struct SessionId(String);
 impl SessionId {
     /// What `parse` accepts, in the words an error message uses.
     pub const RULE: &'static str = "must be 1 to 64 letters, digits, _ or -";
+    /// The same, as a regular expression (for the API's description).
+    pub const PATTERN: &'static str = "^[A-Za-z0-9_-]{1,64}$";
 
     pub fn new(id: ulid::Ulid) -> Self {
         Self(format!("chat_{}", id.to_string().to_lowercase()))
@@ -50,6 +52,9 @@ impl fmt::Display for SessionId {
 pub struct MessageId(String);
 
 impl MessageId {
+    /// What `parse` accepts, as a regular expression (for the API's description).
+    pub const PATTERN: &'static str = "^msg_[0-9a-z]{26}$";
+
     pub fn new(id: ulid::Ulid) -> Self {
         Self(format!("msg_{}", id.to_string().to_lowercase()))
     }
@@ -192,8 +197,7 @@ impl ChatMessage {
 
 /// Text a person typed: no control characters other than line breaks and tabs.
 pub fn clean_text(s: &str) -> bool {
-    !s.chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    super::inquiry::is_clean(s, true)
 }
 
 /// The fields a session's creator or editor may set, each already checked.

@@ -57,6 +57,36 @@ pub(crate) fn is_key_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// The characters typed text may not hold, as inclusive code point ranges: the
+/// control characters (`char::is_control`), less line breaks and tabs where the text
+/// may span lines. `is_clean` checks text against them and `clean_pattern` states
+/// them to clients, so the API's description says what the validators do.
+fn forbidden(multiline: bool) -> &'static [(u32, u32)] {
+    match multiline {
+        true => &[(0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F), (0x7F, 0x9F)],
+        false => &[(0x00, 0x1F), (0x7F, 0x9F)],
+    }
+}
+
+/// Whether `s` holds none of the `forbidden` characters.
+pub fn is_clean(s: &str, multiline: bool) -> bool {
+    let ranges = forbidden(multiline);
+    !s.chars().any(|c| {
+        ranges
+            .iter()
+            .any(|&(lo, hi)| (lo..=hi).contains(&(c as u32)))
+    })
+}
+
+/// A regular expression (JSON Schema `pattern`) matching exactly the `is_clean` text.
+pub fn clean_pattern(multiline: bool) -> String {
+    let class: String = forbidden(multiline)
+        .iter()
+        .map(|(lo, hi)| format!("\\u{lo:04X}-\\u{hi:04X}"))
+        .collect();
+    format!("^[^{class}]*$")
+}
+
 /// Per-field messages, ordered by field name for stable responses.
 pub type FieldErrors = BTreeMap<String, String>;
 
@@ -126,10 +156,7 @@ impl Rules<'_> {
             self.fail(field, format!("must be at least {min} characters"));
         } else if len > max {
             self.fail(field, format!("must be at most {max} characters"));
-        } else if value
-            .chars()
-            .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
-        {
+        } else if !is_clean(&value, multiline) {
             self.fail(field, "must not contain control characters");
         }
         value
@@ -294,6 +321,21 @@ mod tests {
         let mut b = valid();
         b["name"] = json!("é".repeat(100));
         assert!(NewInquiry::parse(&b).is_ok());
+    }
+
+    #[test]
+    fn clean_text_is_text_without_control_characters_and_its_pattern_says_so() {
+        for multiline in [false, true] {
+            for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+                let allowed = !c.is_control() || (multiline && matches!(c, '\n' | '\r' | '\t'));
+                assert_eq!(is_clean(&c.to_string(), multiline), allowed, "{c:?}");
+            }
+        }
+        assert_eq!(clean_pattern(false), r"^[^\u0000-\u001F\u007F-\u009F]*$");
+        assert_eq!(
+            clean_pattern(true),
+            r"^[^\u0000-\u0008\u000B-\u000C\u000E-\u001F\u007F-\u009F]*$"
+        );
     }
 
     #[test]
