@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test, on a fresh machine: installs the pinned tools, checks formatting and the
 # SAM template, builds the function binaries the RIE tests run, starts moto on a free
-# loopback port, runs the whole test suite, rehearses the deploy on moto and smoke-tests
+# loopback port, runs the whole test suite, rehearses the deploy on moto, smoke-tests and fuzzes
 # a dev server (infra/tests), runs clippy, and stops moto by its pid.
 set -euo pipefail
 source "$(dirname "$0")/tools.sh"
@@ -24,7 +24,7 @@ start_moto
 echo "== tests"
 cargo test --workspace --all-targets
 
-echo "== deploy rehearsal on moto, transformed template, workflows, smoke test (infra/tests)"
+echo "== deploy rehearsal on moto, transformed template, workflows, smoke test, API fuzzing (infra/tests)"
 python -m pytest -q -p no:cacheprovider infra/tests
 
 echo "== clippy"

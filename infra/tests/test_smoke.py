@@ -4,72 +4,17 @@ deployed functions), started on a free loopback port with a smoke user configure
 way the stack's admin secret configures one (JWT_SECRET, ADMIN_USERS with an argon2id
 hash made by the hash-password binary).
 
-The binaries are the debug ones infra/scripts/test.sh builds (cargo build --workspace
---bins), under CARGO_TARGET_DIR or target/.
+The dev server is conftest's `devserver` fixture.
 """
 
-import json
 import os
-import secrets
-import signal
-import subprocess
 import time
-import urllib.request
 
 import pytest
 
-from conftest import SCRIPTS, TARGET, free_port, run
+from conftest import SCRIPTS, free_port, run
 
-BIN = os.path.join(TARGET, "debug")
 STEPS = ("health", "services", "inquiry", "replay", "sign-in", "admin list", "report", "chat")
-
-
-def binary(name):
-    path = os.path.join(BIN, name)
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"{path} is missing: cargo build --workspace --bins (infra/scripts/test.sh does)")
-    return path
-
-
-@pytest.fixture(scope="module")
-def devserver(tmp_path_factory):
-    password = secrets.token_urlsafe(24)
-    hashed = subprocess.run([binary("hash-password")], input=password, capture_output=True, text=True, timeout=60)
-    assert hashed.returncode == 0 and hashed.stdout.startswith("$argon2id$"), hashed.stderr
-    port = free_port()
-    data = str(tmp_path_factory.mktemp("smoke-devserver"))
-    env = dict(
-        os.environ,
-        BIND_ADDR=f"127.0.0.1:{port}",
-        DATA_DIR=data,
-        JWT_SECRET=secrets.token_hex(32),
-        ADMIN_USERS=json.dumps([{"username": "smoke", "password_hash": hashed.stdout.strip()}]),
-        LOG_LEVEL="warn",
-    )
-    for k in [k for k in env if k.startswith("AWS_")]:
-        del env[k]
-    log = open(os.path.join(data, "devserver.log"), "w")
-    proc = subprocess.Popen([binary("devserver")], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, f"the dev server exited: {open(log.name).read()[-2000:]}"
-            try:
-                urllib.request.urlopen(f"{base}/health", timeout=1)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the dev server did not answer within 30 s"
-                time.sleep(0.1)
-        yield {"base": base, "port": port, "password": password}
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def smoke(args, username, password):

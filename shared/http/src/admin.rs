@@ -89,6 +89,9 @@ fn audit(actor: &str, action: &str, target: &str, ctx: &RequestContext, outcome:
     tracing::info!(target: "audit", audit = true, actor, action, target_id = target, correlation_id = %ctx.correlation_id, outcome, "audit");
 }
 
+/// The longest username or password sign-in reads, in characters.
+pub(super) const MAX_CREDENTIAL_CHARS: usize = 1024;
+
 async fn login(
     State(s): State<Arc<AppState>>,
     Extension(ctx): Extension<RequestContext>,
@@ -98,7 +101,7 @@ async fn login(
     let auth = s.auth.as_ref().ok_or_else(unconfigured)?;
     let mut fields = FieldErrors::new();
     let text = |k: &str, fields: &mut FieldErrors| match body.get(k).and_then(Value::as_str) {
-        Some(v) if !v.is_empty() && v.len() <= 1024 => v.to_string(),
+        Some(v) if (1..=MAX_CREDENTIAL_CHARS).contains(&v.chars().count()) => v.to_string(),
         _ => {
             fields.insert(k.into(), "is required".into());
             String::new()

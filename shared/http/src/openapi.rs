@@ -6,6 +6,7 @@
 //! function, a fifth of its size and of its cold start. A test fails when the
 //! file and the route table disagree (and `UPDATE_OPENAPI=1` rewrites it).
 
+use super::admin::MAX_CREDENTIAL_CHARS;
 use super::routes::{Access, Route};
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -279,7 +280,10 @@ fn schemas() -> Value {
         },
         "Login": {
             "type": "object", "required": ["username", "password"],
-            "properties": {"username": {"type": "string"}, "password": {"type": "string", "format": "password"}}
+            "properties": {
+                "username": {"type": "string", "minLength": 1, "maxLength": MAX_CREDENTIAL_CHARS},
+                "password": {"type": "string", "format": "password", "minLength": 1, "maxLength": MAX_CREDENTIAL_CHARS}
+            }
         },
         "Token": {
             "type": "object", "required": ["success", "token", "expires_at"],
