@@ -45,6 +45,7 @@ use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::retry::RetryConfig;
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 pub use aws_types::SdkConfig;
 #[cfg(all(feature = "dynamodb", feature = "sqs"))]
@@ -128,7 +129,29 @@ where
     if let Some(url) = env("AWS_ENDPOINT_URL") {
         sdk = sdk.endpoint_url(url);
     }
+    if let Some(retry) = retry_config(&env) {
+        sdk = sdk.retry_config(retry);
+    }
     sdk.build()
+}
+
+/// `AWS_RETRY_MODE` (`standard`, `adaptive`) and `AWS_MAX_ATTEMPTS`, as the standard
+/// chain reads them; unset, the SDK's own default (standard, 3 attempts). A value
+/// that is neither is ignored, as the chain ignores it.
+fn retry_config(env: &impl Fn(&str) -> Option<String>) -> Option<RetryConfig> {
+    let mode = env("AWS_RETRY_MODE");
+    let attempts = env("AWS_MAX_ATTEMPTS").and_then(|n| n.trim().parse::<u32>().ok());
+    if mode.is_none() && attempts.is_none() {
+        return None;
+    }
+    let retry = match mode.as_deref().map(str::trim) {
+        Some("adaptive") => RetryConfig::adaptive(),
+        _ => RetryConfig::standard(),
+    };
+    Some(match attempts.filter(|n| *n >= 1) {
+        Some(n) => retry.with_max_attempts(n),
+        None => retry,
+    })
 }
 
 /// Per-service settings from the environment (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`,
@@ -274,5 +297,60 @@ pub fn connect_polling(sdk: &SdkConfig, res: &AwsResources) -> Adapters {
     Adapters {
         feed: Some(Arc::new(DynamoFeed::new(sdk, &res.table_name))),
         ..connect_with(sdk, res)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_types::retry::RetryMode;
+
+    fn env(
+        pairs: &'static [(&'static str, &'static str)],
+    ) -> impl Fn(&str) -> Option<String> + Clone + Send + Sync + 'static {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn a_functions_configuration_comes_from_its_environment() {
+        let sdk = sdk_config_from(env(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+            ("AWS_MAX_ATTEMPTS", "1"),
+        ]));
+        assert_eq!(sdk.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:9"));
+        assert!(sdk.credentials_provider().is_some());
+        let retry = sdk
+            .retry_config()
+            .expect("AWS_MAX_ATTEMPTS sets the retries");
+        assert_eq!(
+            (retry.mode(), retry.max_attempts()),
+            (RetryMode::Standard, 1)
+        );
+    }
+
+    #[test]
+    fn retries_follow_the_standard_variables_and_default_to_the_sdks() {
+        assert!(retry_config(&env(&[])).is_none());
+        let adaptive = retry_config(&env(&[
+            ("AWS_RETRY_MODE", "adaptive"),
+            ("AWS_MAX_ATTEMPTS", "5"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (adaptive.mode(), adaptive.max_attempts()),
+            (RetryMode::Adaptive, 5)
+        );
+        let bad = retry_config(&env(&[("AWS_MAX_ATTEMPTS", "zero")]))
+            .unwrap_or_else(RetryConfig::standard);
+        assert_eq!(bad.max_attempts(), RetryConfig::standard().max_attempts());
     }
 }
