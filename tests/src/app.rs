@@ -214,7 +214,7 @@ pub fn auth_env() -> Vec<(&'static str, String)> {
 pub fn auth_config() -> backend_core::app::auth::AuthConfig {
     let env = auth_env();
     let settings = backend_config::Settings::from_lookup(
-        |k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()),
+        |k| crate::lookup(&env, k),
         &[backend_config::Part::Auth],
     )
     .expect("test auth configuration is valid");

@@ -58,8 +58,7 @@ pub async fn stored_secret(value: &str) -> String {
 /// them in AWS: a secret in the emulator, named by `ADMIN_SECRET_ID`.
 pub async fn auth_secret_env() -> Vec<(&'static str, String)> {
     let env = crate::auth_env();
-    let get = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
-    let secret = json!({"jwt_secret": get("JWT_SECRET"), "admin_users": get("ADMIN_USERS")});
+    let secret = json!({"jwt_secret": lookup(&env, "JWT_SECRET"), "admin_users": lookup(&env, "ADMIN_USERS")});
     vec![("ADMIN_SECRET_ID", stored_secret(&secret.to_string()).await)]
 }
 

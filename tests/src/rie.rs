@@ -146,6 +146,11 @@ pub fn aws_env(res: &AwsResources) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// A variable of a function's environment as the tests write one (`aws_env`, ...).
+pub fn lookup(env: &[(&'static str, String)], name: &str) -> Option<String> {
+    env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+}
+
 /// Reads one event file from `events/`.
 pub fn event(path: &str) -> Value {
     event_with_token(path, "")

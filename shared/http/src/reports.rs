@@ -2,7 +2,7 @@
 //! downloads, and the admin report listing and view.
 
 use super::error::ApiError;
-use super::query::{page_of, params, IntParam, Params, QueryParam};
+use super::query::{one_of, page_of, params, IntParam, Params, QueryParam};
 use super::routes::Route;
 use super::AppState;
 use axum::extract::{Path, State};
@@ -315,10 +315,7 @@ async fn list(State(s): State<Arc<AppState>>, q: Params) -> Result<Json<Value>, 
         Some(v) => {
             let parsed = ReportStatus::parse(v);
             if parsed.is_none() {
-                fields.insert(
-                    "status".into(),
-                    "must be one of draft, reviewed, final".into(),
-                );
+                fields.insert("status".into(), one_of(report_statuses()));
             }
             parsed
         }

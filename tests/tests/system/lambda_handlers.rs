@@ -22,15 +22,11 @@ use lambda_http::request::{LambdaRequest, RequestOrigin};
 use system_tests::lambda_events::{
     AdminApi, ChatWs, Invoke, NotifyWorker, OutboxRelay, PublicApi, ReportWorker,
 };
-use system_tests::{json, Value};
+use system_tests::{json, lookup, Value};
 use tower::ServiceExt;
 
 /// A function's environment, as the RIE run passes it to the binary.
 type Env = Vec<(&'static str, String)>;
-
-fn lookup(env: &Env, name: &str) -> Option<String> {
-    env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
-}
 
 /// The SDK configuration and settings a function's environment gives it, as
 /// `backend_lambda::start` reads them (secrets the environment names included).

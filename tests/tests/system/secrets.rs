@@ -4,7 +4,7 @@
 
 use backend_aws::{read_secrets, SecretsError};
 use backend_lambda::Part;
-use system_tests::{aws_env, aws_resources, json, sdk_config, stored_secret};
+use system_tests::{aws_env, aws_resources, json, lookup, sdk_config, stored_secret};
 
 #[tokio::test]
 async fn every_named_secret_is_read_in_one_call_keyed_by_the_id_given() {
@@ -67,9 +67,8 @@ async fn a_functions_sign_in_settings_come_from_the_secret_its_environment_names
     let res = aws_resources().await;
     let mut env = aws_env(&res);
     env.extend(system_tests::auth_secret_env().await);
-    let lookup = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
-    assert!(lookup("JWT_SECRET").is_none() && lookup("ADMIN_USERS").is_none());
-    let settings = backend_lambda::settings(&sdk, lookup, &[Part::Aws, Part::Auth])
+    assert!(lookup(&env, "JWT_SECRET").is_none() && lookup(&env, "ADMIN_USERS").is_none());
+    let settings = backend_lambda::settings(&sdk, |k| lookup(&env, k), &[Part::Aws, Part::Auth])
         .await
         .unwrap();
     let auth = settings.auth.expect("sign-in configured from the secret");
@@ -79,8 +78,7 @@ async fn a_functions_sign_in_settings_come_from_the_secret_its_environment_names
     // A secret of the wrong shape stops the start, naming the variable, not the value.
     let bad = stored_secret(&json!({"jwt_secret": "hunter2-hunter2"}).to_string()).await;
     let env = [("ADMIN_SECRET_ID", bad)];
-    let lookup = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
-    let err = backend_lambda::settings(&sdk, lookup, &[Part::Auth])
+    let err = backend_lambda::settings(&sdk, |k| lookup(&env, k), &[Part::Auth])
         .await
         .unwrap_err()
         .to_string();
