@@ -147,8 +147,9 @@ def build_dir(workdir, revision, use_release):
     for line in lines:
         if line.startswith("  ") and not line.startswith("   ") and line.rstrip().endswith(":"):
             resource = line.strip()[:-1]
-        if line.strip() == "CodeUri: .":
+        if line.strip().startswith("CodeUri: functions/"):
             binary = next(b for b, lid in FUNCTIONS.items() if lid == resource)
+            assert line.strip() == f"CodeUri: functions/{binary}", line
             folder = os.path.join(build, resource)
             os.makedirs(folder)
             target = os.path.join(folder, "bootstrap")
@@ -159,7 +160,7 @@ def build_dir(workdir, revision, use_release):
                 shutil.copy(standin(workdir, binary, revision), target)
             # as a CI artefact delivers it: without its executable bit (deploy.sh restores it)
             os.chmod(target, 0o644)
-            line = line.replace("CodeUri: .", f"CodeUri: {resource}")
+            line = line.replace(f"CodeUri: functions/{binary}", f"CodeUri: {resource}")
         out.append(line)
     assert sum(1 for l in out if "CodeUri:" in l) == len(FUNCTIONS)
     path = os.path.join(build, "template.yaml")

@@ -1,32 +1,26 @@
 //! The layer rules, as Cargo resolves them: the core depends on no SDK, no web
 //! framework and no Lambda runtime, and each function links only the SDK clients
-//! its own feature turns on, over one TLS stack.
+//! its own feature turns on, over one TLS stack, in the build `sam build` makes.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::process::Command;
 use system_tests::workspace_root;
 
 /// The normal (non-dev, non-build) dependencies of one package, by name and version,
-/// resolved as `cargo build -p <package>` would resolve them.
-fn dependencies(package: &str) -> BTreeSet<String> {
+/// resolved as a build from `dir` with `args` resolves them.
+fn dependencies_in(dir: &Path, args: &[&str]) -> BTreeSet<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .current_dir(workspace_root())
-        .args([
-            "tree",
-            "--offline",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-            "-p",
-            package,
-        ])
+        .current_dir(dir)
+        .args(["tree", "--offline", "-e", "normal", "--prefix", "none"])
+        .args(args)
         .output()
         .expect("cargo tree runs");
     assert!(
         out.status.success(),
-        "cargo tree -p {package}: {}",
+        "cargo tree {args:?} in {}: {}",
+        dir.display(),
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout)
@@ -38,6 +32,38 @@ fn dependencies(package: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// A function's dependencies as `sam build` resolves them: cargo-lambda runs
+/// `cargo lambda build --bin <function>` in the `CodeUri` folder of the template
+/// resource whose `Binary` is the function, and Cargo unifies features over the
+/// packages that folder selects. From the workspace root that would be every member,
+/// and each function would link every SDK client.
+fn function_dependencies(function: &str) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap();
+    let (mut binary, mut code_uri) = (None, None);
+    let mut found = None;
+    for line in text.lines() {
+        if line.starts_with("  ") && !line.starts_with("   ") && line.trim_end().ends_with(':') {
+            (binary, code_uri) = (None, None);
+        } else if let Some(b) = line.trim().strip_prefix("Binary:") {
+            binary = Some(b.trim().to_string());
+        } else if let Some(c) = line.trim().strip_prefix("CodeUri:") {
+            code_uri = Some(c.trim().to_string());
+        }
+        if let (Some(b), Some(c)) = (&binary, &code_uri) {
+            if b == function {
+                found = Some(c.clone());
+            }
+        }
+    }
+    let dir = found.unwrap_or_else(|| panic!("template.yaml builds no Binary: {function}"));
+    assert_eq!(
+        dir,
+        format!("functions/{function}"),
+        "{function} must build from its own package"
+    );
+    dependencies_in(&workspace_root().join(dir), &[])
+}
+
 fn names(deps: &BTreeSet<String>) -> BTreeSet<&str> {
     deps.iter()
         .filter_map(|d| d.split_whitespace().next())
@@ -46,7 +72,7 @@ fn names(deps: &BTreeSet<String>) -> BTreeSet<&str> {
 
 #[test]
 fn the_core_knows_no_sdk_no_web_framework_and_no_lambda() {
-    let deps = dependencies("backend-core");
+    let deps = dependencies_in(&workspace_root(), &["-p", "backend-core"]);
     let outward: Vec<&str> = names(&deps)
         .into_iter()
         .filter(|n| {
@@ -112,7 +138,7 @@ fn each_function_links_only_the_sdk_clients_it_builds() {
         ),
     ];
     for (function, wanted) in expected {
-        let deps = dependencies(function);
+        let deps = function_dependencies(function);
         let linked: Vec<&str> = names(&deps)
             .into_iter()
             .filter(|n| sdks.contains(n))
