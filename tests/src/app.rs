@@ -93,6 +93,29 @@ impl TestApp {
         sent(self.client.post(self.url(path)).json(body)).await
     }
 
+    /// A GET sent by a page at `origin`; `None`, by no browser.
+    pub async fn get_from(&self, path: &str, origin: Option<&str>) -> reqwest::Response {
+        let mut request = self.client.get(self.url(path));
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        sent(request).await
+    }
+
+    /// The browser's CORS preflight of the web form's POST, from a page at `origin`.
+    pub async fn preflight(&self, origin: &str) -> reqwest::Response {
+        let request = self
+            .client
+            .request(reqwest::Method::OPTIONS, self.url("/api/v1/inquiries"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "content-type,idempotency-key",
+            );
+        sent(request).await
+    }
+
     /// Stops the server and starts a new one on the same data directory.
     pub async fn restart(mut self) -> TestApp {
         if let Some(s) = self.server.take() {
@@ -126,11 +149,8 @@ pub fn eml_files(dir: &Path) -> Vec<String> {
 /// Scrapes `/api/v1/metrics` with a real exposition-format parser.
 pub async fn scrape(app: &TestApp, token: &str) -> prometheus_parse::Scrape {
     let text = app
-        .admin_get("/api/v1/metrics", token)
-        .await
-        .text()
-        .await
-        .expect("metrics text");
+        .admin_text("/api/v1/metrics", token, "text/plain; version=0.0.4")
+        .await;
     prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
         .expect("valid exposition format")
 }
@@ -252,19 +272,38 @@ impl TestApp {
         sent(self.client.get(self.url(path)).bearer_auth(token)).await
     }
 
+    /// An admin GET that answers 200 with a body of `media_type` (a prefix of its
+    /// content type), read as text.
+    pub async fn admin_text(&self, path: &str, token: &str, media_type: &str) -> String {
+        let resp = self.admin_get(path, token).await;
+        assert_eq!(resp.status(), 200, "{path}");
+        let content_type = resp.headers()["content-type"].to_str().unwrap();
+        assert!(
+            content_type.starts_with(media_type),
+            "{path}: {content_type}"
+        );
+        resp.text().await.expect("body read")
+    }
+
     /// An admin GET, answered as (status, JSON body).
     pub async fn admin_json(&self, path: &str, token: &str) -> (u16, Value) {
         json_of(self.admin_get(path, token).await).await
     }
 
     pub async fn admin_post(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
-        sent(
-            self.client
-                .post(self.url(path))
-                .bearer_auth(token)
-                .json(body),
-        )
-        .await
+        self.admin_send(reqwest::Method::POST, path, token, body)
+            .await
+    }
+
+    async fn admin_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: &Value,
+    ) -> reqwest::Response {
+        let request = self.client.request(method, self.url(path));
+        sent(request.bearer_auth(token).json(body)).await
     }
 
     /// The inquiry's newest report once the dev server's worker has drafted it.
@@ -306,13 +345,8 @@ impl TestApp {
     }
 
     pub async fn admin_put(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
-        sent(
-            self.client
-                .put(self.url(path))
-                .bearer_auth(token)
-                .json(body),
-        )
-        .await
+        self.admin_send(reqwest::Method::PUT, path, token, body)
+            .await
     }
 
     pub async fn admin_delete(&self, path: &str, token: &str) -> reqwest::Response {

@@ -1,12 +1,11 @@
 //! Lambda entry point for sign-in and the admin routes (`backend_lambda::admin_api`).
 
-use backend_lambda::{admin_api, sdk_config, Error};
+use backend_lambda::{admin_api, Error};
 
 // One event at a time: worker threads would only add to the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let sdk = sdk_config();
-    let settings = backend_lambda::start(&sdk, admin_api::NEEDS).await?;
+    let (sdk, settings) = backend_lambda::start(admin_api::NEEDS).await?;
     let router = admin_api::router(&sdk, settings).await?;
     backend_lambda::http::serve(router).await
 }

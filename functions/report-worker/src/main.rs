@@ -1,12 +1,11 @@
 //! Lambda entry point for the reports queue (`backend_lambda::report_worker`).
 
-use backend_lambda::{report_worker, run, sdk_config, service_fn, Error};
+use backend_lambda::{report_worker, run, service_fn, Error};
 
 // One event at a time: worker threads would only add to the cold start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let sdk = sdk_config();
-    let settings = backend_lambda::start(&sdk, report_worker::NEEDS).await?;
+    let (sdk, settings) = backend_lambda::start(report_worker::NEEDS).await?;
     let reports = report_worker::service(&sdk, settings).await?;
     run(service_fn(|event| report_worker::handler(&reports, event))).await
 }

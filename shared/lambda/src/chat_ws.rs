@@ -24,7 +24,7 @@ pub struct ChatWs {
     push: OnceLock<Arc<dyn Push>>,
 }
 
-/// Builds the function's services on `sdk` (in Lambda, `sdk_config()`: the
+/// Builds the function's services on `sdk` (in Lambda, the one `start` reads from the
 /// environment Lambda sets; in the in-process tests, the emulator).
 pub async fn service(
     sdk: &backend_aws::SdkConfig,

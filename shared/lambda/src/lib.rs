@@ -12,7 +12,8 @@ pub mod events;
 pub mod http;
 mod root;
 
-pub use root::{sdk_config, settings};
+use root::sdk_config;
+pub use root::settings;
 
 #[cfg(feature = "admin-api")]
 pub mod admin_api;
@@ -30,9 +31,12 @@ pub mod report_worker;
 pub use backend_config::{Part, Settings};
 pub use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
-/// A function's start: JSON logs (one object per line), then its settings, read
-/// and checked once, every problem named.
-pub async fn start(sdk: &backend_aws::SdkConfig, needs: &[Part]) -> Result<Settings, Error> {
+/// A function's start: JSON logs (one object per line), then its configuration: the
+/// SDK's, from the environment Lambda gives it, and the function's settings, read and
+/// checked once, every problem named.
+pub async fn start(needs: &[Part]) -> Result<(backend_aws::SdkConfig, Settings), Error> {
     backend_config::telemetry::init();
-    root::settings(sdk, |name| std::env::var(name).ok(), needs).await
+    let sdk = sdk_config();
+    let settings = root::settings(&sdk, |name| std::env::var(name).ok(), needs).await?;
+    Ok((sdk, settings))
 }

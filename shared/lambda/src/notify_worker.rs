@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 pub const NEEDS: &[Part] = &[Part::Aws, Part::Notify];
 
-/// Builds the function's services on `sdk` (in Lambda, `sdk_config()`: the
+/// Builds the function's services on `sdk` (in Lambda, the one `start` reads from the
 /// environment Lambda sets; in the in-process tests, the emulator).
 pub async fn service(
     sdk: &backend_aws::SdkConfig,

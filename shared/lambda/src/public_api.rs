@@ -7,7 +7,7 @@ use backend_http::{public_router, AppState, Served};
 
 pub const NEEDS: &[Part] = &[Part::Aws];
 
-/// Builds the function's router on `sdk` (in Lambda, `sdk_config()`: the
+/// Builds the function's router on `sdk` (in Lambda, the one `start` reads from the
 /// environment Lambda sets; in the in-process tests, the emulator).
 pub async fn router(
     sdk: &backend_aws::SdkConfig,

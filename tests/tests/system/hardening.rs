@@ -106,15 +106,19 @@ async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> O
     .map(|_| got)
 }
 
+/// A connection to the app on which only the start of a request was sent.
+async fn sent_in_part(app: &system_tests::TestApp, start: &[u8]) -> tokio::net::TcpStream {
+    let addr = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(start).await.unwrap();
+    stream
+}
+
 #[tokio::test]
 async fn a_request_whose_headers_never_finish_is_cut_off() {
     let app = spawn_app_with(|c| c.header_read_timeout = Duration::from_millis(500)).await;
-    let addr = app.base.trim_start_matches("http://").to_string();
-    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    stream
-        .write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-        .await
-        .unwrap();
+    let mut stream =
+        sent_in_part(&app, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ").await;
     let started = Instant::now();
     let answer = closed_within(&mut stream, Duration::from_secs(10)).await;
     assert!(answer.is_some(), "the connection was still open after 10 s");
@@ -127,15 +131,12 @@ async fn a_request_whose_headers_never_finish_is_cut_off() {
 #[tokio::test]
 async fn a_request_whose_body_never_finishes_is_answered_408() {
     let app = spawn_app_with(|c| c.request_timeout = Duration::from_millis(500)).await;
-    let addr = app.base.trim_start_matches("http://").to_string();
-    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    stream
-        .write_all(
-            b"POST /api/v1/inquiries HTTP/1.1\r\nHost: 127.0.0.1\r\n\
-              Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"name\": ",
-        )
-        .await
-        .unwrap();
+    let mut stream = sent_in_part(
+        &app,
+        b"POST /api/v1/inquiries HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+          Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"name\": ",
+    )
+    .await;
     let answer = closed_within(&mut stream, Duration::from_secs(10))
         .await
         .expect("answered and closed within 10 s");
@@ -197,14 +198,7 @@ async fn every_answer_carries_the_security_headers() {
             "{what}"
         );
     }
-    let preflight = app
-        .client
-        .request(reqwest::Method::OPTIONS, app.url("/api/v1/inquiries"))
-        .header("origin", "http://localhost:5173")
-        .header("access-control-request-method", "POST")
-        .send()
-        .await
-        .unwrap();
+    let preflight = app.preflight("http://localhost:5173").await;
     let public = vec![
         ("health", app.get("/health").await),
         ("services", app.get("/api/v1/config/services").await),
@@ -228,34 +222,21 @@ async fn every_answer_carries_the_security_headers() {
 #[tokio::test]
 async fn credentials_are_allowed_only_to_an_allowed_origin() {
     let app = spawn_app().await;
-    let get = |origin: Option<&'static str>| {
-        let mut req = app.client.get(app.url("/api/v1/config/services"));
-        if let Some(o) = origin {
-            req = req.header("origin", o);
-        }
-        req.send()
-    };
-    let allowed = get(Some("http://localhost:5173")).await.unwrap();
+    let get = |origin| app.get_from("/api/v1/config/services", origin);
+    let allowed = get(Some("http://localhost:5173")).await;
     assert_eq!(
         header(&allowed, "access-control-allow-credentials"),
         Some("true")
     );
     for origin in [Some("https://evil.example"), None] {
-        let r = get(origin).await.unwrap();
+        let r = get(origin).await;
         assert_eq!(
             header(&r, "access-control-allow-credentials"),
             None,
             "{origin:?}"
         );
     }
-    let preflight = app
-        .client
-        .request(reqwest::Method::OPTIONS, app.url("/api/v1/inquiries"))
-        .header("origin", "https://evil.example")
-        .header("access-control-request-method", "POST")
-        .send()
-        .await
-        .unwrap();
+    let preflight = app.preflight("https://evil.example").await;
     assert_eq!(header(&preflight, "access-control-allow-credentials"), None);
 }
 

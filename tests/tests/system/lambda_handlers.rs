@@ -6,7 +6,7 @@
 //! start: the quick loop for an event's expectations.
 //!
 //! The one difference from `main.rs`: where the SDK configuration is read. A
-//! function reads its process environment (`backend_lambda::sdk_config`); tests share
+//! function reads its process environment (`backend_lambda::start`); tests share
 //! one process and run in parallel, so here the same `backend_aws::sdk_config_from`
 //! reads the function's test environment.
 

@@ -304,18 +304,7 @@ async fn concurrent_retries_with_one_key_create_one_inquiry() {
 #[tokio::test]
 async fn cors_allows_only_the_configured_origins() {
     let app = spawn_app().await;
-    let preflight = |origin: &'static str| {
-        app.client
-            .request(reqwest::Method::OPTIONS, app.url("/api/v1/inquiries"))
-            .header("origin", origin)
-            .header("access-control-request-method", "POST")
-            .header(
-                "access-control-request-headers",
-                "content-type,idempotency-key",
-            )
-            .send()
-    };
-    let ok = preflight("http://localhost:5173").await.unwrap();
+    let ok = app.preflight("http://localhost:5173").await;
     assert!(ok.status().is_success(), "{}", ok.status());
     assert_eq!(
         ok.headers()["access-control-allow-origin"],
@@ -331,26 +320,14 @@ async fn cors_allows_only_the_configured_origins() {
         "{methods}"
     );
 
-    let other = preflight("https://evil.example").await.unwrap();
+    let other = app.preflight("https://evil.example").await;
     assert!(other.headers().get("access-control-allow-origin").is_none());
 
-    let get = app
-        .client
-        .get(app.url("/health"))
-        .header("origin", "http://localhost:5173")
-        .send()
-        .await
-        .unwrap();
+    let get = app.get_from("/health", Some("http://localhost:5173")).await;
     assert_eq!(
         get.headers()["access-control-allow-origin"],
         "http://localhost:5173"
     );
-    let get = app
-        .client
-        .get(app.url("/health"))
-        .header("origin", "http://localhost:5174")
-        .send()
-        .await
-        .unwrap();
+    let get = app.get_from("/health", Some("http://localhost:5174")).await;
     assert!(get.headers().get("access-control-allow-origin").is_none());
 }

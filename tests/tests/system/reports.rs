@@ -7,7 +7,7 @@ use backend_core::app::reports::{Outcome, ReportService};
 use backend_core::app::worker::Consumer;
 use backend_core::app::{Deps, InquiryService};
 use backend_core::ports::llm::{Completion, Llm, LlmError, Prompt};
-use backend_core::ports::{Message, QueueName, SystemClock};
+use backend_core::ports::{Adapters, Message, QueueName, SystemClock};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,15 +43,13 @@ async fn a_posted_inquiry_gets_a_readable_report() {
     assert!(content.contains("not written by AI"));
     assert!(report["s3_key"].as_str().unwrap().ends_with(".md"));
 
-    let resp = app
-        .admin_get(&format!("/api/v1/inquiries/{id}/report/html"), &token)
+    let html = app
+        .admin_text(
+            &format!("/api/v1/inquiries/{id}/report/html"),
+            &token,
+            "text/html",
+        )
         .await;
-    assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/html"));
-    let html = resp.text().await.unwrap();
     assert!(
         html.contains("Acme &amp; &lt;Sons&gt;"),
         "inquiry text is escaped"
@@ -70,15 +68,13 @@ async fn a_posted_inquiry_gets_a_readable_report() {
     );
     assert!(html.contains("Template draft (not AI-written)"));
 
-    let resp = app
-        .admin_get(
-            &format!("/api/v1/inquiries/{id}/report/download?format=html"),
-            &token,
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
     assert_eq!(
-        resp.headers()["content-disposition"],
+        disposition(
+            &app,
+            &format!("/api/v1/inquiries/{id}/report/download?format=html"),
+            &token
+        )
+        .await,
         "attachment; filename=\"Acme____Sons_migration_report.html\""
     );
     let (s, v) = app
@@ -113,25 +109,25 @@ async fn a_posted_inquiry_gets_a_readable_report() {
             "{expected:?} in the PDF text:\n{text}"
         );
     }
-    let resp = app
-        .admin_get(&format!("/api/v1/inquiries/{id}/report/download"), &token)
-        .await;
     assert_eq!(
-        resp.headers()["content-disposition"],
+        disposition(
+            &app,
+            &format!("/api/v1/inquiries/{id}/report/download"),
+            &token
+        )
+        .await,
         "attachment; filename=\"Acme____Sons_migration_report.pdf\""
     );
-    let resp = app
-        .admin_get(&format!("/api/v1/admin/reports/download/{id}/pdf"), &token)
-        .await;
-    let cd = resp.headers()["content-disposition"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        cd.starts_with("attachment; filename=\"admin_Acme____Sons_migration_2")
-            && cd.ends_with(".pdf\""),
-        "{cd}"
-    );
+    // The admin download's name: the inquiry's, then the time it was made.
+    for format in ["pdf", "html"] {
+        let path = format!("/api/v1/admin/reports/download/{id}/{format}");
+        let cd = disposition(&app, &path, &token).await;
+        assert!(
+            cd.starts_with("attachment; filename=\"admin_Acme____Sons_migration_2")
+                && cd.ends_with(&format!(".{format}\"")),
+            "{cd}"
+        );
+    }
 
     // The inquiry carries its reports; the admin views list and show it.
     let (_, inq) = app
@@ -173,19 +169,6 @@ async fn a_posted_inquiry_gets_a_readable_report() {
         )
         .await;
     assert_eq!(s, 404);
-    let resp = app
-        .admin_get(&format!("/api/v1/admin/reports/download/{id}/html"), &token)
-        .await;
-    assert_eq!(resp.status(), 200);
-    let cd = resp.headers()["content-disposition"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        cd.starts_with("attachment; filename=\"admin_Acme____Sons_migration_2")
-            && cd.ends_with(".html\""),
-        "{cd}"
-    );
 
     let (_, m) = app
         .admin_json("/api/v1/admin/metrics?time_range=1h", &token)
@@ -204,6 +187,16 @@ async fn a_posted_inquiry_gets_a_readable_report() {
     assert_eq!(sample("reports_failed", &[]), Some(0.0));
 }
 
+/// The `Content-Disposition` of a download that answered 200.
+async fn disposition(app: &system_tests::TestApp, path: &str, token: &str) -> String {
+    let resp = app.admin_get(path, token).await;
+    assert_eq!(resp.status(), 200, "{path}");
+    resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
 #[tokio::test]
 async fn no_report_yet_is_a_404_and_unknown_inquiries_too() {
     let app = spawn_app().await;
@@ -217,10 +210,7 @@ async fn no_report_yet_is_a_404_and_unknown_inquiries_too() {
     }
 }
 
-fn service(
-    adapters: &backend_core::ports::Adapters,
-    drafter: Drafter,
-) -> (ReportService, InquiryService) {
+fn service(adapters: &Adapters, drafter: Drafter) -> (ReportService, InquiryService) {
     let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
     (
         ReportService::new(
@@ -232,10 +222,7 @@ fn service(
     )
 }
 
-async fn created_event(
-    adapters: &backend_core::ports::Adapters,
-    inquiries: &InquiryService,
-) -> String {
+async fn created_event(adapters: &Adapters, inquiries: &InquiryService) -> String {
     inquiries.submit(&inquiry_body(), None, "c").await.unwrap();
     let got = system_tests::queued(adapters, QueueName::Reports).await;
     assert_eq!(got.len(), 1);
@@ -269,39 +256,38 @@ async fn a_redelivered_event_yields_one_report_and_one_event() {
     assert_eq!(reports.count(None, None).await.unwrap(), 1, "counted once");
 }
 
+/// Queues report jobs, `(message id, body)`, in order.
+async fn report_jobs<const N: usize>(adapters: &Adapters, jobs: [(&str, String); N]) {
+    for (id, body) in jobs {
+        let message = Message {
+            id: id.into(),
+            body,
+        };
+        adapters
+            .queue
+            .send(QueueName::Reports, &message)
+            .await
+            .unwrap();
+    }
+}
+
+/// The reports queue's consumer, with no wait between receives.
+fn reports_consumer(adapters: &Adapters) -> Consumer {
+    Consumer {
+        queue: adapters.queue.clone(),
+        name: QueueName::Reports,
+        visibility: Duration::ZERO,
+        idle: Duration::ZERO,
+    }
+}
+
 #[tokio::test]
 async fn a_poison_message_goes_to_the_dead_letter_queue_without_blocking_its_batch() {
     let adapters = system_tests::embedded_adapters();
     let (reports, inquiries) = service(&adapters, Drafter::template_only());
     let good = created_event(&adapters, &inquiries).await;
-    adapters
-        .queue
-        .send(
-            QueueName::Reports,
-            &Message {
-                id: "poison".into(),
-                body: "{not json".into(),
-            },
-        )
-        .await
-        .unwrap();
-    adapters
-        .queue
-        .send(
-            QueueName::Reports,
-            &Message {
-                id: "good".into(),
-                body: good,
-            },
-        )
-        .await
-        .unwrap();
-    let consumer = Consumer {
-        queue: adapters.queue.clone(),
-        name: QueueName::Reports,
-        visibility: Duration::ZERO,
-        idle: Duration::ZERO,
-    };
+    report_jobs(&adapters, [("poison", "{not json".into()), ("good", good)]).await;
+    let consumer = reports_consumer(&adapters);
     assert_eq!(
         consumer.once(&reports).await.unwrap(),
         1,
@@ -383,12 +369,21 @@ async fn the_prospect_is_answered_while_the_model_is_still_drafting() {
     assert_eq!(report["generated_by"], "held-model-v1");
 }
 
-fn fast_retry() -> RetryPolicy {
-    RetryPolicy {
+/// A drafter on a model that fails its first `fail` calls with `error`, retrying
+/// quickly, its circuit opening after `opens_after` failed drafts.
+fn drafter_failing(fail: u32, error: LlmError, opens_after: u32) -> (Arc<FakeModel>, Drafter) {
+    let model = Arc::new(FakeModel {
+        calls: AtomicU32::new(0),
+        fail,
+        error,
+    });
+    let retry = RetryPolicy {
         attempts: 3,
         base_delay: Duration::from_millis(1),
         max_delay: Duration::from_millis(5),
-    }
+    };
+    let breaker = CircuitBreaker::new(opens_after, Duration::from_secs(60));
+    (model.clone(), Drafter::new(Some(model), retry, breaker))
 }
 
 #[tokio::test]
@@ -400,16 +395,7 @@ async fn transient_model_failures_are_retried_and_outages_fall_back_to_the_templ
         out.inquiry
     };
 
-    let flaky = Arc::new(FakeModel {
-        calls: AtomicU32::new(0),
-        fail: 2,
-        error: LlmError::Transient("throttled".into()),
-    });
-    let d = Drafter::new(
-        Some(flaky.clone()),
-        fast_retry(),
-        CircuitBreaker::new(3, Duration::from_secs(60)),
-    );
+    let (flaky, d) = drafter_failing(2, LlmError::Transient("throttled".into()), 3);
     let drafted = d.draft(&inquiry).await;
     assert_eq!(
         (
@@ -419,16 +405,7 @@ async fn transient_model_failures_are_retried_and_outages_fall_back_to_the_templ
         ("fake-model-v1", 3)
     );
 
-    let refused = Arc::new(FakeModel {
-        calls: AtomicU32::new(0),
-        fail: u32::MAX,
-        error: LlmError::Permanent("bad request".into()),
-    });
-    let d = Drafter::new(
-        Some(refused.clone()),
-        fast_retry(),
-        CircuitBreaker::new(3, Duration::from_secs(60)),
-    );
+    let (refused, d) = drafter_failing(u32::MAX, LlmError::Permanent("bad request".into()), 3);
     assert_eq!(d.draft(&inquiry).await.generated_by, "template");
     assert_eq!(
         refused.calls.load(Ordering::SeqCst),
@@ -436,16 +413,7 @@ async fn transient_model_failures_are_retried_and_outages_fall_back_to_the_templ
         "a permanent failure is not retried"
     );
 
-    let down = Arc::new(FakeModel {
-        calls: AtomicU32::new(0),
-        fail: u32::MAX,
-        error: LlmError::Transient("503".into()),
-    });
-    let d = Drafter::new(
-        Some(down.clone()),
-        fast_retry(),
-        CircuitBreaker::new(2, Duration::from_secs(60)),
-    );
+    let (down, d) = drafter_failing(u32::MAX, LlmError::Transient("503".into()), 2);
     for _ in 0..2 {
         assert_eq!(d.draft(&inquiry).await.generated_by, "template");
     }
@@ -507,23 +475,8 @@ async fn a_job_that_fails_for_good_sends_the_consultants_the_inquiry_alone() {
         Arc::new(BrokenBlobs),
         Arc::new(Drafter::template_only()),
     );
-    adapters
-        .queue
-        .send(
-            QueueName::Reports,
-            &Message {
-                id: "job".into(),
-                body,
-            },
-        )
-        .await
-        .unwrap();
-    let consumer = Consumer {
-        queue: adapters.queue.clone(),
-        name: QueueName::Reports,
-        visibility: Duration::ZERO,
-        idle: Duration::ZERO,
-    };
+    report_jobs(&adapters, [("job", body)]).await;
+    let consumer = reports_consumer(&adapters);
     for _ in 0..(backend_core::ports::queue::MAX_RECEIVES + 2) {
         consumer.once(&broken).await.unwrap();
     }

@@ -121,13 +121,9 @@ async fn figures_are_measured_and_agree_between_admin_metrics_and_prometheus() {
         .await;
     assert_eq!((s, v["code"].as_str()), (400, Some("INVALID_TIME_RANGE")));
 
-    let resp = app.admin_get("/api/v1/metrics", &token).await;
-    assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/plain; version=0.0.4"));
-    let text = resp.text().await.unwrap();
+    let text = app
+        .admin_text("/api/v1/metrics", &token, "text/plain; version=0.0.4")
+        .await;
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
         .expect("valid exposition format");
     let gauge = |service: &str, status: &str| {
