@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use backend_core::app::retry::RetryPolicy;
@@ -123,6 +123,11 @@ fn condition(c: Condition, now: i64) -> Cond {
             values.insert(":v".into(), n(v));
             values.insert(":now".into(), n(now));
             Some("#v = :v AND (attribute_not_exists(#ttl) OR #ttl > :now)".to_string())
+        }
+        Condition::Exists => {
+            names.insert("#ttl".into(), "ttl".into());
+            values.insert(":now".into(), n(now));
+            Some("attribute_exists(pk) AND (attribute_not_exists(#ttl) OR #ttl > :now)".to_string())
         }
     };
     Cond {
@@ -279,8 +284,8 @@ impl DynamoStore {
                     .map(|_| ())
                     .map_err(unavailable)
             }
-            WriteOp::Count { .. } => Err(StoreError::Invalid(
-                "a count is written in a transaction".into(),
+            WriteOp::Count { .. } | WriteOp::Check { .. } => Err(StoreError::Invalid(
+                "a count or a check is written in a transaction".into(),
             )),
         }
     }
@@ -308,6 +313,19 @@ impl DynamoStore {
                     .build()
                     .map_err(invalid)?;
                 TransactWriteItem::builder().delete(del).build()
+            }
+            WriteOp::Check {
+                pk,
+                sk,
+                condition: c,
+            } => {
+                let check = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(&pk, &sk)));
+                let check = with_condition!(check, condition(c, now))
+                    .build()
+                    .map_err(invalid)?;
+                TransactWriteItem::builder().condition_check(check).build()
             }
             WriteOp::Count {
                 pk,
@@ -422,7 +440,7 @@ impl ItemStore for DynamoStore {
     async fn write(&self, mut ops: Vec<WriteOp>) -> Result<(), StoreError> {
         check_batch(&ops)?;
         let now = now_unix();
-        if ops.len() == 1 && !matches!(ops[0], WriteOp::Count { .. }) {
+        if ops.len() == 1 && !matches!(ops[0], WriteOp::Count { .. } | WriteOp::Check { .. }) {
             // A single write needs no transaction, which costs twice the capacity.
             return self.write_one(ops.remove(0), now).await;
         }

@@ -114,7 +114,8 @@ pub async fn create_queues(
     })
 }
 
-/// Creates a bucket (in the emulator's default region, which needs no location).
+/// Creates a bucket (in the emulator's default region, which needs no location),
+/// keeping versions as `template.yaml`'s bucket does.
 pub async fn create_bucket(client: &aws_sdk_s3::Client, name: &str) -> anyhow::Result<()> {
     client
         .create_bucket()
@@ -122,5 +123,15 @@ pub async fn create_bucket(client: &aws_sdk_s3::Client, name: &str) -> anyhow::R
         .send()
         .await
         .with_context(|| format!("creating bucket {name}"))?;
+    let versioned = aws_sdk_s3::types::VersioningConfiguration::builder()
+        .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+        .build();
+    client
+        .put_bucket_versioning()
+        .bucket(name)
+        .versioning_configuration(versioned)
+        .send()
+        .await
+        .with_context(|| format!("turning on versions in bucket {name}"))?;
     Ok(())
 }

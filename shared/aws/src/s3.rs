@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use aws_sdk_s3::{Client, Config};
 use backend_core::ports::blob::{check_key, Blob, BlobError, BlobStore};
 use std::sync::OnceLock;
@@ -57,6 +58,71 @@ impl BlobStore for S3Blobs {
             .await
             .map(|_| ())
             .map_err(unavailable)
+    }
+
+    async fn delete_folder(&self, prefix: &str) -> Result<usize, BlobError> {
+        check_key(prefix)?;
+        let folder = format!("{prefix}/");
+        let mut blobs = std::collections::BTreeSet::new();
+        // The bucket keeps versions: each one, and each delete marker, is removed by
+        // its version id, or the file would live on as a noncurrent version.
+        loop {
+            let page = self
+                .client()
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(&folder)
+                .max_keys(1000)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let mut doomed = Vec::new();
+            for v in page.versions() {
+                if let Some(key) = v.key() {
+                    blobs.insert(key.to_string());
+                    doomed.push((key.to_string(), v.version_id().map(str::to_string)));
+                }
+            }
+            for m in page.delete_markers() {
+                if let Some(key) = m.key() {
+                    doomed.push((key.to_string(), m.version_id().map(str::to_string)));
+                }
+            }
+            if doomed.is_empty() {
+                return Ok(blobs.len());
+            }
+            let objects = doomed
+                .into_iter()
+                .map(|(key, version)| {
+                    ObjectIdentifier::builder()
+                        .key(key)
+                        .set_version_id(version)
+                        .build()
+                        .map_err(unavailable)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = self
+                .client()
+                .delete_objects()
+                .bucket(&self.bucket)
+                .delete(
+                    Delete::builder()
+                        .set_objects(Some(objects))
+                        .quiet(true)
+                        .build()
+                        .map_err(unavailable)?,
+                )
+                .send()
+                .await
+                .map_err(unavailable)?;
+            if let Some(e) = out.errors().first() {
+                return Err(BlobError::Unavailable(format!(
+                    "{} could not be deleted: {}",
+                    e.key().unwrap_or("a file"),
+                    e.message().unwrap_or("no reason given")
+                )));
+            }
+        }
     }
 
     async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError> {

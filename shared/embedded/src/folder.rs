@@ -42,6 +42,34 @@ impl BlobStore for FolderBlobs {
             .map_err(unavailable)
     }
 
+    async fn delete_folder(&self, prefix: &str) -> Result<usize, BlobError> {
+        check_key(prefix)?;
+        let dir = self.root.join(prefix);
+        let mut blobs = 0;
+        let mut pending = vec![dir.clone()];
+        while let Some(d) = pending.pop() {
+            let mut entries = match tokio::fs::read_dir(&d).await {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(unavailable(e)),
+            };
+            while let Some(entry) = entries.next_entry().await.map_err(unavailable)? {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if entry.file_type().await.map_err(unavailable)?.is_dir() {
+                    pending.push(entry.path());
+                } else if !name.ends_with(TYPE_SUFFIX) && !name.contains(".tmp-") {
+                    blobs += 1;
+                }
+            }
+        }
+        match tokio::fs::remove_dir_all(&dir).await {
+            Ok(()) => Ok(blobs),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError> {
         check_key(key)?;
         let path = self.root.join(key);

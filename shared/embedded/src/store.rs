@@ -61,6 +61,7 @@ fn holds(cond: Condition, current: Option<u64>) -> bool {
         Condition::None => true,
         Condition::NotExists => current.is_none(),
         Condition::Version(v) => current == Some(v),
+        Condition::Exists => current.is_some(),
     }
 }
 
@@ -260,7 +261,8 @@ impl ItemStore for SqliteStore {
                     }
                     let (pk, sk, cond) = match op {
                         WriteOp::Put { item, condition } => (&item.pk, &item.sk, *condition),
-                        WriteOp::Delete { pk, sk, condition } => (pk, sk, *condition),
+                        WriteOp::Delete { pk, sk, condition }
+                        | WriteOp::Check { pk, sk, condition } => (pk, sk, *condition),
                         WriteOp::Count { .. } | WriteOp::Add { .. } => {
                             unreachable!("written above")
                         }
@@ -287,6 +289,7 @@ impl ItemStore for SqliteStore {
                         WriteOp::Delete { pk, sk, .. } => {
                             exec(&tx, "DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk])?;
                         }
+                        WriteOp::Check { .. } => continue,
                         WriteOp::Count { .. } | WriteOp::Add { .. } => {}
                     }
                     log_change(&tx, pk, sk, now)?;

@@ -1,5 +1,7 @@
-//! The blob-store contract: a folder and S3 on moto keep bytes and content type
-//! alike, overwrite on a second put, and refuse keys that could escape a folder.
+//! The blob-store contract: a folder and S3 on moto (a bucket that keeps versions,
+//! as the stack's does) keep bytes and content type alike, overwrite on a second
+//! put, remove a folder with every version of its files, and refuse keys that could
+//! escape a folder.
 
 use backend_core::ports::blob::{Blob, BlobError, BlobStore};
 use std::sync::Arc;
@@ -75,6 +77,37 @@ async fn unsafe_keys_are_refused(b: Blobs) {
     }
 }
 
+async fn a_folder_is_removed_with_every_version(b: Blobs) {
+    let folder = format!(
+        "reports/inq_{}",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    for (name, text) in [("a.md", "one"), ("a.md", "two"), ("b.html", "three")] {
+        b.put(&format!("{folder}/{name}"), blob(text, "text/plain"))
+            .await
+            .unwrap();
+    }
+    b.put(&format!("{folder}-other/c.md"), blob("kept", "text/plain"))
+        .await
+        .unwrap();
+    assert_eq!(b.delete_folder(&folder).await.unwrap(), 2, "two files");
+    for name in ["a.md", "b.html"] {
+        assert_eq!(b.get(&format!("{folder}/{name}")).await.unwrap(), None);
+    }
+    assert_eq!(b.delete_folder(&folder).await.unwrap(), 0, "gone for good");
+    assert!(
+        b.get(&format!("{folder}-other/c.md"))
+            .await
+            .unwrap()
+            .is_some(),
+        "a folder whose name starts alike is another folder"
+    );
+    assert!(matches!(
+        b.delete_folder("../up").await,
+        Err(BlobError::InvalidKey(_))
+    ));
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod folder {
@@ -95,4 +128,8 @@ macro_rules! contract {
     };
 }
 
-contract!(round_trip_and_overwrite, unsafe_keys_are_refused);
+contract!(
+    round_trip_and_overwrite,
+    unsafe_keys_are_refused,
+    a_folder_is_removed_with_every_version
+);

@@ -550,4 +550,7 @@ impl backend_core::ports::blob::BlobStore for BrokenBlobs {
     ) -> Result<Option<backend_core::ports::blob::Blob>, backend_core::ports::blob::BlobError> {
         Ok(None)
     }
+    async fn delete_folder(&self, _: &str) -> Result<usize, backend_core::ports::blob::BlobError> {
+        Ok(0)
+    }
 }

@@ -456,6 +456,64 @@ async fn adds_accumulate_named_numbers(s: Store) {
     assert_eq!(s.get("N#3", "B").await.unwrap(), None);
 }
 
+async fn checks_hold_a_batch_to_an_item_it_does_not_write(s: Store) {
+    let check = |sk: &str, condition| WriteOp::Check {
+        pk: "K#1".into(),
+        sk: sk.into(),
+        condition,
+    };
+    let with =
+        |c: WriteOp, sk: &str| vec![c, put(Item::new("K#1", sk, json!({})), Condition::None)];
+    assert!(matches!(
+        s.write(with(check("A", Condition::Exists), "B")).await,
+        Err(StoreError::ConditionFailed)
+    ));
+    assert_eq!(
+        s.get("K#1", "B").await.unwrap(),
+        None,
+        "nothing of it landed"
+    );
+    let a = Item::new("K#1", "A", json!({"n": 1}));
+    s.write(vec![put(a.clone(), Condition::NotExists)])
+        .await
+        .unwrap();
+    for ok in [Condition::Exists, Condition::Version(1)] {
+        s.write(with(check("A", ok), "B")).await.unwrap();
+    }
+    for refused in [Condition::Version(2), Condition::NotExists] {
+        assert!(
+            matches!(
+                s.write(with(check("A", refused), "C")).await,
+                Err(StoreError::ConditionFailed)
+            ),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(
+        s.get("K#1", "A").await.unwrap(),
+        Some(a),
+        "a check writes nothing"
+    );
+    assert!(s.get("K#1", "B").await.unwrap().is_some());
+    assert_eq!(s.get("K#1", "C").await.unwrap(), None);
+    // A check on its own, and an expired item, which does not exist.
+    s.write(vec![check("A", Condition::Exists)]).await.unwrap();
+    s.write(vec![put(
+        Item::new("K#1", "D", json!({})).expiring_at(now() - 10),
+        Condition::None,
+    )])
+    .await
+    .unwrap();
+    assert!(matches!(
+        s.write(vec![check("D", Condition::Exists)]).await,
+        Err(StoreError::ConditionFailed)
+    ));
+    assert!(matches!(
+        s.write(vec![check("A", Condition::None)]).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -480,6 +538,7 @@ contract!(
     many_items_in_one_read_in_the_order_asked,
     counters_stop_at_their_limit_inside_a_batch,
     adds_accumulate_named_numbers,
+    checks_hold_a_batch_to_an_item_it_does_not_write,
 );
 
 #[test]

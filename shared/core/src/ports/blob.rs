@@ -1,5 +1,6 @@
 //! The blob store: report files by key. Writes overwrite, so a retried write of the
-//! same report is harmless.
+//! same report is harmless. An erasure removes every file under a folder, every
+//! kept version of each included.
 
 use async_trait::async_trait;
 
@@ -21,6 +22,10 @@ pub enum BlobError {
 pub trait BlobStore: Send + Sync {
     async fn put(&self, key: &str, blob: Blob) -> Result<(), BlobError>;
     async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError>;
+    /// Removes every blob whose key starts with the folder `prefix` (a key as
+    /// `check_key` takes it, to which `/` is added), with every earlier version the
+    /// store keeps; returns how many blobs there were. Removing again finds none.
+    async fn delete_folder(&self, prefix: &str) -> Result<usize, BlobError>;
 }
 
 /// Keys are relative paths of `[A-Za-z0-9._-]` segments: no `..`, no leading `/`,

@@ -61,6 +61,8 @@ pub enum Condition {
     NotExists,
     /// A live item has this key at exactly this version.
     Version(u64),
+    /// A live item has this key, at any version.
+    Exists,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +72,13 @@ pub enum WriteOp {
         condition: Condition,
     },
     Delete {
+        pk: String,
+        sk: String,
+        condition: Condition,
+    },
+    /// Writes nothing: the batch holds only if `condition` holds for this item (a
+    /// report written only while its inquiry is there to be erased with it).
+    Check {
         pk: String,
         sk: String,
         condition: Condition,
@@ -258,11 +267,21 @@ pub fn check_batch(ops: &[WriteOp]) -> Result<(), StoreError> {
         .map(|op| match op {
             WriteOp::Put { item, .. } => (item.pk.as_str(), item.sk.as_str()),
             WriteOp::Delete { pk, sk, .. }
+            | WriteOp::Check { pk, sk, .. }
             | WriteOp::Count { pk, sk, .. }
             | WriteOp::Add { pk, sk, .. } => (pk.as_str(), sk.as_str()),
         })
         .collect();
     for op in ops {
+        if let WriteOp::Check {
+            condition: Condition::None,
+            ..
+        } = op
+        {
+            return Err(StoreError::Invalid(
+                "a check needs a condition to check".into(),
+            ));
+        }
         if let WriteOp::Add { deltas, .. } = op {
             let mut names: Vec<&str> = deltas.iter().map(|(n, _)| n.as_str()).collect();
             names.sort();
