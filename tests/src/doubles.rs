@@ -74,6 +74,25 @@ impl Queue for FlakyQueue {
 
 use backend_core::ports::mail::{Mail, MailError, Mailer};
 
+/// Notifications from `no-reply@example.com` to the operations list, and to the
+/// migration consultants for migrations; Slack at `slack` if given.
+pub fn notify_config(slack: Option<String>) -> backend_core::app::notify::NotifyConfig {
+    use backend_core::domain::{Email, ServiceType};
+    let mut consultants = std::collections::BTreeMap::new();
+    consultants.insert(None, vec![Email::parse("ops@example.com").unwrap()]);
+    consultants.insert(
+        Some(ServiceType::Migration),
+        vec![Email::parse("migrations@example.com").unwrap()],
+    );
+    backend_core::app::notify::NotifyConfig {
+        from: Email::parse("no-reply@example.com").unwrap(),
+        consultants,
+        slack_webhook: slack,
+        admin_base_url: "https://admin.example.com".into(),
+        hooks: vec![],
+    }
+}
+
 /// A mailer that records what it sent, failing as told.
 #[derive(Default)]
 pub struct RecordingMailer {
@@ -153,6 +172,9 @@ impl ItemStore for CountingStore {
     async fn write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         self.call();
         self.inner.write(ops).await
+    }
+    async fn forget(&self, keys: &[(String, String)]) -> Result<(), StoreError> {
+        self.inner.forget(keys).await
     }
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
         self.call();

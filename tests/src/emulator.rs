@@ -142,6 +142,58 @@ pub async fn index_partition(
         .and_then(|item| item.gsi1pk)
 }
 
+/// Every item of a table in the emulator, as text.
+pub async fn table_text(sdk: &aws_config::SdkConfig, table: &str) -> String {
+    let client = aws_sdk_dynamodb::Client::new(sdk);
+    let mut out = String::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("the table scans");
+        for item in page.items() {
+            out.push_str(&format!("{item:?}\n"));
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return out;
+        }
+    }
+}
+
+/// Every version of every object of a bucket in the emulator, as text.
+pub async fn bucket_text(sdk: &aws_config::SdkConfig, bucket: &str) -> String {
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let listed = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("the bucket lists");
+    let mut out = String::new();
+    for v in listed.versions() {
+        let object = s3
+            .get_object()
+            .bucket(bucket)
+            .key(v.key().unwrap_or_default())
+            .set_version_id(v.version_id().map(str::to_string))
+            .send()
+            .await
+            .expect("a listed version reads");
+        let bytes = object.body.collect().await.expect("its body").into_bytes();
+        out.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    out
+}
+
 /// An SDK configuration aimed at a local stub, with test credentials.
 pub async fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())

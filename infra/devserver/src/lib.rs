@@ -13,6 +13,7 @@ use backend_core::app::auth::{hash_password, AdminAccount, AuthConfig, Authentic
 use backend_core::app::chat::{ChatConfig, ChatService};
 use backend_core::app::chat_socket::{ChatSocket, RateLimit};
 use backend_core::app::drafting::Drafter;
+use backend_core::app::erasure::Erasure;
 use backend_core::app::limits::WindowLimit;
 use backend_core::app::notify::{Notifier, NotifyConfig};
 use backend_core::app::reports::ReportService;
@@ -194,7 +195,11 @@ pub async fn start_with(
     let blobs = adapters.blobs.clone();
     let feed = adapters.feed.clone();
     let deps = Deps::new(adapters, clock);
-    let reports = blobs.map(|b| ReportService::new(deps.clone(), b, drafter));
+    let reports = blobs
+        .clone()
+        .map(|b| ReportService::new(deps.clone(), b, drafter));
+    let mailer = Arc::new(OutboxMailer::new(cfg.data_dir.join("outbox")));
+    let erasure = Erasure::new(deps.clone(), blobs, Some(mailer.clone()));
     let listener = tokio::net::TcpListener::bind(cfg.bind).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = watch::channel(false);
@@ -211,6 +216,7 @@ pub async fn start_with(
         reports: reports.clone(),
         hooks: cfg.notify.hooks.clone(),
         chat: Some(chat.clone()),
+        erasure: Some(erasure),
         submissions_per_client: Some(cfg.submissions_per_client),
     };
     let state = AppState::new(deps.clone(), served);
@@ -269,7 +275,7 @@ pub async fn start_with(
     if cfg.workers {
         let notifier = Notifier::new(
             deps_for_notify,
-            Arc::new(OutboxMailer::new(cfg.data_dir.join("outbox"))),
+            mailer,
             Arc::new(ReqwestOutbound::allowing_private()),
             cfg.notify.clone(),
         );

@@ -173,6 +173,18 @@ macro_rules! with_condition {
     }};
 }
 
+/// A transaction's part on one item by its key, under a condition, built.
+macro_rules! keyed_on {
+    ($builder:expr, $table:expr, $pk:expr, $sk:expr, $c:expr) => {
+        with_condition!(
+            $builder.table_name(&$table).set_key(Some(key(&$pk, &$sk))),
+            $c
+        )
+        .build()
+        .map_err(invalid)?
+    };
+}
+
 fn non_empty<K, V>(m: HashMap<K, V>) -> Option<HashMap<K, V>> {
     (!m.is_empty()).then_some(m)
 }
@@ -306,12 +318,7 @@ impl DynamoStore {
                 sk,
                 condition: c,
             } => {
-                let del = Delete::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(&pk, &sk)));
-                let del = with_condition!(del, condition(c, now))
-                    .build()
-                    .map_err(invalid)?;
+                let del = keyed_on!(Delete::builder(), self.table, pk, sk, condition(c, now));
                 TransactWriteItem::builder().delete(del).build()
             }
             WriteOp::Check {
@@ -319,12 +326,13 @@ impl DynamoStore {
                 sk,
                 condition: c,
             } => {
-                let check = ConditionCheck::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(&pk, &sk)));
-                let check = with_condition!(check, condition(c, now))
-                    .build()
-                    .map_err(invalid)?;
+                let check = keyed_on!(
+                    ConditionCheck::builder(),
+                    self.table,
+                    pk,
+                    sk,
+                    condition(c, now)
+                );
                 TransactWriteItem::builder().condition_check(check).build()
             }
             WriteOp::Count {

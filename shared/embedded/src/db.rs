@@ -84,6 +84,9 @@ impl Db {
         // server promises); only power loss can drop the last transactions.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // A deleted row is overwritten with zeros, not left in a free page: an erased
+        // prospect's data must not be readable from the file afterwards.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // A listing looks each index entry's item up in the table: with SQLite's
         // default 2 MB of cache those lookups went to the kernel for every page once

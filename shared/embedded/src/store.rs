@@ -389,6 +389,26 @@ impl ItemStore for SqliteStore {
         Ok(Page { items, next })
     }
 
+    async fn forget(&self, keys: &[(String, String)]) -> Result<(), StoreError> {
+        let keys = serde_json::to_string(keys).unwrap_or_else(|_| "[]".into());
+        self.db
+            .call(move |c| {
+                // One pass over the day of changes the log keeps, for every key at once.
+                exec(
+                    c,
+                    "DELETE FROM changes WHERE (pk, sk) IN \
+                     (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1))",
+                    params![keys],
+                )?;
+                // Deleted rows are zeroed in the file (secure_delete), but the pages that
+                // held them live on as frames of the write-ahead log until it is
+                // checkpointed: copy it back and cut it to nothing.
+                c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            })
+            .await
+            .map_err(StoreError::Unavailable)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.db
             .call(|c| one_row(c, "SELECT 1", [], |r| r.get::<_, i64>(0)))

@@ -3,7 +3,7 @@
 //! front of it; `PROTECTED` lists them so a test can prove none answers without a
 //! valid token.
 
-use super::auth::unconfigured;
+use super::auth::{audit, unconfigured, Actor};
 use super::context::{ClientIp, RequestContext};
 use super::error::ApiError;
 use super::extract::JsonBody;
@@ -15,7 +15,6 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json};
-use backend_core::app::auth::Claims;
 use backend_core::app::inquiries::Created;
 use backend_core::app::reports::ReportRecords;
 use backend_core::app::Missing;
@@ -82,11 +81,6 @@ pub fn table() -> Vec<Route> {
         .doc("metrics", "Prometheus text exposition")
         .ok(200, None),
     ]
-}
-
-/// One line per state-changing admin action, on its own target so it can be routed.
-fn audit(actor: &str, action: &str, target: &str, ctx: &RequestContext, outcome: &str) {
-    tracing::info!(target: "audit", audit = true, actor, action, target_id = target, correlation_id = %ctx.correlation_id, outcome, "audit");
 }
 
 /// The longest username or password sign-in reads, in characters.
@@ -160,27 +154,34 @@ fn time_ranges() -> Vec<&'static str> {
 const LIST_LIMIT: IntParam = IntParam::limit(20, 100);
 const PAGE_LIMIT: IntParam = IntParam::limit(10, 100);
 
-/// The cursor listing's parameters: the filters, `limit` and `cursor`.
-const LIST_QUERY: &[QueryParam] = &[
+/// Both listings' filters (`filter_of` reads them).
+const FILTERS: [QueryParam; 5] = [
     QueryParam::one_of("status", statuses),
     QueryParam::one_of("service", services),
     QueryParam::one_of("priority", priorities),
     QueryParam::time("date_from"),
     QueryParam::time("date_to"),
-    LIST_LIMIT.doc(),
-    QueryParam::text("cursor", None),
 ];
 
+/// The cursor listing's parameters: the filters, `limit` and `cursor`.
+const LIST_QUERY: &[QueryParam] = &{
+    let [a, b, c, d, e] = FILTERS;
+    [
+        a,
+        b,
+        c,
+        d,
+        e,
+        LIST_LIMIT.doc(),
+        QueryParam::text("cursor", None),
+    ]
+};
+
 /// The offset listing's parameters: the filters, `limit` and `offset`.
-const PAGE_QUERY: &[QueryParam] = &[
-    QueryParam::one_of("status", statuses),
-    QueryParam::one_of("service", services),
-    QueryParam::one_of("priority", priorities),
-    QueryParam::time("date_from"),
-    QueryParam::time("date_to"),
-    PAGE_LIMIT.doc(),
-    IntParam::OFFSET.doc(),
-];
+const PAGE_QUERY: &[QueryParam] = &{
+    let [a, b, c, d, e] = FILTERS;
+    [a, b, c, d, e, PAGE_LIMIT.doc(), IntParam::OFFSET.doc()]
+};
 
 fn filter_of(p: &HashMap<String, String>, fields: &mut FieldErrors) -> InquiryFilter {
     let date = "must be a date (YYYY-MM-DD) or an RFC 3339 time";
@@ -213,27 +214,36 @@ fn filter_of(p: &HashMap<String, String>, fields: &mut FieldErrors) -> InquiryFi
     }
 }
 
+/// A listing's filters and page size, and its own parameters (`rest`), read from
+/// its query: every one that does not parse named in one refusal.
+fn listed<T>(
+    p: Params,
+    limit: IntParam,
+    rest: impl FnOnce(&HashMap<String, String>, &mut FieldErrors) -> T,
+) -> Result<(InquiryFilter, usize, T), ApiError> {
+    let query = params(p)?;
+    let mut fields = FieldErrors::new();
+    let filter = filter_of(&query, &mut fields);
+    let limit = limit.read(&query, &mut fields);
+    let rest = rest(&query, &mut fields);
+    if !fields.is_empty() {
+        return Err(ApiError::validation(&fields));
+    }
+    Ok((filter, limit, rest))
+}
+
 async fn list_inquiries(
     State(s): State<Arc<AppState>>,
     p: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let p = params(p)?;
-    let mut fields = FieldErrors::new();
-    let f = filter_of(&p, &mut fields);
-    let limit = LIST_LIMIT.read(&p, &mut fields);
-    let cursor = match p.get("cursor").filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => {
-            let decoded = Cursor::decode(c);
-            if decoded.is_none() {
-                fields.insert("cursor".into(), "is not a cursor this API returned".into());
-            }
-            decoded
+    let (f, limit, cursor) = listed(p, LIST_LIMIT, |p, fields| {
+        let c = p.get("cursor").filter(|c| !c.is_empty())?;
+        let decoded = Cursor::decode(c);
+        if decoded.is_none() {
+            fields.insert("cursor".into(), "is not a cursor this API returned".into());
         }
-    };
-    if !fields.is_empty() {
-        return Err(ApiError::validation(&fields));
-    }
+        decoded
+    })?;
     let Listing {
         inquiries,
         next_cursor,
@@ -243,7 +253,7 @@ async fn list_inquiries(
     ))
 }
 
-fn inquiry_id(raw: &str) -> Result<InquiryId, ApiError> {
+pub(super) fn inquiry_id(raw: &str) -> Result<InquiryId, ApiError> {
     InquiryId::parse(raw).ok_or_else(|| ApiError::not_found(Missing::Inquiry))
 }
 
@@ -273,8 +283,7 @@ fn with_reports(inquiry: &Inquiry, reports: Vec<Report>) -> Value {
 
 async fn change_status(
     State(s): State<Arc<AppState>>,
-    Extension(ctx): Extension<RequestContext>,
-    Extension(claims): Extension<Claims>,
+    actor: Actor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
@@ -309,16 +318,16 @@ async fn change_status(
     };
     let result = s
         .inquiries
-        .change_status(&id, to, note, &claims.username, &ctx.correlation_id)
+        .change_status(
+            &id,
+            to,
+            note,
+            &actor.claims.username,
+            &actor.ctx.correlation_id,
+        )
         .await;
     let outcome = if result.is_ok() { "success" } else { "refused" };
-    audit(
-        &claims.username,
-        "inquiry.status_change",
-        id.as_str(),
-        &ctx,
-        outcome,
-    );
+    actor.audit("inquiry.status_change", id.as_str(), outcome);
     let inquiry = result?;
     Ok(Json(json!({"success": true, "data": inquiry})))
 }
@@ -327,14 +336,7 @@ async fn admin_inquiries(
     State(s): State<Arc<AppState>>,
     p: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let p = params(p)?;
-    let mut fields = FieldErrors::new();
-    let f = filter_of(&p, &mut fields);
-    let limit = PAGE_LIMIT.read(&p, &mut fields);
-    let offset = IntParam::OFFSET.read(&p, &mut fields);
-    if !fields.is_empty() {
-        return Err(ApiError::validation(&fields));
-    }
+    let (f, limit, offset) = listed(p, PAGE_LIMIT, |p, fields| IntParam::OFFSET.read(p, fields))?;
     // The total comes from the counts; past it there is nothing to read.
     let total = s.inquiries.count(&f).await?;
     let page = if offset < total {

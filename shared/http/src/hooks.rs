@@ -1,6 +1,6 @@
 //! Hook routes (admin): the configured hooks, secrets left out, and manual runs.
 
-use super::context::RequestContext;
+use super::auth::Actor;
 use super::error::ApiError;
 use super::extract::JsonBody;
 use super::routes::Route;
@@ -9,8 +9,7 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json};
-use backend_core::app::auth::Claims;
+use axum::Json;
 use backend_core::app::dispatch::{self, Target};
 use backend_core::domain::{EventType, FieldErrors, InquiryId};
 use serde_json::{json, Value};
@@ -46,8 +45,7 @@ async fn list(State(s): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
 
 async fn trigger(
     State(s): State<Arc<AppState>>,
-    Extension(ctx): Extension<RequestContext>,
-    Extension(claims): Extension<Claims>,
+    actor: Actor,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let hooks = s.hooks.all().await?;
@@ -94,8 +92,9 @@ async fn trigger(
     let (Some(inquiry), Some(target)) = (inquiry, target) else {
         return Err(ApiError::validation(&fields));
     };
-    let dispatch_id = dispatch::trigger(&s.deps, target, &inquiry, &ctx.correlation_id).await?;
-    tracing::info!(target: "audit", audit = true, actor = %claims.username, action = "hook.trigger", target_id = %inquiry, correlation_id = %ctx.correlation_id, outcome = "accepted", "audit");
+    let dispatch_id =
+        dispatch::trigger(&s.deps, target, &inquiry, &actor.ctx.correlation_id).await?;
+    actor.audit("hook.trigger", inquiry.as_str(), "accepted");
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"success": true, "data": {"dispatch_id": dispatch_id}})),

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod hooks;
 pub mod metrics;
 pub mod openapi;
+pub mod privacy;
 pub mod public;
 mod query;
 pub mod reports;
@@ -21,6 +22,7 @@ use axum::response::Response;
 use axum::Router;
 use backend_core::app::auth::Authenticator;
 use backend_core::app::chat::ChatService;
+use backend_core::app::erasure::Erasure;
 use backend_core::app::hook_registry::HookRegistry;
 use backend_core::app::limits::WindowLimit;
 use backend_core::app::reports::ReportService;
@@ -45,6 +47,8 @@ pub struct AppState {
     pub hooks: HookRegistry,
     /// Absent where a function serves no chat route.
     pub chat: Option<ChatService>,
+    /// Absent where a function serves no erasure.
+    pub erasure: Option<Erasure>,
 }
 
 /// What a router serves beyond the inquiries, where the serving process has it;
@@ -58,6 +62,7 @@ pub struct Served {
     /// The configured hooks; stored ones are read from the store.
     pub hooks: Vec<Hook>,
     pub chat: Option<ChatService>,
+    pub erasure: Option<Erasure>,
     /// Inquiries one web-form client may submit; unlimited when absent.
     pub submissions_per_client: Option<WindowLimit>,
 }
@@ -75,6 +80,7 @@ impl AppState {
             cors_origins: served.cors_origins,
             reports: served.reports,
             chat: served.chat,
+            erasure: served.erasure,
         })
     }
 }

@@ -10,6 +10,7 @@ use super::admin::MAX_CREDENTIAL_CHARS;
 use super::routes::{Access, Route};
 use axum::http::header;
 use axum::response::IntoResponse;
+use backend_core::app::erasure::ErasureReason;
 use backend_core::app::idempotency::IdempotencyKey;
 use backend_core::domain::chat::{SessionId, MAX_CLIENT_NAME, MAX_CONTENT_CHARS, MAX_JSON_BYTES};
 use backend_core::domain::inquiry::clean_pattern;
@@ -344,6 +345,26 @@ fn schemas() -> Value {
             "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "event": {"type": "string"},
                            "action": {"type": "object", "description": "its type and target, URLs without query or credentials, secrets omitted"}}}})),
         "HookDispatched": envelope(json!({"type": "object", "required": ["dispatch_id"], "properties": {"dispatch_id": {"type": "string"}}})),
+        "ErasureRequest": {
+            "type": "object", "required": ["reason"],
+            "properties": {"reason": not_blank(text(1, ErasureReason::MAX_CHARS, true))}
+        },
+        "ErasureEnvelope": envelope(json!({
+            "type": "object",
+            "required": ["inquiry_id", "erased_by", "erased_at", "reason", "removed"],
+            "description": "The audit record: ids, times and counts, no personal data.",
+            "properties": {
+                "inquiry_id": {"type": "string", "pattern": "^inq_[0-9a-z]{26}$"},
+                "erased_by": {"type": "string"},
+                "erased_at": {"type": "string", "format": "date-time"},
+                "reason": {"type": "string"},
+                "removed": {
+                    "type": "object",
+                    "required": ["records", "reports", "report_files", "chat_sessions", "chat_messages", "idempotency_records", "undelivered_events", "mail_copies"],
+                    "additionalProperties": {"type": "integer", "minimum": 0}
+                }
+            }
+        })),
         "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"]}
     })
 }

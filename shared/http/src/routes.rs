@@ -134,6 +134,7 @@ pub fn admin() -> Vec<Route> {
     t.extend(super::reports::table());
     t.extend(super::hooks::table());
     t.extend(super::chat::table());
+    t.extend(super::privacy::table());
     t
 }
 

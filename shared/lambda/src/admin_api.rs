@@ -5,6 +5,7 @@
 use crate::root;
 use backend_config::{ConfigError, Part, Settings};
 use backend_core::app::auth::Authenticator;
+use backend_core::app::erasure::Erasure;
 use backend_core::app::reports::ReportService;
 use backend_http::{admin_router, AppState, Served};
 use std::sync::Arc;
@@ -20,7 +21,11 @@ pub async fn router(
     let adapters = backend_aws::connect_files_on_use(sdk, root::resources(&settings)?);
     let blobs = adapters.blobs.clone();
     let deps = root::deps(adapters);
-    let reports = blobs.map(|b| ReportService::reader(deps.clone(), b));
+    let reports = blobs
+        .clone()
+        .map(|b| ReportService::reader(deps.clone(), b));
+    // Lambda keeps no copy of what SES sent: there is no mail to erase here.
+    let erasure = Erasure::new(deps.clone(), blobs, None);
     let chat = root::chat_service(sdk, deps.clone(), &settings);
     let auth = settings
         .auth
@@ -31,6 +36,7 @@ pub async fn router(
         reports,
         hooks: settings.hooks,
         chat: Some(chat),
+        erasure: Some(erasure),
         // The web form's route is public-api's.
         submissions_per_client: None,
     };

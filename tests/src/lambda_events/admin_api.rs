@@ -42,6 +42,12 @@ pub const ADMIN_API: &[(&str, u16, Option<&str>)] = &[
         Some("VALIDATION_ERROR"),
     ),
     ("chat-health.json", 200, None),
+    ("erase-inquiry-unknown.json", 404, Some("NOT_FOUND")),
+    (
+        "erase-inquiry-no-reason.json",
+        400,
+        Some("VALIDATION_ERROR"),
+    ),
 ];
 
 /// Sign-in configured as in AWS: from a secret the environment names.

@@ -22,6 +22,7 @@ mod chat;
 mod chat_access;
 mod dashboard;
 mod devserver_process;
+mod erasure;
 mod hardening;
 mod lambda_handlers;
 mod lambda_rie;

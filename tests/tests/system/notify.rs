@@ -76,22 +76,6 @@ async fn the_dev_server_leaves_a_confirmation_and_a_consultant_email_each_once()
     );
 }
 
-fn config(slack: Option<String>) -> NotifyConfig {
-    let mut consultants = BTreeMap::new();
-    consultants.insert(None, vec![Email::parse("ops@example.com").unwrap()]);
-    consultants.insert(
-        Some(backend_core::domain::ServiceType::Migration),
-        vec![Email::parse("migrations@example.com").unwrap()],
-    );
-    NotifyConfig {
-        from: Email::parse("no-reply@example.com").unwrap(),
-        consultants,
-        slack_webhook: slack,
-        admin_base_url: "https://admin.example.com".into(),
-        hooks: vec![],
-    }
-}
-
 async fn created_event(adapters: &backend_core::ports::Adapters) -> String {
     let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
     let mut body = inquiry_body();
@@ -124,7 +108,7 @@ fn notifier(
 async fn a_duplicate_delivery_sends_nothing_twice() {
     let adapters = system_tests::embedded_adapters();
     let (rx, url) = receiver(0).await;
-    let (n, mailer) = notifier(&adapters, config(Some(url)));
+    let (n, mailer) = notifier(&adapters, system_tests::notify_config(Some(url)));
     let body = created_event(&adapters).await;
     assert_eq!(n.handle(&body).await.unwrap(), 2);
     assert_eq!(n.handle(&body).await.unwrap(), 0);
@@ -150,7 +134,7 @@ async fn a_worker_that_dies_between_two_effects_repeats_neither() {
     let adapters = system_tests::embedded_adapters();
     // The e-mail goes out, then Slack fails as if the worker died there.
     let (rx, url) = receiver(1).await;
-    let (n, mailer) = notifier(&adapters, config(Some(url)));
+    let (n, mailer) = notifier(&adapters, system_tests::notify_config(Some(url)));
     let body = created_event(&adapters).await;
     assert!(
         n.handle(&body).await.is_err(),
@@ -174,7 +158,7 @@ async fn a_worker_that_dies_between_two_effects_repeats_neither() {
 #[tokio::test]
 async fn permanent_failures_are_recorded_and_counted_not_retried() {
     let adapters = system_tests::embedded_adapters();
-    let (n, mailer) = notifier(&adapters, config(None));
+    let (n, mailer) = notifier(&adapters, system_tests::notify_config(None));
     *mailer.fail_next.lock().unwrap() = Some(MailError::Permanent("address rejected".into()));
     let deps = Deps::new(adapters.clone(), Arc::new(SystemClock));
     let body = created_event(&adapters).await;
@@ -195,7 +179,7 @@ async fn permanent_failures_are_recorded_and_counted_not_retried() {
 
 #[tokio::test]
 async fn consultants_are_chosen_by_service() {
-    let cfg = config(None);
+    let cfg = system_tests::notify_config(None);
     let adapters = system_tests::embedded_adapters();
     let (n, mailer) = notifier(&adapters, cfg);
     let out = InquiryService::new(Deps::new(adapters.clone(), Arc::new(SystemClock)))
@@ -281,6 +265,7 @@ async fn the_ses_adapter_sends_through_moto() {
             subject: subject.clone(),
             text: "plain part".into(),
             html: "<p>html part</p>".into(),
+            inquiry: backend_core::domain::InquiryId::new(ulid::Ulid::new()),
         })
         .await
         .unwrap();
@@ -303,7 +288,7 @@ async fn matching_hooks_get_a_signed_call_once_and_others_none() {
     let adapters = system_tests::embedded_adapters();
     let (rx, url) = receiver(1).await; // the first call fails: retried in-process
     let (other, other_url) = receiver(0).await;
-    let mut cfg = config(None);
+    let mut cfg = system_tests::notify_config(None);
     cfg.hooks = hooks(json!([
         {"id": "crm", "name": "CRM", "event": "inquiry_created", "filter": {"services": ["migration"]},
          "action": {"type": "webhook", "url": url, "secret": SECRET}},
@@ -378,7 +363,7 @@ async fn outbound_urls_are_guarded_against_ssrf() {
     // refusal is recorded as a permanent failure, not retried.
     let adapters = system_tests::embedded_adapters();
     let (rx, url) = receiver(0).await;
-    let mut cfg = config(None);
+    let mut cfg = system_tests::notify_config(None);
     cfg.hooks = hooks(
         json!([{"id": "local", "name": "Local", "event": "inquiry_created", "action": {"type": "webhook", "url": url, "secret": SECRET}}]),
     );
@@ -524,7 +509,7 @@ async fn each_effect_stands_alone_while_a_dependency_is_down() {
         let adapters = system_tests::embedded_adapters();
         let (slack, slack_url) = receiver(if down == "slack" { 1000 } else { 0 }).await;
         let (hook, hook_url) = receiver(0).await;
-        let mut cfg = config(Some(slack_url));
+        let mut cfg = system_tests::notify_config(Some(slack_url));
         let url = if down == "hook" {
             down_url.clone()
         } else {
@@ -602,7 +587,7 @@ async fn with_the_model_down_the_report_and_its_mail_still_go_out() {
     use backend_core::app::reports::{Outcome, ReportService};
     let adapters = system_tests::embedded_adapters();
     let (hook, hook_url) = receiver(0).await;
-    let mut cfg = config(None);
+    let mut cfg = system_tests::notify_config(None);
     cfg.hooks = hooks(
         json!([{"id": "reports", "name": "Reports", "event": "report_generated",
         "action": {"type": "webhook", "url": hook_url, "secret": SECRET}}]),
@@ -649,7 +634,7 @@ async fn with_the_model_down_the_report_and_its_mail_still_go_out() {
 async fn one_address_gets_a_bounded_number_of_confirmations() {
     use backend_core::app::notify::CONFIRMATIONS_PER_ADDRESS;
     let adapters = system_tests::embedded_adapters();
-    let (n, mailer) = notifier(&adapters, config(None));
+    let (n, mailer) = notifier(&adapters, system_tests::notify_config(None));
     let tries = CONFIRMATIONS_PER_ADDRESS.max + 2;
     for _ in 0..tries {
         // Every inquiry names the same address, as a form used to mail-bomb it would.

@@ -132,6 +132,35 @@ fn functions_that_list_or_move_inquiries_may_use_the_index() {
     }
 }
 
+/// The erasure (admin-api), and a report worker that finds its inquiry erased while
+/// it drafted, remove an inquiry's report files with every kept version: the bucket
+/// keeps versions, so a plain delete would leave them readable.
+#[test]
+fn functions_that_erase_may_remove_every_version_of_a_report_file() {
+    const BUCKET: &str = "!GetAtt ReportsBucket.Arn";
+    const FILES: &str = r#"!Sub "${ReportsBucket.Arn}/reports/*""#;
+    for function in ["AdminApiFunction", "ReportWorkerFunction"] {
+        let granted = grants(function);
+        for (action, resource) in [
+            ("s3:ListBucketVersions", BUCKET),
+            ("s3:DeleteObject", FILES),
+            ("s3:DeleteObjectVersion", FILES),
+            ("dynamodb:DeleteItem", TABLE),
+            ("dynamodb:ConditionCheckItem", TABLE),
+        ] {
+            assert!(
+                granted.contains(&(action.to_string(), resource.to_string())),
+                "{function} may not {action} on {resource}: {granted:?}"
+            );
+        }
+    }
+    let listing = resource_lines("AdminApiFunction").join("\n");
+    assert!(
+        listing.contains("s3:prefix: reports/*"),
+        "listing versions is limited to the reports folder"
+    );
+}
+
 fn table_routes(table: Vec<Route>) -> Routes {
     table
         .into_iter()

@@ -128,6 +128,14 @@ impl Tally {
         self
     }
 
+    /// The same counts taken away: what removing the record they counted undoes.
+    pub fn negated(mut self) -> Self {
+        for d in self.deltas.values_mut() {
+            *d = -*d;
+        }
+        self
+    }
+
     /// The `Add`s for the batch: none when everything cancels out.
     pub fn writes(&self) -> Vec<WriteOp> {
         let deltas: Vec<(String, i64)> = self
@@ -349,6 +357,22 @@ pub struct Source {
     pub tally: fn(&Item, OffsetDateTime) -> Option<Tally>,
     /// Items written beside the counted record that the counts' readers rely on.
     pub beside: fn(&Item) -> Vec<WriteOp>,
+}
+
+impl Source {
+    /// The records of one index partition, with nothing written beside them.
+    pub fn of_index(
+        name: &'static str,
+        index: &str,
+        tally: fn(&Item, OffsetDateTime) -> Option<Tally>,
+    ) -> Self {
+        Self {
+            name,
+            partitions: vec![index.to_string()],
+            tally,
+            beside: |_| vec![],
+        }
+    }
 }
 
 /// Counts records stored before the counts existed, a batch per pass, remembering

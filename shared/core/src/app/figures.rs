@@ -13,7 +13,7 @@
 use super::counters::{self, Counts, Source, Tally};
 use super::records;
 use super::{AppError, Deps};
-use crate::domain::chat::ChatSession;
+use crate::domain::chat::{ChatMessage, ChatSession};
 use crate::domain::report::{Report, TEMPLATE_AUTHOR};
 use crate::domain::{Inquiry, InquiryStatus, Priority, ServiceType};
 use crate::ports::{Condition, Item, WriteOp};
@@ -80,15 +80,21 @@ pub fn report_tally(report: &Report, key: &str, generation_ms: f64, now: OffsetD
     } else {
         "model"
     };
-    let status = report.status.as_str();
-    for s in [Some(status), None] {
-        for ty in [Some(report.report_type.as_str()), None] {
-            t.add(report_name(s, ty), 1);
-        }
-    }
+    count_report(&mut t, report, 1);
     t.add("r_us", (generation_ms * 1000.0).round() as i64)
         .add(format!("r_by:{by}"), 1);
     t
+}
+
+/// Adds (`sign` 1) or takes away (-1) one report in the counts its listing's
+/// filters read: by status and type, or any.
+pub fn count_report(t: &mut Tally, report: &Report, sign: i64) {
+    let status = report.status.as_str();
+    for s in [Some(status), None] {
+        for ty in [Some(report.report_type.as_str()), None] {
+            t.add(report_name(s, ty), sign);
+        }
+    }
 }
 
 /// The counts a recorded side effect adds.
@@ -104,17 +110,12 @@ pub fn notification_tally(
     t
 }
 
-/// The counts a stored chat message adds.
-pub fn message_tally(
-    at: &str,
-    key: &str,
-    role: &str,
-    latency_ms: Option<i64>,
-    now: OffsetDateTime,
-) -> Tally {
-    let mut t = Tally::at_text(at, key, now);
-    t.add(format!("m:{role}"), 1);
-    if let Some(ms) = latency_ms {
+/// The counts a stored chat message adds (`key`: its record's).
+pub fn message_tally(m: &ChatMessage, key: &str, now: OffsetDateTime) -> Tally {
+    let role = serde_json::to_value(m.role).unwrap_or_default();
+    let mut t = Tally::at_text(&m.created_at, key, now);
+    t.add(format!("m:{}", role.as_str().unwrap_or_default()), 1);
+    if let Some(ms) = m.metadata["latency_ms"].as_i64() {
         t.add("m_ms", ms).add("m_ms_n", 1);
     }
     t
@@ -167,14 +168,8 @@ pub fn sources() -> Vec<Source> {
         ))
     };
     let message = |item: &Item, now| {
-        let d = &item.data;
-        Some(message_tally(
-            d["created_at"].as_str()?,
-            &item.pk,
-            d["role"].as_str()?,
-            d["metadata"]["latency_ms"].as_i64(),
-            now,
-        ))
+        let m: ChatMessage = serde_json::from_value(item.data.clone()).ok()?;
+        Some(message_tally(&m, &item.pk, now))
     };
     let session = |item: &Item, now| {
         let s: ChatSession = serde_json::from_value(item.data.clone()).ok()?;
@@ -190,36 +185,18 @@ pub fn sources() -> Vec<Source> {
             })
             .unwrap_or_default()
     };
-    let nothing = |_: &Item| vec![];
     vec![
         Source {
-            name: "inquiries",
             partitions: InquiryStatus::ALL
                 .iter()
                 .map(|s| records::inquiries_in(*s))
                 .chain([records::LEGACY_INQUIRIES.to_string()])
                 .collect(),
-            tally: inquiry,
-            beside: nothing,
+            ..Source::of_index("inquiries", records::LEGACY_INQUIRIES, inquiry)
         },
-        Source {
-            name: "reports",
-            partitions: vec![records::REPORTS_INDEX.into()],
-            tally: report,
-            beside: nothing,
-        },
-        Source {
-            name: "notifications",
-            partitions: vec![records::NOTIFICATIONS_INDEX.into()],
-            tally: note,
-            beside: nothing,
-        },
-        Source {
-            name: "chat messages",
-            partitions: vec![records::CHAT_MESSAGES_INDEX.into()],
-            tally: message,
-            beside: nothing,
-        },
+        Source::of_index("reports", records::REPORTS_INDEX, report),
+        Source::of_index("notifications", records::NOTIFICATIONS_INDEX, note),
+        Source::of_index("chat messages", records::CHAT_MESSAGES_INDEX, message),
         Source {
             name: "chat sessions",
             partitions: vec![records::CHAT_SESSIONS_INDEX.into()],

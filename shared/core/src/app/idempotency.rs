@@ -25,7 +25,7 @@ impl IdempotencyKey {
         Ok(Self(raw.to_string()))
     }
 
-    fn item_pk(&self, scope: &str) -> String {
+    pub fn item_pk(&self, scope: &str) -> String {
         // Hashed so a client's key never becomes part of a store key as written.
         let digest = Sha256::digest(format!("{scope}\n{}", self.0));
         idempotency_pk(&hex::encode(digest))

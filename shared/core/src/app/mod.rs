@@ -8,6 +8,7 @@ pub mod chat_socket;
 pub mod counters;
 pub mod dispatch;
 pub mod drafting;
+pub mod erasure;
 pub mod error;
 pub mod figures;
 pub mod hook_registry;

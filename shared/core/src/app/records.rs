@@ -15,7 +15,7 @@
 //! | idempotency record | `IDEM#<sha256(scope, key)>` | `IDEM` | | | a replayed request (24 h TTL) |
 //! | login failures | `RATE#login#<client>` | `RATE` | | | the sign-in limit (TTL: the window) |
 //! | chat answers of an admin | `RATE#chat#<user>` | `RATE` | | | the chat's per-admin limit (TTL: the window) |
-//! | confirmations to an address | `RATE#mail#<address>` | `RATE` | | | the cap on mail to one recipient (TTL: the window) |
+//! | confirmations to an address | `RATE#mail#<sha256(lower-cased address)>` | `RATE` | | | the cap on mail to one recipient (TTL: the window) |
 //! | submissions of a client | `RATE#submit#<address>` | `W#<window start>` | | | the web form's per-client limit, counted in the submission's batch (TTL: the window) |
 //! | stored hook | `HOOKS` | `<hook id>` | | | the hook registry |
 //! | chat session | `CHAT#<session id>` | `SESSION` | `CHAT_SESSIONS` | `<created_at>#<id>` | get by id; the session listing |
@@ -24,6 +24,8 @@
 //! | a session's message counts | `CHAT#<session id>` | `COUNTS` | | | history's figures |
 //! | a session's expiry entry | `CHAT#<session id>` | `EXPIRY` | `CHAT_EXPIRY` | `<expires_at>#<id>` | the sessions that expire this hour or later: the session counts |
 //! | chat connection | `CONN#<connection id>` | `CONN` | `CHAT_CONNECTIONS` | `<connected_at>#<id>` | the socket's checks; figures (TTL: 2 h) |
+//! | a link from an inquiry to a record elsewhere that holds its personal data | `INQ#<id>` | `LINK#<target pk>` | | | the erasure (an idempotency record; a chat session that names it, whole) |
+//! | an erasure's audit record | `ERASED#<inquiry id>` | `ERASURE` | | | a second erasure; workers drop the inquiry's events |
 
 use super::AppError;
 use crate::domain::chat::{ChatSession, SessionId};
@@ -128,8 +130,12 @@ pub fn submissions_pk(client: &str) -> String {
 }
 
 /// The confirmations one e-mail address was sent in the current window.
+/// Under a digest: an address is personal data, and a key is not erased with the
+/// inquiry that led to it.
 pub fn mail_recipient_pk(address: &str) -> String {
-    format!("RATE#mail#{}", address.to_lowercase())
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(address.to_lowercase().as_bytes());
+    format!("RATE#mail#{}", hex::encode(digest))
 }
 
 /// The chat answers one admin was given in the current window, across every
@@ -202,6 +208,43 @@ pub const CONNECTION_SK: &str = "CONN";
 
 /// Every open chat connection, by when it opened: the figures.
 pub const CONNECTIONS_INDEX: &str = "CHAT_CONNECTIONS";
+
+/// The sort keys of an inquiry's links start with this.
+pub const LINK_PREFIX: &str = "LINK#";
+
+/// What a link points at, for the erasure's account of what it removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// One item: the record `(pk, sk)`.
+    Idempotency,
+    /// A whole partition: the session and everything under it.
+    ChatSession,
+}
+
+/// The link from an inquiry's partition to a record of `kind` under `pk` (and
+/// `sk`, for one item), written in the batch that writes that record, so the
+/// erasure finds everything by reading the inquiry's partition alone.
+pub fn link(inquiry: &InquiryId, kind: LinkKind, pk: &str, sk: Option<&str>) -> Item {
+    Item::new(
+        inquiry_pk(inquiry),
+        format!("{LINK_PREFIX}{pk}"),
+        serde_json::json!({"kind": kind, "pk": pk, "sk": sk}),
+    )
+}
+
+/// An erased inquiry's audit record.
+pub fn erasure_pk(id: &InquiryId) -> String {
+    format!("ERASED#{id}")
+}
+
+pub const ERASURE_SK: &str = "ERASURE";
+
+/// A stored record's data as `T`; `what` names it in the error.
+pub fn decode<T: serde::de::DeserializeOwned>(item: &Item, what: &str) -> Result<T, AppError> {
+    serde_json::from_value(item.data.clone())
+        .map_err(|e| AppError::Unavailable(format!("stored {what} unreadable: {e}")))
+}
 
 /// Whether a walk over a query goes on after an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use super::outbox::{self, Outgoing};
 use super::records::{
     self, REPORTS_INDEX, REPORTS_SHELF_SIZE, REPORTS_SHELF_SK, REPORT_POINTER_SK, REPORT_PREFIX,
 };
-use super::{counters, figures};
+use super::{counters, erasure, figures};
 use super::{AppError, Deps, InquiryService, Missing};
 use crate::domain::report::{Report, ReportId, ReportStatus};
 use crate::domain::{rfc3339, DomainEvent, EventType, Inquiry, InquiryId};
@@ -164,7 +164,15 @@ impl ReportService {
         let inquiry_id = InquiryId::parse(&event.inquiry_id).ok_or_else(|| {
             AppError::Validation([("inquiry_id".to_string(), "malformed".to_string())].into())
         })?;
-        let inquiry = self.inquiries.get(&inquiry_id).await?;
+        let inquiry = match self.inquiries.get(&inquiry_id).await {
+            // Erased after the event was written: it is dropped, not delivered.
+            Err(AppError::NotFound(Missing::Inquiry))
+                if erasure::is_erased(self.deps.store.as_ref(), &inquiry_id).await? =>
+            {
+                return Ok(Outcome::Ignored);
+            }
+            found => found?,
+        };
 
         let started = Instant::now();
         let drafted = self.drafter.draft(&inquiry).await;
@@ -175,7 +183,7 @@ impl ReportService {
         // Unique per attempt: two workers racing on one message each write their own
         // files, and the record that wins points at the winner's.
         let attempt = self.deps.ulid().to_string().to_lowercase();
-        let base = format!("reports/{}/{}-{attempt}", inquiry.id, id);
+        let base = format!("{}/{id}-{attempt}", erasure::reports_folder(&inquiry.id));
         let report = Report {
             id: id.clone(),
             inquiry_id: inquiry.id.clone(),
@@ -244,6 +252,12 @@ impl ReportService {
                     condition: Condition::NotExists,
                 },
                 self.records.shelve(&report).await?,
+                // Erased while it was drafted: nothing of it may be written after.
+                WriteOp::Check {
+                    pk: records::inquiry_pk(&inquiry.id),
+                    sk: records::INQUIRY_SK.into(),
+                    condition: Condition::Exists,
+                },
             ];
             ops.extend(outgoing.writes());
             ops.extend(tally.writes());
@@ -255,6 +269,14 @@ impl ReportService {
                 Err(StoreError::ConditionFailed) => {
                     if self.reported(&id).await? {
                         return Ok(Outcome::AlreadyDone(id));
+                    }
+                    if erasure::is_erased(self.deps.store.as_ref(), &inquiry.id).await? {
+                        // The files went up before the erasure looked, or after it.
+                        self.blobs
+                            .delete_folder(&erasure::reports_folder(&inquiry.id))
+                            .await
+                            .map_err(|e| AppError::Unavailable(e.to_string()))?;
+                        return Ok(Outcome::Ignored);
                     }
                 }
                 Err(e) => return Err(e.into()),
@@ -410,8 +432,7 @@ impl ReportService {
 }
 
 fn decode(item: &Item) -> Result<Report, AppError> {
-    serde_json::from_value(item.data.clone())
-        .map_err(|e| AppError::Unavailable(format!("stored report unreadable: {e}")))
+    records::decode(item, "report")
 }
 
 #[async_trait::async_trait]

@@ -1,6 +1,8 @@
-//! The mailer: one e-mail with a plain-text and an HTML part.
+//! The mailer: one e-mail with a plain-text and an HTML part, about one inquiry. A
+//! mailer that keeps copies of what it sent (the dev server's outbox) removes them
+//! when the inquiry is erased.
 
-use crate::domain::Email;
+use crate::domain::{Email, InquiryId};
 use async_trait::async_trait;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,6 +12,8 @@ pub struct Mail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The inquiry the message is about.
+    pub inquiry: InquiryId,
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -25,4 +29,10 @@ pub enum MailError {
 #[async_trait]
 pub trait Mailer: Send + Sync {
     async fn send(&self, mail: &Mail) -> Result<(), MailError>;
+    /// Removes the copies it keeps of the messages about `inquiry`; returns how many
+    /// there were. A mailer that keeps none (SES) has nothing to remove.
+    async fn erase(&self, inquiry: &InquiryId) -> Result<usize, MailError> {
+        let _ = inquiry;
+        Ok(0)
+    }
 }

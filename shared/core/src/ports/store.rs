@@ -231,6 +231,14 @@ pub trait ItemStore: Send + Sync {
     async fn query(&self, q: &Query) -> Result<Page, StoreError>;
     /// A cheap round trip that proves the store answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Forgets what the store keeps of these deleted items beyond the items
+    /// themselves (an erasure's last step): the embedded store's change log and the
+    /// old pages that held them. DynamoDB keeps a stream's records for a day and
+    /// nothing else, which no call can shorten.
+    async fn forget(&self, keys: &[(String, String)]) -> Result<(), StoreError> {
+        let _ = keys;
+        Ok(())
+    }
 }
 
 /// Upper bound on one batch, the smaller of DynamoDB's and a sane SQLite transaction.

@@ -136,8 +136,7 @@ pub struct ChatService {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(item: &Item) -> Result<T, AppError> {
-    serde_json::from_value(item.data.clone())
-        .map_err(|e| AppError::Unavailable(format!("stored chat item unreadable: {e}")))
+    super::records::decode(item, "chat item")
 }
 
 /// Whether the error says a condition in the batch did not hold.

@@ -79,6 +79,19 @@ impl ChatService {
         if let Some(b) = before.filter(|b| b.counted) {
             ops.extend(figures::session_tally(&b.session, -1, now).writes());
         }
+        // A session about an inquiry is erased with it, whole.
+        if let Some(inquiry) = s.inquiry() {
+            let link = records::link(
+                &inquiry,
+                records::LinkKind::ChatSession,
+                &records::chat_session_pk(&s.id),
+                None,
+            );
+            ops.push(WriteOp::Put {
+                item: link,
+                condition: Condition::None,
+            });
+        }
         ops.extend(figures::session_tally(s, 1, now).writes());
         counters::merged(ops)
     }

@@ -73,13 +73,7 @@ impl ChatService {
     fn message_writes(&self, m: &ChatMessage) -> Vec<WriteOp> {
         let item = counters::mark(self.message_item(m));
         let role = serde_json::to_value(m.role).unwrap_or_default();
-        let tally = figures::message_tally(
-            &m.created_at,
-            &item.pk,
-            role.as_str().unwrap_or_default(),
-            m.metadata["latency_ms"].as_i64(),
-            self.now(),
-        );
+        let tally = figures::message_tally(m, &item.pk, self.now());
         let session_counts = WriteOp::Add {
             pk: item.pk.clone(),
             sk: CHAT_COUNTS_SK.into(),

@@ -163,6 +163,17 @@ impl InquiryService {
                 &serde_json::to_value(&inquiry).unwrap_or_default(),
                 now.unix_timestamp(),
             ));
+            // The record holds the inquiry as answered: its erasure must find it.
+            let link = records::link(
+                &inquiry.id,
+                records::LinkKind::Idempotency,
+                &key.item_pk(IDEM_SCOPE),
+                Some(records::IDEMPOTENCY_SK),
+            );
+            ops.push(WriteOp::Put {
+                item: link,
+                condition: Condition::None,
+            });
         }
         let written = store.write(ops).await;
         if let (Err(StoreError::ConditionFailed), Some(counter)) = (&written, &counted) {
@@ -350,6 +361,5 @@ fn replayed(recorded: Value) -> Result<Submitted, AppError> {
 }
 
 fn decode(item: &Item) -> Result<Inquiry, AppError> {
-    serde_json::from_value(item.data.clone())
-        .map_err(|e| AppError::Unavailable(format!("stored inquiry unreadable: {e}")))
+    records::decode(item, "inquiry")
 }

@@ -37,6 +37,7 @@ impl Notifier {
                         crate::app::render::html_escape(&link),
                         inquiry.id
                     ),
+                    inquiry: inquiry.id.clone(),
                 })
                 .await
             }

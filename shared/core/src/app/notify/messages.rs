@@ -57,6 +57,7 @@ impl Notifier {
                 subject: format!("We received your inquiry ({})", i.id),
                 text,
                 html,
+                inquiry: i.id.clone(),
             })
             .await?;
         if matches!(effect, Effect::Done) {
@@ -131,6 +132,7 @@ impl Notifier {
             subject,
             text,
             html,
+            inquiry: i.id.clone(),
         })
         .await
     }

@@ -190,7 +190,15 @@ impl Notifier {
         if !hooks_only && !messaged && !hooks.iter().any(|h| h.event == event.event_type) {
             return Ok(0);
         }
-        let inquiry = self.inquiries.get(&id).await?;
+        let inquiry = match self.inquiries.get(&id).await {
+            // Erased after the event was written: its effects are dropped.
+            Err(AppError::NotFound(crate::app::Missing::Inquiry))
+                if crate::app::erasure::is_erased(self.deps.store.as_ref(), &id).await? =>
+            {
+                return Ok(0);
+            }
+            found => found?,
+        };
         let chosen = hooks.iter().filter(|h| match &only_hook {
             Some(hid) => &h.id == hid,
             None => h.matches(event.event_type, &inquiry),
