@@ -8,7 +8,8 @@ change set on moto's CloudFormation, dev's parameters from samconfig.toml), upda
 with new code the same way, one function is redeployed with `make deploy-function`'s script
 (`cargo lambda deploy`), and the stack is deleted.
 
-moto stores code and never runs it, so the code is each function's release zip
+moto stores code and never runs it, so the code is what `sam build` (make sam-build)
+left in .aws-sam/build when it holds every function, else each function's release zip
 (target/lambda/<fn>/bootstrap.zip) when all exist, else a stand-in `bootstrap`: a
 static arm64 ELF built from a few lines of C with the venv's zig. The test prints which.
 
@@ -124,23 +125,35 @@ def standin(workdir, name, revision):
     return out
 
 
+SAM_BUILD = os.path.join(ROOT, ".aws-sam", "build")
+
+
 def release_bootstraps():
-    """Each function's bootstrap from its release zip, if every zip exists."""
+    """Each function's release bootstrap and where it came from: the output of `sam
+    build` (make sam-build) if it holds every function, else the release zips of `make
+    package` if every one exists, else None."""
+    built = {b: os.path.join(SAM_BUILD, lid, "bootstrap") for b, lid in FUNCTIONS.items()}
+    if all(os.path.exists(p) for p in built.values()):
+        found = {}
+        for binary, path in built.items():
+            with open(path, "rb") as f:
+                found[binary] = f.read()
+        return found, "the sam build output (.aws-sam/build)"
     found = {}
     for binary in FUNCTIONS:
         z = os.path.join(TARGET, "lambda", binary, "bootstrap.zip")
         if not os.path.exists(z):
-            return None
+            return None, None
         with zipfile.ZipFile(z) as zf:
             found[binary] = zf.read("bootstrap")
-    return found
+    return found, "release zips (make package)"
 
 
 def build_dir(workdir, revision, use_release):
     """What `sam build` leaves: a template whose CodeUri are folders holding bootstrap."""
     build = os.path.join(workdir, f"build-{revision}")
     os.makedirs(build)
-    release = release_bootstraps() if use_release else None
+    release, kind = release_bootstraps() if use_release else (None, None)
     with open(os.path.join(ROOT, "template.yaml")) as f:
         lines = f.read().splitlines()
     out, resource = [], None
@@ -166,7 +179,7 @@ def build_dir(workdir, revision, use_release):
     path = os.path.join(build, "template.yaml")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
-    return path, ("release zips" if release else "stand-in bootstraps")
+    return path, (kind if release else "stand-in bootstraps")
 
 
 def sam_package(aws_env, built, workdir, revision):
