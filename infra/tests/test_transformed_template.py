@@ -150,7 +150,10 @@ def test_event_sources_schedules_and_permissions_target_aliases(env_template):
         assert m["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"], lid
     mappings = of_type(t, "AWS::Lambda::EventSourceMapping")
     assert len(mappings) == 3
-    assert not of_type(t, "AWS::Scheduler::Schedule"), "no schedule: the stream drives the relay"
+    # The stream drives the relay; the one schedule is the retention sweep's.
+    assert set(of_type(t, "AWS::Scheduler::Schedule")) == {"ReportWorkerFunctionRetentionSweep"}
+    for lid, s in of_type(t, "AWS::Scheduler::Schedule").items():
+        assert refs(s["Properties"]["Target"]["Arn"]) == {"ReportWorkerFunctionAliaslive"}, lid
     # The relay reads the table's stream: only inserted outbox entries, a failing
     # record bisected, retried and then parked on a queue of its own.
     (stream,) = [m["Properties"] for m in mappings.values() if "EventSourceArn" in m["Properties"]
@@ -397,6 +400,23 @@ def evaluated(t, params, value):
         return v
 
     return walk(value)
+
+
+@pytest.mark.parametrize("days", ["0", "30"])
+def test_the_retention_sweep_runs_hourly_only_when_retention_days_are_set(days):
+    """The report worker (which holds the report files' rights) erases closed inquiries
+    that are due when invoked with the sweep's input; the schedule is off, and the
+    worker told no retention, while RetentionDays is 0 (the default)."""
+    _, region, params = deploy_settings("dev")
+    params = dict(params, RetentionDays=days)
+    t = transform(with_s3_code(read_template()), params, region)
+    sweep = evaluated(t, params, t["Resources"]["ReportWorkerFunctionRetentionSweep"])["Properties"]
+    assert sweep["ScheduleExpression"] == "rate(1 hour)"
+    assert sweep["State"] == ("DISABLED" if days == "0" else "ENABLED")
+    assert json.loads(sweep["Target"]["Input"]) == {"sweep": "retention"}
+    env = t["Resources"]["ReportWorkerFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["RETENTION_DAYS"] == {"Ref": "RetentionDays"}
+    assert read_template()["Parameters"]["RetentionDays"]["Default"] == "0"
 
 
 @pytest.mark.parametrize("named", [False, True], ids=["no-slack-no-hooks", "slack-and-hooks"])

@@ -209,6 +209,29 @@ pub fn inquiry_body() -> Value {
     })
 }
 
+/// A submission whose every value is found nowhere else, so a search for it finds
+/// only what the system kept of it.
+pub fn prospect() -> Value {
+    let tag = ulid::Ulid::new().to_string().to_lowercase();
+    json!({
+        "name": format!("Quintessa Erasmus {}", &tag[20..]),
+        "email": format!("quintessa.{}@erasmus-holdings.example", &tag[16..]),
+        "company": format!("Erasmus Holdings {}", &tag[18..]),
+        "phone": "+44 20 7946 0999",
+        "services": ["migration"],
+        "message": format!("Please migrate our bespoke mainframes by the Vltava ({tag})."),
+        "source": "contact_form"
+    })
+}
+
+/// The values a search must not find after the erasure.
+pub fn personal_values(p: &Value) -> Vec<String> {
+    ["name", "email", "company", "phone", "message"]
+        .iter()
+        .map(|k| p[k].as_str().unwrap().to_string())
+        .collect()
+}
+
 // ---- admin sign-in -----------------------------------------------------------------
 
 pub const ADMIN_USER: &str = "consultant";

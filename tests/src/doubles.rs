@@ -74,6 +74,25 @@ impl Queue for FlakyQueue {
 
 use backend_core::ports::mail::{Mail, MailError, Mailer};
 
+/// A clock a test moves on: now, until told otherwise.
+pub struct TestClock(std::sync::Mutex<time::OffsetDateTime>);
+
+impl TestClock {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self(std::sync::Mutex::new(time::OffsetDateTime::now_utc())))
+    }
+
+    pub fn advance(&self, by: std::time::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl backend_core::ports::Clock for TestClock {
+    fn now(&self) -> time::OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
 /// Notifications from `no-reply@example.com` to the operations list, and to the
 /// migration consultants for migrations; Slack at `slack` if given.
 pub fn notify_config(slack: Option<String>) -> backend_core::app::notify::NotifyConfig {

@@ -142,6 +142,22 @@ pub async fn index_partition(
         .and_then(|item| item.gsi1pk)
 }
 
+/// The inquiries on `adapters` as of `clock`, and a new prospect's inquiry (unique
+/// values, `app::prospect`) submitted through them.
+pub async fn submitted_prospect(
+    adapters: &Adapters,
+    clock: Arc<dyn backend_core::ports::Clock>,
+) -> (
+    backend_core::app::InquiryService,
+    backend_core::domain::InquiryId,
+) {
+    let deps = backend_core::app::Deps::new(adapters.clone(), clock);
+    let inquiries = backend_core::app::InquiryService::new(deps);
+    let submitted = inquiries.submit(&crate::prospect(), None, "c").await;
+    let id = submitted.expect("a valid submission").inquiry.id;
+    (inquiries, id)
+}
+
 /// Every item of a table in the emulator, as text.
 pub async fn table_text(sdk: &aws_config::SdkConfig, table: &str) -> String {
     let client = aws_sdk_dynamodb::Client::new(sdk);

@@ -6,6 +6,6 @@ use backend_lambda::{report_worker, run, service_fn, Error};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let (sdk, settings) = backend_lambda::start(report_worker::NEEDS).await?;
-    let reports = report_worker::service(&sdk, settings).await?;
-    run(service_fn(|event| report_worker::handler(&reports, event))).await
+    let worker = report_worker::service(&sdk, settings).await?;
+    run(service_fn(|event| report_worker::handler(&worker, event))).await
 }

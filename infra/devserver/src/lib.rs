@@ -17,6 +17,7 @@ use backend_core::app::erasure::Erasure;
 use backend_core::app::limits::WindowLimit;
 use backend_core::app::notify::{Notifier, NotifyConfig};
 use backend_core::app::reports::ReportService;
+use backend_core::app::retention::Retention;
 use backend_core::app::worker::{Consumer, QueueWork};
 use backend_core::app::{Deps, FeedRelay, ScheduledPass};
 use backend_core::ports::llm::{ChatModel, Llm};
@@ -71,6 +72,9 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Inquiries one address may submit (`SUBMISSIONS_PER_CLIENT_PER_HOUR`).
     pub submissions_per_client: WindowLimit,
+    /// `RETENTION_DAYS`: closed inquiries are erased this many days after they
+    /// closed, by a sweep in the background loop; `None` keeps them.
+    pub retention_days: Option<u32>,
 }
 
 /// Long enough for any real client on a slow link, short enough that connections
@@ -112,6 +116,7 @@ impl Config {
             chat_limit: RateLimit::default(),
             workers: dev.workers,
             submissions_per_client: s.submissions_per_client,
+            retention_days: s.retention_days,
         })
     }
 
@@ -145,6 +150,7 @@ impl Config {
             },
             header_read_timeout: HEADER_READ_TIMEOUT,
             request_timeout: ChatConfig::default().timeout + REQUEST_TIMEOUT_MARGIN,
+            retention_days: None,
         }
     }
 }
@@ -200,6 +206,9 @@ pub async fn start_with(
         .map(|b| ReportService::new(deps.clone(), b, drafter));
     let mailer = Arc::new(OutboxMailer::new(cfg.data_dir.join("outbox")));
     let erasure = Erasure::new(deps.clone(), blobs, Some(mailer.clone()));
+    let retention = cfg
+        .retention_days
+        .map(|days| Retention::new(deps.clone(), erasure.clone(), days));
     let listener = tokio::net::TcpListener::bind(cfg.bind).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = watch::channel(false);
@@ -263,6 +272,13 @@ pub async fn start_with(
             }
             if let Err(e) = pass.run().await {
                 tracing::warn!(error = %e, "background pass failed");
+            }
+            if let Some(retention) = &retention {
+                match retention.sweep().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(erased = n, "retention erased closed inquiries"),
+                    Err(e) => tracing::warn!(error = %e, "the retention sweep failed"),
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}

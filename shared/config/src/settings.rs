@@ -60,6 +60,9 @@ pub struct Settings {
     /// `SUBMISSIONS_PER_CLIENT_PER_HOUR` (default 20): inquiries one address may
     /// submit through the web form in an hour.
     pub submissions_per_client: WindowLimit,
+    /// `RETENTION_DAYS` (default 0, off): days after which a closed inquiry is
+    /// erased, with everything derived from it.
+    pub retention_days: Option<u32>,
     /// Present when `Part::DevServer` was asked for.
     pub dev: Option<DevServer>,
 }
@@ -181,6 +184,10 @@ impl Settings {
                     "inquiries",
                 ),
                 per: Duration::from_secs(3600),
+            },
+            retention_days: match r.number("RETENTION_DAYS", 0..=36_500, 0, "days") {
+                0 => None,
+                days => Some(days as u32),
             },
             dev,
         };

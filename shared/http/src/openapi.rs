@@ -222,7 +222,7 @@ fn schemas() -> Value {
     let services: Vec<&str> = ServiceType::ALL.iter().map(|s| s.id()).collect();
     let statuses: Vec<&str> = InquiryStatus::ALL.iter().map(|s| s.as_str()).collect();
     let priorities: Vec<&str> = Priority::ALL.iter().map(|s| s.as_str()).collect();
-    json!({
+    let mut schemas = json!({
         "Error": {
             "type": "object",
             "required": ["success", "error", "code"],
@@ -345,6 +345,40 @@ fn schemas() -> Value {
             "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "event": {"type": "string"},
                            "action": {"type": "object", "description": "its type and target, URLs without query or credentials, secrets omitted"}}}})),
         "HookDispatched": envelope(json!({"type": "object", "required": ["dispatch_id"], "properties": {"dispatch_id": {"type": "string"}}})),
+        "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"]}
+    });
+    if let (Some(all), Value::Object(more)) = (schemas.as_object_mut(), privacy_schemas()) {
+        all.extend(more);
+    }
+    schemas
+}
+
+/// The personal data routes' bodies and answers (`privacy.rs`).
+fn privacy_schemas() -> Value {
+    json!({
+        "ExportEnvelope": envelope(json!({
+            "type": "object",
+            "required": ["exported_at", "inquiry", "reports", "notifications", "chat_sessions"],
+            "properties": {
+                "exported_at": {"type": "string", "format": "date-time"},
+                "inquiry": schema_ref("Inquiry"),
+                "reports": {"type": "array", "items": schema_ref("Report")},
+                "notifications": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["event_id", "action", "channel", "status", "at"],
+                    "properties": {
+                        "event_id": {"type": "string"}, "action": {"type": "string"}, "channel": {"type": "string"},
+                        "status": {"enum": ["sent", "failed", "skipped"]}, "at": {"type": "string", "format": "date-time"},
+                        "recipients": {"type": ["array", "null"], "items": {"type": "string"}},
+                        "subject": {"type": ["string", "null"]}
+                    }
+                }},
+                "chat_sessions": {"type": "array", "items": {
+                    "type": "object", "required": ["session", "messages"],
+                    "properties": {"session": {"type": "object"}, "messages": {"type": "array", "items": {"type": "object"}}}
+                }}
+            }
+        })),
         "ErasureRequest": {
             "type": "object", "required": ["reason"],
             "properties": {"reason": not_blank(text(1, ErasureReason::MAX_CHARS, true))}
@@ -364,7 +398,6 @@ fn schemas() -> Value {
                     "additionalProperties": {"type": "integer", "minimum": 0}
                 }
             }
-        })),
-        "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"]}
+        }))
     })
 }

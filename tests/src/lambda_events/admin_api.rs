@@ -42,6 +42,7 @@ pub const ADMIN_API: &[(&str, u16, Option<&str>)] = &[
         Some("VALIDATION_ERROR"),
     ),
     ("chat-health.json", 200, None),
+    ("export-inquiry-unknown.json", 404, Some("NOT_FOUND")),
     ("erase-inquiry-unknown.json", 404, Some("NOT_FOUND")),
     (
         "erase-inquiry-no-reason.json",

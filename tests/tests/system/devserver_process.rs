@@ -1,9 +1,11 @@
 //! The dev server as a person runs it: the built binary, a POST with an
 //! Idempotency-Key, SIGTERM, a clean exit, a restart on the same data, and the same
 //! inquiry for the replayed key; SIGKILL with reports pending; its settings read
-//! from the environment.
+//! from the environment; its logs of a whole pipeline, which name ids and no
+//! personal data.
 
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use system_tests::{built_binary, inquiry_body, json_of};
 
@@ -44,34 +46,77 @@ fn command(data_dir: &std::path::Path, port: u16) -> Command {
     cmd
 }
 
+/// Everything the process wrote to its standard output and error so far.
+type Output = Arc<Mutex<String>>;
+
+/// A fresh data directory and a free port for a dev server, its base URL, and a
+/// client for it.
+fn place() -> (tempfile::TempDir, u16, String, reqwest::Client) {
+    let port = system_tests::free_port();
+    (
+        tempfile::tempdir().unwrap(),
+        port,
+        format!("http://127.0.0.1:{port}"),
+        reqwest::Client::new(),
+    )
+}
+
 /// Starts the dev server from `cmd` and waits until `base` answers; returns it and
 /// the admin password it printed.
-async fn up(mut cmd: Command, base: &str) -> (Running, String) {
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("devserver starts");
-    let mut server = Running(Some(child));
-    let password = printed_password(&mut server);
-    wait_healthy(&reqwest::Client::new(), base).await;
+async fn up(cmd: Command, base: &str) -> (Running, String) {
+    let (server, password, _) = up_logged(cmd, base).await;
     (server, password)
 }
 
-/// The admin password the dev server prints once at start when none is configured.
-fn printed_password(server: &mut Running) -> String {
+/// `up`, keeping what the process writes.
+async fn up_logged(mut cmd: Command, base: &str) -> (Running, String, Output) {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("devserver starts");
+    let mut server = Running(Some(child));
+    let output = Output::default();
+    let stderr = server.child().stderr.take().expect("piped stderr");
+    keep(stderr, output.clone());
+    let password = printed_password(&mut server, &output);
+    wait_healthy(&reqwest::Client::new(), base).await;
+    (server, password, output)
+}
+
+/// Reads `from` line by line into `output` until it closes, so the server never
+/// blocks on a full pipe.
+fn keep(from: impl std::io::Read + Send + 'static, output: Output) {
     use std::io::BufRead;
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(from).lines().map_while(Result::ok) {
+            let mut out = output.lock().unwrap();
+            out.push_str(&line);
+            out.push('\n');
+        }
+    });
+}
+
+/// The admin password the dev server prints once at start when none is configured.
+fn printed_password(server: &mut Running, output: &Output) -> String {
     let out = server.child().stdout.take().expect("piped stdout");
-    let mut lines = std::io::BufReader::new(out).lines();
-    let line = lines
-        .find_map(|l| l.ok().filter(|l| l.contains("password")))
-        .expect("the dev server prints the admin password");
-    // Keep draining so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    line.rsplit('`')
-        .nth(1)
-        .expect("password between backticks")
-        .to_string()
+    keep(out, output.clone());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let printed = output.lock().unwrap().clone();
+        if let Some(line) = printed.lines().find(|l| l.contains("password")) {
+            return line
+                .rsplit('`')
+                .nth(1)
+                .expect("password between backticks")
+                .to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the dev server prints the admin password: {printed}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 async fn wait_healthy(client: &reqwest::Client, base: &str) {
@@ -122,12 +167,115 @@ fn terminate(mut child: Child) -> std::process::ExitStatus {
     }
 }
 
+/// A whole pipeline on the binary, logging everything it logs at debug: an inquiry
+/// under an idempotency key, its report, both e-mails, a chat about it naming the
+/// prospect, its export and its erasure. The output names the inquiry's id and none
+/// of the values the prospect gave.
+#[tokio::test]
+async fn the_logs_of_a_whole_pipeline_carry_ids_not_personal_data() {
+    let (dir, port, base, client) = place();
+    let mut cmd = command(dir.path(), port);
+    cmd.env("LOG_LEVEL", "debug");
+    let (server, password, output) = up_logged(cmd, &base).await;
+    let (_, login) = json_of(
+        client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": "admin", "password": password}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let token = login["token"].as_str().expect("signed in").to_string();
+    let admin = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+        let mut req = client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move { json_of(req.send().await.unwrap()).await }
+    };
+
+    let p = system_tests::prospect();
+    let (status, created) = json_of(
+        client
+            .post(format!("{base}/api/v1/inquiries"))
+            .header("idempotency-key", "logs-of-a-pipeline")
+            .json(&p)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["data"]["id"].as_str().unwrap().to_string();
+    let about = format!("-{id}.eml");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (report, _) = admin(
+            reqwest::Method::GET,
+            &format!("/api/v1/inquiries/{id}/report"),
+            None,
+        )
+        .await;
+        let mails = std::fs::read_dir(dir.path().join("outbox"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(&about))
+            .count();
+        if report == 200 && mails == 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "report and both e-mails within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, session) = admin(
+        reqwest::Method::POST,
+        "/api/v1/admin/chat/sessions",
+        Some(serde_json::json!({"client_name": "Erasmus", "context": {"inquiry_id": id}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{session}");
+    let question = format!("What do we propose to {}?", p["name"].as_str().unwrap());
+    let (status, answer) = admin(
+        reqwest::Method::POST,
+        "/api/v1/admin/chat/messages",
+        Some(serde_json::json!({"content": question, "session_id": session["data"]["id"]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, _) = admin(
+        reqwest::Method::GET,
+        &format!("/api/v1/admin/inquiries/{id}/export"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = admin(
+        reqwest::Method::DELETE,
+        &format!("/api/v1/admin/inquiries/{id}"),
+        Some(serde_json::json!({"reason": "asked to be forgotten"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(server.terminate().success());
+
+    let log = output.lock().unwrap().clone();
+    assert!(log.contains(&id), "the run was logged, by ids:\n{log}");
+    assert!(log.contains("inquiry erased"), "{log}");
+    for v in system_tests::personal_values(&p) {
+        assert!(!log.contains(&v), "{v:?} is in the logs:\n{log}");
+    }
+}
+
 #[tokio::test]
 async fn sigterm_stops_cleanly_and_data_survives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = system_tests::free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+    let (dir, port, base, client) = place();
     let post = || {
         client
             .post(format!("{base}/api/v1/inquiries"))
@@ -169,10 +317,7 @@ async fn sigterm_stops_cleanly_and_data_survives_a_restart() {
 /// after a restart every inquiry has exactly one report.
 #[tokio::test]
 async fn sigkill_with_reports_pending_loses_nothing_and_duplicates_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = system_tests::free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+    let (dir, port, base, client) = place();
 
     let (mut server, _) = up(command(dir.path(), port), &base).await;
     let mut ids = Vec::new();
@@ -228,10 +373,7 @@ async fn sigkill_with_reports_pending_loses_nothing_and_duplicates_nothing() {
 /// `WORKERS=off` leaves the queued events in the embedded queue, to be read.
 #[tokio::test]
 async fn workers_off_leaves_the_events_queued() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = system_tests::free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+    let (dir, port, base, client) = place();
     let mut cmd = command(dir.path(), port);
     cmd.env("WORKERS", "off");
     let (server, _) = up(cmd, &base).await;

@@ -11,29 +11,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use system_tests::{json, json_of, TestApp, Value};
 
-/// A submission whose every value is found nowhere else, so a search for it finds
-/// only what the system kept of it.
-fn prospect() -> Value {
-    let tag = ulid::Ulid::new().to_string().to_lowercase();
-    json!({
-        "name": format!("Quintessa Erasmus {}", &tag[20..]),
-        "email": format!("quintessa.{}@erasmus-holdings.example", &tag[16..]),
-        "company": format!("Erasmus Holdings {}", &tag[18..]),
-        "phone": "+44 20 7946 0999",
-        "services": ["migration"],
-        "message": format!("Please migrate our bespoke mainframes by the Vltava ({tag})."),
-        "source": "contact_form"
-    })
-}
-
-/// The values a search must not find after the erasure.
-fn personal_values(p: &Value) -> Vec<String> {
-    ["name", "email", "company", "phone", "message"]
-        .iter()
-        .map(|k| p[k].as_str().unwrap().to_string())
-        .collect()
-}
-
 /// Every file under `dir`, read as text.
 fn files_text(dir: &Path) -> String {
     let mut out = String::new();
@@ -69,8 +46,8 @@ where
     Fut: std::future::Future<Output = String>,
 {
     let token = app.token().await;
-    let p = prospect();
-    let values = personal_values(&p);
+    let p = system_tests::prospect();
+    let values = system_tests::personal_values(&p);
     let resp = app
         .client
         .post(app.url("/api/v1/inquiries"))
@@ -113,6 +90,10 @@ where
     for v in &values {
         assert!(before.contains(v.as_str()), "the search finds {v:?} before");
     }
+    let export = format!("/api/v1/admin/inquiries/{id}/export");
+    let (status, bundle) = app.admin_json(&export, &token).await;
+    assert_eq!(status, 200, "{bundle}");
+    assert_exported(&bundle["data"], &p, &question);
 
     let path = format!("/api/v1/admin/inquiries/{id}");
     let body = json!({"reason": "The prospect asked to be forgotten."});
@@ -137,6 +118,7 @@ where
     );
 
     for gone in [
+        export,
         format!("/api/v1/inquiries/{id}"),
         format!("/api/v1/inquiries/{id}/report"),
         format!("/api/v1/admin/chat/sessions/{sid}"),
@@ -153,6 +135,38 @@ where
         "the chat question naming the prospect is still held"
     );
     (values, erased["data"].clone())
+}
+
+/// The export of the pipeline's inquiry holds every value the prospect gave, its
+/// report, both e-mails (to whom, what, when) and the chat that names it.
+fn assert_exported(bundle: &Value, p: &Value, question: &str) {
+    let text = bundle.to_string();
+    for v in system_tests::personal_values(p) {
+        assert!(text.contains(&v), "the export holds {v:?}: {text}");
+    }
+    assert_eq!(bundle["inquiry"]["email"], p["email"]);
+    assert_eq!(bundle["reports"].as_array().unwrap().len(), 1, "{text}");
+    assert!(bundle["reports"][0]["content"].as_str().unwrap().len() > 100);
+    let mails: Vec<&Value> = bundle["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["channel"] == "email" && n["status"] == "sent")
+        .collect();
+    assert_eq!(mails.len(), 2, "{text}");
+    let to_prospect = mails
+        .iter()
+        .find(|n| n["recipients"] == json!([p["email"]]))
+        .unwrap_or_else(|| panic!("the confirmation to the prospect: {text}"));
+    assert!(to_prospect["subject"]
+        .as_str()
+        .unwrap()
+        .contains("We received your inquiry"));
+    assert!(to_prospect["at"].as_str().is_some());
+    let chats = bundle["chat_sessions"].as_array().unwrap();
+    assert_eq!(chats.len(), 1, "{text}");
+    assert_eq!(chats[0]["messages"].as_array().unwrap().len(), 2);
+    assert_eq!(chats[0]["messages"][0]["content"], question);
 }
 
 /// What an erasure of the pipeline's inquiry reports removing, on either backend.
@@ -223,13 +237,8 @@ async fn events_of_an_erased_inquiry_are_dropped_not_delivered() {
         adapters.clone(),
         std::sync::Arc::new(backend_core::ports::SystemClock),
     );
-    let inquiries = backend_core::app::InquiryService::new(deps.clone());
-    let id = inquiries
-        .submit(&prospect(), None, "c")
-        .await
-        .unwrap()
-        .inquiry
-        .id;
+    let clock = std::sync::Arc::new(backend_core::ports::SystemClock);
+    let (_, id) = system_tests::submitted_prospect(&adapters, clock).await;
     system_tests::relay(&adapters).await;
     let reports_queue =
         system_tests::queued(&adapters, backend_core::ports::QueueName::Reports).await;
@@ -312,4 +321,80 @@ async fn erasure_refuses_what_it_cannot_do() {
         );
         assert_eq!(v["details"]["fields"]["reason"], why, "{body}");
     }
+}
+
+/// With `RETENTION_DAYS` set, the dev server's sweep erases a closed inquiry once it
+/// has been closed that long, by the erasure's path, and leaves open ones alone.
+#[tokio::test]
+async fn the_dev_server_erases_closed_inquiries_after_the_retention_period() {
+    let clock = system_tests::TestClock::new();
+    let app = system_tests::spawn_app_on(system_tests::embedded_adapters(), clock.clone(), |c| {
+        c.retention_days = Some(30)
+    })
+    .await;
+    let token = app.token().await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (status, v) = json_of(
+            app.post_json("/api/v1/inquiries", &system_tests::prospect())
+                .await,
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        ids.push(v["data"]["id"].as_str().unwrap().to_string());
+    }
+    let (closed, open) = (&ids[0], &ids[1]);
+    for (id, path) in [
+        (
+            closed,
+            &["processing", "reviewed", "responded", "closed"][..],
+        ),
+        (open, &["processing", "reviewed", "responded"][..]),
+    ] {
+        for status in path {
+            let resp = app
+                .admin_put(
+                    &format!("/api/v1/inquiries/{id}/status"),
+                    &token,
+                    &json!({"status": status}),
+                )
+                .await;
+            assert_eq!(resp.status(), 200, "{id} to {status}");
+        }
+    }
+    let still = |id: String| {
+        let app = &app;
+        async move {
+            let token = app.token().await;
+            app.admin_json(&format!("/api/v1/inquiries/{id}"), &token)
+                .await
+                .0
+        }
+    };
+    clock.advance(Duration::from_secs(29 * 24 * 3600));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(still(closed.clone()).await, 200, "closed 29 days ago: kept");
+    clock.advance(Duration::from_secs(2 * 24 * 3600));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while still(closed.clone()).await != 404 {
+        assert!(
+            Instant::now() < deadline,
+            "erased within 15 s of becoming due"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(still(open.clone()).await, 200, "an open inquiry is kept");
+    let token = app.token().await;
+    let resp = app
+        .client
+        .delete(app.url(&format!("/api/v1/admin/inquiries/{closed}")))
+        .bearer_auth(&token)
+        .json(&json!({"reason": "asked again"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, record) = json_of(resp).await;
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["data"]["erased_by"], "retention");
+    assert_eq!(record["data"]["reason"], "closed for more than 30 days");
 }

@@ -106,9 +106,11 @@ const INDEX: &str = r#"!Sub "${Table.Arn}/index/gsi1""#;
 
 #[test]
 fn functions_that_list_or_move_inquiries_may_use_the_index() {
-    let needs: [(&str, &[(&str, &str)]); 2] = [
+    let needs: [(&str, &[(&str, &str)]); 3] = [
         // Listings read the status partitions of the index.
         ("AdminApiFunction", &[("dynamodb:Query", INDEX)]),
+        // The retention sweep reads the closed inquiries' partition.
+        ("ReportWorkerFunction", &[("dynamodb:Query", INDEX)]),
         // The relay's backfills move inquiries out of the legacy partition and count
         // records stored before the counts (a transaction of puts and updates).
         (

@@ -24,6 +24,7 @@
 //! | a session's message counts | `CHAT#<session id>` | `COUNTS` | | | history's figures |
 //! | a session's expiry entry | `CHAT#<session id>` | `EXPIRY` | `CHAT_EXPIRY` | `<expires_at>#<id>` | the sessions that expire this hour or later: the session counts |
 //! | chat connection | `CONN#<connection id>` | `CONN` | `CHAT_CONNECTIONS` | `<connected_at>#<id>` | the socket's checks; figures (TTL: 2 h) |
+//! | a notification of an inquiry: to whom, what, when | `INQ#<id>` | `SENT#<at>#<event id>#<action>` | | | the export; removed by the erasure |
 //! | a link from an inquiry to a record elsewhere that holds its personal data | `INQ#<id>` | `LINK#<target pk>` | | | the erasure (an idempotency record; a chat session that names it, whole) |
 //! | an erasure's audit record | `ERASED#<inquiry id>` | `ERASURE` | | | a second erasure; workers drop the inquiry's events |
 
@@ -208,6 +209,14 @@ pub const CONNECTION_SK: &str = "CONN";
 
 /// Every open chat connection, by when it opened: the figures.
 pub const CONNECTIONS_INDEX: &str = "CHAT_CONNECTIONS";
+
+/// The sort keys of an inquiry's record of its notifications start with this.
+pub const NOTICE_PREFIX: &str = "SENT#";
+
+/// One notification of an inquiry, by time.
+pub fn notice_sk(at: &str, event_id: &str, action: &str) -> String {
+    format!("{NOTICE_PREFIX}{at}#{event_id}#{action}")
+}
 
 /// The sort keys of an inquiry's links start with this.
 pub const LINK_PREFIX: &str = "LINK#";

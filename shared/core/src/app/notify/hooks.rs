@@ -94,7 +94,7 @@ impl Notifier {
             )
             .await;
         match delivered {
-            Ok(_) => Ok(Effect::Done),
+            Ok(_) => Ok(Effect::Done(None)),
             Err(OutboundError::Permanent(e)) => Ok(Effect::FailedForGood(e)),
             Err(OutboundError::Transient(e)) => Err(AppError::Unavailable(e)),
         }

@@ -1,5 +1,8 @@
 //! The ledger: each side effect of an event is recorded under (event id, action)
 //! once it succeeded or failed for good, so a redelivered event repeats nothing.
+//! In the same batch the inquiry's own record of its notifications gets the
+//! effect (to whom and what, for an e-mail), in its partition, where the export
+//! reads it and the erasure removes it; the ledger keeps ids, times and outcomes.
 
 use super::*;
 
@@ -29,15 +32,17 @@ impl Notifier {
             }
             Err(e) => return Err(e),
         };
-        let (status, detail) = match outcome {
-            Effect::Done => ("sent", None),
+        let (status, detail, notice) = match outcome {
+            Effect::Done(notice) => ("sent", None, notice),
             Effect::FailedForGood(why) => {
+                let why = redacted(&why);
                 tracing::warn!(event_id = %event.id, action, error = %why, "notification failed for good");
-                ("failed", Some(why))
+                ("failed", Some(why), None)
             }
             Effect::Skipped(why) => {
+                let why = redacted(&why);
                 tracing::info!(event_id = %event.id, action, reason = %why, "notification skipped");
-                ("skipped", Some(why))
+                ("skipped", Some(why), None)
             }
         };
         let at = rfc3339(self.deps.clock.now());
@@ -60,6 +65,19 @@ impl Notifier {
             condition: Condition::NotExists,
         }];
         ops.extend(tally.writes());
+        if let Some(inquiry) = InquiryId::parse(&event.inquiry_id) {
+            let sent = Item::new(
+                records::inquiry_pk(&inquiry),
+                records::notice_sk(&at, &event.id, action),
+                json!({"event_id": event.id, "action": action, "channel": channel, "status": status,
+                       "at": at, "recipients": notice.as_ref().map(|n| &n.recipients),
+                       "subject": notice.as_ref().map(|n| &n.subject)}),
+            );
+            ops.push(WriteOp::Put {
+                item: sent,
+                condition: Condition::None,
+            });
+        }
         match self.deps.store.write(ops).await {
             Ok(()) | Err(crate::ports::StoreError::ConditionFailed) => {}
             Err(e) => return Err(e.into()),

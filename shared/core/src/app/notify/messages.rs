@@ -16,7 +16,10 @@ impl Notifier {
             )
             .await;
         match sent {
-            Ok(()) => Ok(Effect::Done),
+            Ok(()) => Ok(Effect::Done(Some(Notice {
+                recipients: mail.to.iter().map(|e| e.as_str().to_string()).collect(),
+                subject: mail.subject.clone(),
+            }))),
             Err(MailError::Permanent(e)) => Ok(Effect::FailedForGood(e)),
             Err(MailError::Transient(e)) => Err(AppError::Unavailable(e)),
         }
@@ -60,7 +63,7 @@ impl Notifier {
                 inquiry: i.id.clone(),
             })
             .await?;
-        if matches!(effect, Effect::Done) {
+        if matches!(effect, Effect::Done(_)) {
             let counted = limits::take(
                 &self.deps,
                 &cap,
@@ -139,7 +142,7 @@ impl Notifier {
 
     pub(super) async fn slack(&self, i: &Inquiry) -> Result<Effect, AppError> {
         let Some(url) = &self.cfg.slack_webhook else {
-            return Ok(Effect::Done);
+            return Ok(Effect::Done(None));
         };
         let services: Vec<&str> = i.services.iter().map(|s| s.name()).collect();
         let who = if i.company.is_empty() {
@@ -168,7 +171,7 @@ impl Notifier {
             timeout: Duration::from_secs(5),
         };
         match self.outbound.post(&req).await {
-            Ok(_) => Ok(Effect::Done),
+            Ok(_) => Ok(Effect::Done(None)),
             Err(OutboundError::Permanent(e)) => Ok(Effect::FailedForGood(e)),
             Err(OutboundError::Transient(e)) => Err(AppError::Unavailable(e)),
         }

@@ -108,10 +108,38 @@ impl Tally {
 
 /// What a side effect came to.
 enum Effect {
-    Done,
+    /// Done; for an e-mail, to whom and under which subject (the inquiry's record
+    /// of what was sent it, which the export shows).
+    Done(Option<Notice>),
     FailedForGood(String),
     /// Deliberately not done (a recipient's cap reached); recorded, not retried.
     Skipped(String),
+}
+
+/// An e-mail as the inquiry's notification record keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Notice {
+    pub recipients: Vec<String>,
+    pub subject: String,
+}
+
+/// `text` with every e-mail address in it replaced: a failure's detail (a mail
+/// service's refusal names the address it refused) is logged and kept in the
+/// ledger, which must hold no personal data.
+pub fn redacted(text: &str) -> String {
+    text.split_inclusive(|c: char| c.is_whitespace() || "<>\"'(),;:[]".contains(c))
+        .map(|word| {
+            let end = word.trim_end_matches(|c: char| {
+                c.is_whitespace() || c == '.' || "<>\"'(),;:[]".contains(c)
+            });
+            let (local, domain) = end.split_once('@').unwrap_or(("", ""));
+            if !local.is_empty() && domain.contains('.') {
+                format!("<address>{}", &word[end.len()..])
+            } else {
+                word.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Confirmations one address may receive in a day: the public form must not be a
@@ -248,5 +276,30 @@ impl Notifier {
 impl super::worker::QueueWork for Notifier {
     async fn work(&self, body: &str, receive_count: u32) -> Result<(), AppError> {
         self.handle_attempt(body, receive_count).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn addresses_leave_a_failures_detail_and_the_rest_stays() {
+        assert_eq!(
+            redacted("Email address is not verified: jane.doe@example.org, ops@x.io."),
+            "Email address is not verified: <address>, <address>."
+        );
+        assert_eq!(
+            redacted("refused <Jane@Example.ORG>; retry"),
+            "refused <<address>>; retry"
+        );
+        assert_eq!(
+            redacted("at most 3 confirmations a day to one address"),
+            "at most 3 confirmations a day to one address"
+        );
+        assert_eq!(
+            redacted("user@localhost and @handle"),
+            "user@localhost and @handle"
+        );
     }
 }
