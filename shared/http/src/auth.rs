@@ -52,11 +52,7 @@ pub(super) fn audit(actor: &str, action: &str, target: &str, ctx: &RequestContex
 
 /// Where no sign-in is configured, nothing behind it answers.
 pub(super) fn unconfigured() -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::Unavailable,
-        "Admin sign-in is not configured",
-    )
+    ApiError::unconfigured("Admin sign-in is")
 }
 
 pub(super) async fn require_admin(

@@ -15,7 +15,6 @@ use axum::routing::{get, post};
 use axum::{Extension, Json};
 use backend_core::app::auth::Claims;
 use backend_core::app::chat::{ChatService, NoSink};
-use backend_core::app::ErrorCode;
 use backend_core::app::Missing;
 use backend_core::domain::chat::{
     check_content, ChatMessage, MessageId, SessionFields, SessionId, SessionStatus,
@@ -152,13 +151,9 @@ pub fn table() -> Vec<Route> {
 }
 
 fn service(s: &AppState) -> Result<&ChatService, ApiError> {
-    s.chat.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Unavailable,
-            "The chat is not configured here",
-        )
-    })
+    s.chat
+        .as_ref()
+        .ok_or_else(|| ApiError::unconfigured("The chat is"))
 }
 
 fn session_id(raw: &str) -> Result<SessionId, ApiError> {

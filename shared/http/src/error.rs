@@ -46,6 +46,15 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
+    /// 503: what the route needs is not configured in this process.
+    pub fn unconfigured(what: &str) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            format!("{what} not configured here"),
+        )
+    }
+
     pub fn not_found(what: Missing) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

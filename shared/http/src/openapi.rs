@@ -379,6 +379,31 @@ fn privacy_schemas() -> Value {
                 }}
             }
         })),
+        "AddressRequest": {
+            "type": "object", "required": ["email"],
+            "properties": {"email": {"type": "string", "format": "email", "maxLength": 254}}
+        },
+        "AddressErasureRequest": {
+            "type": "object", "required": ["email", "reason"],
+            "properties": {
+                "email": {"type": "string", "format": "email", "maxLength": 254},
+                "reason": not_blank(text(1, ErasureReason::MAX_CHARS, true))
+            }
+        },
+        "ExportList": {
+            "type": "object", "required": ["success", "count", "more", "data"],
+            "properties": {
+                "success": {"const": true}, "count": {"type": "integer"}, "more": {"type": "boolean"},
+                "data": {"type": "array", "items": {"type": "object", "required": ["exported_at", "inquiry"]}}
+            }
+        },
+        "ErasureList": {
+            "type": "object", "required": ["success", "count", "more", "data"],
+            "properties": {
+                "success": {"const": true}, "count": {"type": "integer"}, "more": {"type": "boolean"},
+                "data": {"type": "array", "items": {"type": "object", "required": ["inquiry_id", "erased_by", "erased_at", "reason", "removed"]}}
+            }
+        },
         "ErasureRequest": {
             "type": "object", "required": ["reason"],
             "properties": {"reason": not_blank(text(1, ErasureReason::MAX_CHARS, true))}

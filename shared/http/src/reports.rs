@@ -6,12 +6,11 @@ use super::query::{one_of, page_of, params, IntParam, Params, QueryParam};
 use super::routes::Route;
 use super::AppState;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Json;
 use backend_core::app::reports::ReportService;
-use backend_core::app::ErrorCode;
 use backend_core::app::Missing;
 use backend_core::domain::report::{Report, ReportId, ReportStatus};
 use backend_core::domain::{Inquiry, InquiryId};
@@ -108,13 +107,9 @@ pub fn table() -> Vec<Route> {
 }
 
 fn service(s: &AppState) -> Result<&ReportService, ApiError> {
-    s.reports.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Unavailable,
-            "Reports are not configured here",
-        )
-    })
+    s.reports
+        .as_ref()
+        .ok_or_else(|| ApiError::unconfigured("Reports are"))
 }
 
 async fn newest<'a>(

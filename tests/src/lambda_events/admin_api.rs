@@ -44,6 +44,8 @@ pub const ADMIN_API: &[(&str, u16, Option<&str>)] = &[
     ("chat-health.json", 200, None),
     ("export-inquiry-unknown.json", 404, Some("NOT_FOUND")),
     ("erase-inquiry-unknown.json", 404, Some("NOT_FOUND")),
+    ("export-address-none-filed.json", 200, None),
+    ("erase-address-invalid.json", 400, Some("VALIDATION_ERROR")),
     (
         "erase-inquiry-no-reason.json",
         400,

@@ -398,3 +398,119 @@ async fn the_dev_server_erases_closed_inquiries_after_the_retention_period() {
     assert_eq!(record["data"]["erased_by"], "retention");
     assert_eq!(record["data"]["reason"], "closed for more than 30 days");
 }
+
+/// One address's inquiries are exported and erased together, whatever case the
+/// address was typed in, and another address's stay. An inquiry stored before the
+/// address index is filed by the background pass's backfill.
+#[tokio::test]
+async fn an_addresss_inquiries_are_exported_and_erased_together() {
+    use backend_core::app::records;
+    use backend_core::domain::{Email, InquiryId};
+    use backend_core::ports::{Condition, WriteOp};
+    let adapters = system_tests::embedded_adapters();
+    let app = system_tests::spawn_app_on(
+        adapters.clone(),
+        std::sync::Arc::new(backend_core::ports::SystemClock),
+        |_| {},
+    )
+    .await;
+    let token = app.token().await;
+    let p = system_tests::prospect();
+    let address = p["email"].as_str().unwrap().to_string();
+    let mut shouted = p.clone();
+    shouted["email"] = json!(address.to_uppercase());
+    let mut ids = Vec::new();
+    for body in [&p, &shouted, &system_tests::prospect()] {
+        let (status, v) = json_of(app.post_json("/api/v1/inquiries", body).await).await;
+        assert_eq!(status, 201, "{v}");
+        ids.push(v["data"]["id"].as_str().unwrap().to_string());
+    }
+    // The second as if stored before the index, and the backfill to run again.
+    let unfiled = records::email_entry(
+        &Email::parse(&address.to_uppercase()).unwrap(),
+        &InquiryId::parse(&ids[1]).unwrap(),
+    );
+    let state = (records::EMAIL_BACKFILL_PK, records::EMAIL_BACKFILL_SK);
+    adapters
+        .store
+        .write(vec![
+            WriteOp::Delete {
+                pk: unfiled.pk,
+                sk: unfiled.sk,
+                condition: Condition::None,
+            },
+            WriteOp::Delete {
+                pk: state.0.into(),
+                sk: state.1.into(),
+                condition: Condition::None,
+            },
+        ])
+        .await
+        .unwrap();
+    let post = |path: &'static str, body: Value| {
+        let (app, token) = (&app, &token);
+        async move { app.admin_post_json(path, token, &body).await }
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let exported = loop {
+        let (status, v) = post("/api/v1/admin/exports", json!({"email": address})).await;
+        assert_eq!(status, 200, "{v}");
+        if v["count"] == 2 {
+            break v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the backfill files the older inquiry: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(exported["more"], false);
+    let mut found: Vec<&str> = exported["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["inquiry"]["id"].as_str().unwrap())
+        .collect();
+    found.sort();
+    let mut want = vec![ids[0].as_str(), ids[1].as_str()];
+    want.sort();
+    assert_eq!(found, want);
+
+    let reason = "The prospect asked to be forgotten.";
+    let (status, erased) = post(
+        "/api/v1/admin/erasures",
+        json!({"email": address.to_uppercase(), "reason": reason}),
+    )
+    .await;
+    assert_eq!((status, &erased["count"]), (200, &json!(2)), "{erased}");
+    for (id, want) in [(&ids[0], 404), (&ids[1], 404), (&ids[2], 200)] {
+        let (status, _) = app
+            .admin_json(&format!("/api/v1/inquiries/{id}"), &token)
+            .await;
+        assert_eq!(status, want, "{id}");
+    }
+    let (_, again) = post("/api/v1/admin/exports", json!({"email": address})).await;
+    assert_eq!(again["count"], 0, "{again}");
+
+    for (path, body, field) in [
+        (
+            "/api/v1/admin/exports",
+            json!({"email": "not an address"}),
+            "email",
+        ),
+        (
+            "/api/v1/admin/erasures",
+            json!({"email": address}),
+            "reason",
+        ),
+        ("/api/v1/admin/erasures", json!({"reason": reason}), "email"),
+    ] {
+        let (status, v) = post(path, body).await;
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (400, Some("VALIDATION_ERROR")),
+            "{v}"
+        );
+        assert!(v["details"]["fields"][field].is_string(), "{path}: {v}");
+    }
+}

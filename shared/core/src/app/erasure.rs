@@ -16,10 +16,10 @@
 use super::counters::{self, Tally};
 use super::figures;
 use super::records::{self, LinkKind, ERASURE_SK, INQUIRY_SK, LINK_PREFIX, OUTBOX_PREFIX};
-use super::{AppError, Deps, Missing};
+use super::{addresses, AppError, Deps, Missing};
 use crate::domain::chat::{ChatMessage, ChatSession};
 use crate::domain::report::Report;
-use crate::domain::{rfc3339, Inquiry, InquiryId};
+use crate::domain::{rfc3339, Email, Inquiry, InquiryId};
 use crate::ports::blob::BlobStore;
 use crate::ports::mail::Mailer;
 use crate::ports::store::MAX_BATCH;
@@ -125,6 +125,27 @@ impl Erasure {
         }
     }
 
+    /// Erases every inquiry filed under `address` (`addresses::PER_REQUEST` at a
+    /// time; the flag says more remain), each as `erase` does.
+    pub async fn erase_address(
+        &self,
+        address: &Email,
+        by: &str,
+        reason: &ErasureReason,
+    ) -> Result<(Vec<Erased>, bool), AppError> {
+        let (ids, more) = addresses::inquiries_of(self.deps.store.as_ref(), address).await?;
+        let mut erased = Vec::with_capacity(ids.len());
+        for id in &ids {
+            match self.erase(id, by, reason).await {
+                Ok(record) => erased.push(record),
+                // Filed by the backfill as it was being erased: nothing is left.
+                Err(AppError::NotFound(Missing::Inquiry)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((erased, more))
+    }
+
     /// Erases `id` and everything derived from it, on behalf of admin `by`. Erasing
     /// an erased inquiry answers its audit record again; one never stored is not
     /// found.
@@ -212,11 +233,17 @@ impl Erasure {
             reason: reason.as_str().to_string(),
             removed,
         };
+        let entry = records::email_entry(&inquiry.email, id);
         let mut last = vec![
             WriteOp::Delete {
                 pk: own.pk.clone(),
                 sk: own.sk.clone(),
                 condition: Condition::Version(own.version),
+            },
+            WriteOp::Delete {
+                pk: entry.pk.clone(),
+                sk: entry.sk.clone(),
+                condition: Condition::None,
             },
             WriteOp::Put {
                 item: Item::new(
@@ -243,6 +270,7 @@ impl Erasure {
         }
         let mut keys: Vec<(String, String)> = gone.keys.into_iter().collect();
         keys.push((own.pk.clone(), own.sk.clone()));
+        keys.push((entry.pk, entry.sk));
         store.forget(&keys).await?;
         tracing::info!(inquiry_id = %id, erased_by = by, records = erased.removed.records, "inquiry erased");
         Ok(erased)

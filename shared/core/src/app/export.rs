@@ -6,10 +6,10 @@
 //! so a read costs what that person's data holds, not what the table holds.
 
 use super::records::{self, LinkKind, INQUIRY_SK, LINK_PREFIX, NOTICE_PREFIX, REPORT_PREFIX};
-use super::{AppError, Deps, Missing};
+use super::{addresses, AppError, Deps, Missing};
 use crate::domain::chat::{ChatMessage, ChatSession};
 use crate::domain::report::Report;
-use crate::domain::{rfc3339, Inquiry, InquiryId};
+use crate::domain::{rfc3339, Email, Inquiry, InquiryId};
 use crate::ports::Query;
 use serde::Serialize;
 use serde_json::Value;
@@ -42,6 +42,21 @@ pub struct Export {
 impl Export {
     pub fn new(deps: Deps) -> Self {
         Self { deps }
+    }
+
+    /// The bundles of the inquiries filed under `address` (`addresses::PER_REQUEST`
+    /// at most; the flag says more remain).
+    pub async fn of_address(&self, address: &Email) -> Result<(Vec<Bundle>, bool), AppError> {
+        let (ids, more) = addresses::inquiries_of(self.deps.store.as_ref(), address).await?;
+        let mut bundles = Vec::with_capacity(ids.len());
+        for id in &ids {
+            match self.of_inquiry(id).await {
+                Ok(b) => bundles.push(b),
+                Err(AppError::NotFound(Missing::Inquiry)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((bundles, more))
     }
 
     pub async fn of_inquiry(&self, id: &InquiryId) -> Result<Bundle, AppError> {

@@ -1,6 +1,7 @@
 //! Use cases over the ports. Nothing here knows HTTP, Lambda or AWS: the routers
 //! and workers translate their inputs into these calls and the results back.
 
+pub mod addresses;
 pub mod auth;
 pub mod chat;
 pub mod chat_frames;

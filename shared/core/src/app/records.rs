@@ -26,12 +26,14 @@
 //! | chat connection | `CONN#<connection id>` | `CONN` | `CHAT_CONNECTIONS` | `<connected_at>#<id>` | the socket's checks; figures (TTL: 2 h) |
 //! | a notification of an inquiry: to whom, what, when | `INQ#<id>` | `SENT#<at>#<event id>#<action>` | | | the export; removed by the erasure |
 //! | a link from an inquiry to a record elsewhere that holds its personal data | `INQ#<id>` | `LINK#<target pk>` | | | the erasure (an idempotency record; a chat session that names it, whole) |
+//! | an inquiry under its prospect's address | `EMAIL#<sha256(lower-cased address)>` | `INQ#<id>` | | | the export and erasure of one address's inquiries; removed with the inquiry |
+//! | the address index's backfill | `EMAILS#BACKFILL` | `STATE` | | | where the one-off pass over inquiries stored before the index stands |
 //! | an erasure's audit record | `ERASED#<inquiry id>` | `ERASURE` | | | a second erasure; workers drop the inquiry's events |
 
 use super::AppError;
 use crate::domain::chat::{ChatSession, SessionId};
 use crate::domain::report::ReportId;
-use crate::domain::{InquiryId, InquiryStatus};
+use crate::domain::{Email, InquiryId, InquiryStatus};
 use crate::ports::{Item, ItemStore, Query};
 
 /// The partition of one inquiry (its record and its reports).
@@ -241,6 +243,27 @@ pub fn link(inquiry: &InquiryId, kind: LinkKind, pk: &str, sk: Option<&str>) -> 
         serde_json::json!({"kind": kind, "pk": pk, "sk": sk}),
     )
 }
+
+/// The inquiries of one prospect's address, under a digest: the address itself is
+/// in no key.
+pub fn email_pk(address: &Email) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(address.as_str().to_lowercase().as_bytes());
+    format!("EMAIL#{}", hex::encode(digest))
+}
+
+/// The entry filing `inquiry` under its prospect's address.
+pub fn email_entry(address: &Email, inquiry: &InquiryId) -> Item {
+    Item::new(
+        email_pk(address),
+        inquiry_pk(inquiry),
+        serde_json::json!({"inquiry_id": inquiry}),
+    )
+}
+
+/// Where the address index's backfill stands.
+pub const EMAIL_BACKFILL_PK: &str = "EMAILS#BACKFILL";
+pub const EMAIL_BACKFILL_SK: &str = "STATE";
 
 /// An erased inquiry's audit record.
 pub fn erasure_pk(id: &InquiryId) -> String {

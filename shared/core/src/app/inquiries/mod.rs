@@ -144,6 +144,11 @@ impl InquiryService {
                 item: ReportRecords::shelf_item(&inquiry.id, &[], 1),
                 condition: Condition::NotExists,
             },
+            // An address's inquiries are exported and erased together.
+            WriteOp::Put {
+                item: records::email_entry(&inquiry.email, &inquiry.id),
+                condition: Condition::None,
+            },
         ];
         ops.extend(outgoing.writes());
         ops.extend(figures::inquiry_tally(&inquiry, now).writes());
