@@ -535,9 +535,12 @@ impl ItemStore for DynamoStore {
                 .scan_index_forward(!q.newest_first)
                 .limit((want - items.len()) as i32)
                 .set_exclusive_start_key(start.take());
-            if q.index {
-                req = req.index_name(INDEX_NAME);
-            }
+            // A partition's own records are read as written (an erasure must not miss
+            // the last second's writes); a global index cannot be read consistently.
+            req = match q.index {
+                true => req.index_name(INDEX_NAME),
+                false => req.consistent_read(true),
+            };
             let out = req.send().await.map_err(unavailable)?;
             for m in out.items() {
                 items.push(from_attrs(m)?);

@@ -381,7 +381,10 @@ fn privacy_schemas() -> Value {
         })),
         "AddressRequest": {
             "type": "object", "required": ["email"],
-            "properties": {"email": {"type": "string", "format": "email", "maxLength": 254}}
+            "properties": {
+                "email": {"type": "string", "format": "email", "maxLength": 254},
+                "after": {"type": ["string", "null"], "pattern": "^inq_[0-9a-z]{26}$", "description": "the previous page's `after`"}
+            }
         },
         "AddressErasureRequest": {
             "type": "object", "required": ["email", "reason"],
@@ -394,6 +397,7 @@ fn privacy_schemas() -> Value {
             "type": "object", "required": ["success", "count", "more", "data"],
             "properties": {
                 "success": {"const": true}, "count": {"type": "integer"}, "more": {"type": "boolean"},
+                "after": {"type": ["string", "null"]},
                 "data": {"type": "array", "items": {"type": "object", "required": ["exported_at", "inquiry"]}}
             }
         },
@@ -401,6 +405,7 @@ fn privacy_schemas() -> Value {
             "type": "object", "required": ["success", "count", "more", "data"],
             "properties": {
                 "success": {"const": true}, "count": {"type": "integer"}, "more": {"type": "boolean"},
+                "after": {"type": "null"},
                 "data": {"type": "array", "items": {"type": "object", "required": ["inquiry_id", "erased_by", "erased_at", "reason", "removed"]}}
             }
         },

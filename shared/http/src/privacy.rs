@@ -16,13 +16,13 @@ use axum::Json;
 use backend_core::app::erasure::{Erasure, ErasureReason};
 use backend_core::app::export::Export;
 use backend_core::app::records;
-use backend_core::domain::{Email, FieldErrors};
+use backend_core::domain::{Email, FieldErrors, InquiryId};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
 const EXPORT_ONE: &str = "Everything held about an inquiry: the inquiry, its reports, the notifications sent about it, the chat sessions that name it";
 const ERASE_ONE: &str = "Erase an inquiry and everything derived from it; answers the audit record, the same for an inquiry erased before";
-const EXPORT_ADDRESS: &str = "Everything held about each inquiry of one e-mail address (50 at a time; `more` says when to ask again)";
+const EXPORT_ADDRESS: &str = "Everything held about each inquiry of one e-mail address, 10 at a time (`after`: where the next page starts)";
 const ERASE_ADDRESS: &str =
     "Erase every inquiry of one e-mail address (50 at a time; `more` says when to ask again)";
 
@@ -92,9 +92,12 @@ fn erasure(s: &AppState) -> Result<&Erasure, ApiError> {
         .ok_or_else(|| ApiError::unconfigured("Erasure is"))
 }
 
-/// A by-address answer: the list, how many, and whether more remain.
-fn listed<T: serde::Serialize>(items: Vec<T>, more: bool) -> Json<Value> {
-    Json(json!({"success": true, "count": items.len(), "more": more, "data": items}))
+/// A by-address answer: the list, how many, and whether more remain (for an
+/// export, `after` is where the next page starts).
+fn listed<T: serde::Serialize>(items: Vec<T>, more: bool, after: Option<InquiryId>) -> Json<Value> {
+    Json(
+        json!({"success": true, "count": items.len(), "more": more, "after": after, "data": items}),
+    )
 }
 
 async fn export_address(
@@ -103,14 +106,27 @@ async fn export_address(
     JsonBody(body): JsonBody,
 ) -> Result<Json<Value>, ApiError> {
     let mut fields = FieldErrors::new();
-    let Some(address) = address(&body, &mut fields) else {
+    let address = address(&body, &mut fields);
+    let after = match body.get("after") {
+        None | Some(Value::Null) => None,
+        Some(v) => {
+            let id = v.as_str().and_then(InquiryId::parse);
+            if id.is_none() {
+                fields.insert("after".into(), "must be an inquiry id".into());
+            }
+            id
+        }
+    };
+    let Some(address) = address.filter(|_| fields.is_empty()) else {
         return Err(ApiError::validation(&fields));
     };
-    let result = Export::new(s.deps.clone()).of_address(&address).await;
+    let result = Export::new(s.deps.clone())
+        .of_address(&address, after.as_ref())
+        .await;
     let outcome = if result.is_ok() { "success" } else { "refused" };
     actor.audit("address.export", &records::email_pk(&address), outcome);
-    let (bundles, more) = result?;
-    Ok(listed(bundles, more))
+    let (bundles, next) = result?;
+    Ok(listed(bundles, next.is_some(), next))
 }
 
 async fn erase_address(
@@ -130,7 +146,7 @@ async fn erase_address(
     let outcome = if result.is_ok() { "success" } else { "refused" };
     actor.audit("address.erase", &records::email_pk(&address), outcome);
     let (erased, more) = result?;
-    Ok(listed(erased, more))
+    Ok(listed(erased, more, None))
 }
 
 async fn export_inquiry(

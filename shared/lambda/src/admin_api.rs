@@ -24,8 +24,9 @@ pub async fn router(
     let reports = blobs
         .clone()
         .map(|b| ReportService::reader(deps.clone(), b));
+    // Without the bucket the report files could not be erased: no erasure then (503).
     // Lambda keeps no copy of what SES sent: there is no mail to erase here.
-    let erasure = Erasure::new(deps.clone(), blobs, None);
+    let erasure = blobs.map(|b| Erasure::new(deps.clone(), Some(b), None));
     let chat = root::chat_service(sdk, deps.clone(), &settings);
     let auth = settings
         .auth
@@ -36,7 +37,7 @@ pub async fn router(
         reports,
         hooks: settings.hooks,
         chat: Some(chat),
-        erasure: Some(erasure),
+        erasure,
         // The web form's route is public-api's.
         submissions_per_client: None,
     };

@@ -43,7 +43,8 @@ pub async fn sqs_batch(work: &dyn QueueWork, event: SqsEvent) -> SqsBatchRespons
         .chain(without.iter().map(|r| (&r.0, missing())));
     let mut failures = Vec::new();
     for (id, e) in failed {
-        tracing::warn!(message_id = %id, error = %e, "message failed; returned to the queue");
+        let error = backend_core::app::notify::redacted(&e.to_string());
+        tracing::warn!(message_id = %id, %error, "message failed; returned to the queue");
         let mut f = BatchItemFailure::default();
         f.item_identifier = id.clone();
         failures.push(f);

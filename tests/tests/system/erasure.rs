@@ -251,23 +251,7 @@ async fn events_of_an_erased_inquiry_are_dropped_not_delivered() {
     let erased = erasure.erase(&id, "consultant", &reason).await.unwrap();
     assert_eq!(erased.removed.reports, 0);
 
-    let reports = backend_core::app::reports::ReportService::new(
-        deps.clone(),
-        adapters.blobs.clone().unwrap(),
-        std::sync::Arc::new(backend_core::app::drafting::Drafter::template_only()),
-    );
-    assert_eq!(
-        reports.handle(&reports_queue[0].body).await.unwrap(),
-        backend_core::app::reports::Outcome::Ignored
-    );
-    let mailer = std::sync::Arc::new(system_tests::RecordingMailer::default());
-    let notifier = backend_core::app::notify::Notifier::new(
-        deps.clone(),
-        mailer.clone(),
-        std::sync::Arc::new(backend_net::outbound::ReqwestOutbound::allowing_private()),
-        system_tests::notify_config(None),
-    );
-    assert_eq!(notifier.handle(&events_queue[0].body).await.unwrap(), 0);
+    let (_, mailer) = both_workers_drop(&deps, &adapters, &reports_queue, &events_queue).await;
     assert!(mailer.sent.lock().unwrap().is_empty(), "no e-mail about it");
     let left = adapters
         .store
@@ -475,6 +459,14 @@ async fn an_addresss_inquiries_are_exported_and_erased_together() {
     let mut want = vec![ids[0].as_str(), ids[1].as_str()];
     want.sort();
     assert_eq!(found, want);
+    // Pages go on after the last inquiry of the one before.
+    let (_, rest) = post(
+        "/api/v1/admin/exports",
+        json!({"email": address, "after": want[0]}),
+    )
+    .await;
+    assert_eq!(rest["count"], 1, "{rest}");
+    assert_eq!(rest["data"][0]["inquiry"]["id"], want[1]);
 
     let reason = "The prospect asked to be forgotten.";
     let (status, erased) = post(
@@ -513,4 +505,85 @@ async fn an_addresss_inquiries_are_exported_and_erased_together() {
         );
         assert!(v["details"]["fields"][field].is_string(), "{path}: {v}");
     }
+}
+
+/// An erasure that died after writing its fence (the pending audit record): while
+/// the fence stands, the report worker writes no report and the notifier sends and
+/// records nothing for the inquiry; the next erasure finishes the job.
+#[tokio::test]
+async fn nothing_is_written_of_an_inquiry_while_its_erasure_is_under_way() {
+    use backend_core::app::records;
+    use backend_core::ports::{Condition, Item, WriteOp};
+    let adapters = system_tests::embedded_adapters();
+    let clock = std::sync::Arc::new(backend_core::ports::SystemClock);
+    let deps = backend_core::app::Deps::new(adapters.clone(), clock.clone());
+    let (_, id) = system_tests::submitted_prospect(&adapters, clock).await;
+    let reports_queue =
+        system_tests::queued(&adapters, backend_core::ports::QueueName::Reports).await;
+    let events_queue =
+        system_tests::queued(&adapters, backend_core::ports::QueueName::Events).await;
+    let fence = Item::new(
+        records::erasure_pk(&id),
+        records::ERASURE_SK,
+        json!({"pending": true}),
+    );
+    adapters
+        .store
+        .write(vec![WriteOp::Put {
+            item: fence,
+            condition: Condition::NotExists,
+        }])
+        .await
+        .unwrap();
+
+    let (reports, mailer) =
+        both_workers_drop(&deps, &adapters, &reports_queue, &events_queue).await;
+    assert!(mailer.sent.lock().unwrap().is_empty());
+    assert!(
+        reports.for_inquiry(&id).await.unwrap().is_empty(),
+        "no report"
+    );
+
+    let erasure = Erasure::new(deps, adapters.blobs.clone(), None);
+    assert_eq!(erasure.record(&id).await.unwrap(), None, "not finished yet");
+    let reason = ErasureReason::parse("asked to be forgotten").unwrap();
+    let erased = erasure.erase(&id, "consultant", &reason).await.unwrap();
+    assert_eq!(erasure.record(&id).await.unwrap(), Some(erased));
+    let left = adapters
+        .store
+        .query(&backend_core::ports::Query::table(records::inquiry_pk(&id)))
+        .await
+        .unwrap();
+    assert!(left.items.is_empty(), "{:?}", left.items);
+}
+
+/// The report worker and the notifier, given the inquiry's two queued events, drop
+/// both; returns the report service and the notifier's mailer for further checks.
+async fn both_workers_drop(
+    deps: &backend_core::app::Deps,
+    adapters: &backend_core::ports::Adapters,
+    reports_queue: &[backend_core::ports::Delivery],
+    events_queue: &[backend_core::ports::Delivery],
+) -> (
+    backend_core::app::reports::ReportService,
+    std::sync::Arc<system_tests::RecordingMailer>,
+) {
+    let reports = backend_core::app::reports::ReportService::new(
+        deps.clone(),
+        adapters.blobs.clone().unwrap(),
+        std::sync::Arc::new(backend_core::app::drafting::Drafter::template_only()),
+    );
+    assert_eq!(
+        reports.handle(&reports_queue[0].body).await.unwrap(),
+        backend_core::app::reports::Outcome::Ignored
+    );
+    let mailer = std::sync::Arc::new(system_tests::RecordingMailer::default());
+    let notifier = backend_core::app::notify::Notifier::new(
+        deps.clone(),
+        mailer.clone(),
+        std::sync::Arc::new(backend_net::outbound::ReqwestOutbound::allowing_private()),
+        system_tests::notify_config(None),
+    );
+    assert_eq!(notifier.handle(&events_queue[0].body).await.unwrap(), 0);
+    (reports, mailer)
 }

@@ -13,23 +13,32 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// Inquiries of one address handled by one request at most; the answer says when
-/// more remain, and the same request again handles them.
+/// more remain.
 pub const PER_REQUEST: usize = 50;
 
-/// Up to `PER_REQUEST` of the inquiries filed under `address`, and whether more are.
+/// Up to `max` of the inquiries filed under `address`, in id order after `after`,
+/// and whether more are.
 pub async fn inquiries_of(
     store: &dyn ItemStore,
     address: &Email,
+    after: Option<&InquiryId>,
+    max: usize,
 ) -> Result<(Vec<InquiryId>, bool), AppError> {
-    let q = Query::table(records::email_pk(address)).limit(PER_REQUEST + 1);
+    let pk = records::email_pk(address);
+    let cursor = after.map(|id| Cursor {
+        pk: pk.clone(),
+        sk: records::inquiry_pk(id),
+        gsi1sk: None,
+    });
+    let q = Query::table(pk).limit(max + 1).after(cursor);
     let page = store.query(&q).await?;
     let mut ids: Vec<InquiryId> = page
         .items
         .iter()
         .filter_map(|i| i.data["inquiry_id"].as_str().and_then(InquiryId::parse))
         .collect();
-    let more = ids.len() > PER_REQUEST || page.next.is_some();
-    ids.truncate(PER_REQUEST);
+    let more = ids.len() > max || page.next.is_some();
+    ids.truncate(max);
     Ok((ids, more))
 }
 

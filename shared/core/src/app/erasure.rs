@@ -6,12 +6,16 @@
 //! of its e-mails a mailer keeps. The counts of what was removed are taken back in
 //! the batches that remove it.
 //!
-//! What remains is an audit record without personal data: who erased which id,
-//! when, why, and how many of each kind were removed. It is written in the batch
-//! that deletes the inquiry itself, last, so an erasure that dies halfway is simply
-//! run again, and one that finished answers the same record for ever after. The
-//! workers drop an erased inquiry's events (`is_erased`), so an event already on a
-//! queue is not delivered after the erasure.
+//! It begins with a fence, its audit record written as pending: from then on the
+//! workers write nothing of the inquiry (each batch that would checks there is no
+//! such record, `records::not_erased`) and drop its events (`unless_erased`), so what
+//! the erasure reads after the fence is all there is to remove. Each removal holds
+//! only at the version it read, so two erasures of one inquiry never take a count
+//! back twice; the one that read stale reads again. Last, in one batch, the inquiry
+//! goes and the record is completed: an audit record without personal data (who
+//! erased which id, when, why, how many of each kind were removed). An erasure that
+//! died halfway is finished by the next; one that finished answers the same record
+//! for ever after.
 
 use super::counters::{self, Tally};
 use super::figures;
@@ -25,6 +29,7 @@ use crate::ports::mail::Mailer;
 use crate::ports::store::MAX_BATCH;
 use crate::ports::{Condition, Item, ItemStore, Query, StoreError, WriteOp};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -77,12 +82,38 @@ pub struct Erased {
     pub removed: Removed,
 }
 
-/// Whether `id` was erased: its events are then dropped, not delivered.
+/// The field of an audit record that is still a fence: its erasure has not finished.
+const PENDING: &str = "pending";
+
+/// Inquiries of one address erased by one request take at most this long; the rest
+/// wait for the request again (the admin API answers within 29 s).
+const ADDRESS_BUDGET: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Whether `id` was erased or is being erased: its events are then dropped, not
+/// delivered.
 pub async fn is_erased(store: &dyn ItemStore, id: &InquiryId) -> Result<bool, AppError> {
     Ok(store
         .get(&records::erasure_pk(id), ERASURE_SK)
         .await?
         .is_some())
+}
+
+/// The inquiry, read with its erasure's record in one round trip: `None` once an
+/// erasure of it has begun (a worker then drops its event), not found when there is
+/// neither.
+pub async fn unless_erased(
+    store: &dyn ItemStore,
+    id: &InquiryId,
+) -> Result<Option<Inquiry>, AppError> {
+    let keys = [
+        (records::inquiry_pk(id), INQUIRY_SK.to_string()),
+        (records::erasure_pk(id), ERASURE_SK.to_string()),
+    ];
+    match store.get_many(&keys).await?.as_slice() {
+        [_, Some(_)] => Ok(None),
+        [Some(item), None] => Ok(Some(records::decode(item, "inquiry")?)),
+        _ => Err(AppError::NotFound(Missing::Inquiry)),
+    }
 }
 
 #[derive(Clone)]
@@ -112,36 +143,56 @@ impl Erasure {
         }
     }
 
-    /// The audit record of `id`'s erasure, if it was erased.
+    /// The audit record of `id`'s erasure, once it finished.
     pub async fn record(&self, id: &InquiryId) -> Result<Option<Erased>, AppError> {
-        match self
+        let item = self
             .deps
             .store
             .get(&records::erasure_pk(id), ERASURE_SK)
-            .await?
-        {
-            Some(item) => Ok(Some(records::decode(&item, "erasure record")?)),
-            None => Ok(None),
+            .await?;
+        match item {
+            Some(item) if item.data[PENDING] != true => {
+                Ok(Some(records::decode(&item, "erasure record")?))
+            }
+            _ => Ok(None),
         }
     }
 
-    /// Erases every inquiry filed under `address` (`addresses::PER_REQUEST` at a
-    /// time; the flag says more remain), each as `erase` does.
+    /// Erases every inquiry filed under `address`, `addresses::PER_REQUEST` at a
+    /// time and for at most `ADDRESS_BUDGET`; the flag says more remain, which the
+    /// same request again erases. Each inquiry goes as `erase` takes it, and its
+    /// entry under the address with it.
     pub async fn erase_address(
         &self,
         address: &Email,
         by: &str,
         reason: &ErasureReason,
     ) -> Result<(Vec<Erased>, bool), AppError> {
-        let (ids, more) = addresses::inquiries_of(self.deps.store.as_ref(), address).await?;
+        let started = std::time::Instant::now();
+        let store = self.deps.store.as_ref();
+        let (ids, mut more) =
+            addresses::inquiries_of(store, address, None, addresses::PER_REQUEST).await?;
         let mut erased = Vec::with_capacity(ids.len());
         for id in &ids {
+            if started.elapsed() > ADDRESS_BUDGET {
+                more = true;
+                break;
+            }
             match self.erase(id, by, reason).await {
                 Ok(record) => erased.push(record),
-                // Filed by the backfill as it was being erased: nothing is left.
+                // Gone before the address was read: nothing is left of it.
                 Err(AppError::NotFound(Missing::Inquiry)) => {}
                 Err(e) => return Err(e),
             }
+            // An entry the backfill filed again while the inquiry was erased.
+            let entry = records::email_entry(address, id);
+            store
+                .write(vec![WriteOp::Delete {
+                    pk: entry.pk,
+                    sk: entry.sk,
+                    condition: Condition::None,
+                }])
+                .await?;
         }
         Ok((erased, more))
     }
@@ -149,19 +200,48 @@ impl Erasure {
     /// Erases `id` and everything derived from it, on behalf of admin `by`. Erasing
     /// an erased inquiry answers its audit record again; one never stored is not
     /// found.
+    ///
+    /// First a fence: the audit record, pending. From then on no worker writes
+    /// anything of the inquiry (their batches check that there is none), so what the
+    /// erasure reads after it is all there is. Each deletion holds only at the
+    /// version read, so two erasures of one inquiry never take a count back twice:
+    /// the one that finds its reads stale reads again.
     pub async fn erase(
         &self,
         id: &InquiryId,
         by: &str,
         reason: &ErasureReason,
     ) -> Result<Erased, AppError> {
-        // A status change between the read and the last batch fails that batch; the
-        // erasure then reads again what is left.
-        for _ in 0..3 {
-            if let Some(done) = self.record(id).await? {
-                return Ok(done);
-            }
-            match self.erase_once(id, by, reason).await {
+        let store = self.deps.store.as_ref();
+        let fence_key = (records::erasure_pk(id), ERASURE_SK.to_string());
+        for _ in 0..5 {
+            let fence = match store.get(&fence_key.0, &fence_key.1).await? {
+                Some(item) if item.data[PENDING] != true => {
+                    return records::decode(&item, "erasure record");
+                }
+                Some(item) => item,
+                None => {
+                    let fence = Item::new(&fence_key.0, &fence_key.1, json!({"pending": true}));
+                    let batch = vec![
+                        WriteOp::Put {
+                            item: fence,
+                            condition: Condition::NotExists,
+                        },
+                        records::inquiry_exists(id),
+                    ];
+                    match store.write(batch).await {
+                        Ok(()) => continue,
+                        Err(StoreError::ConditionFailed) => {
+                            if store.get(&fence_key.0, &fence_key.1).await?.is_none() {
+                                return Err(AppError::NotFound(Missing::Inquiry));
+                            }
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            };
+            match self.erase_fenced(id, by, reason, &fence).await {
                 Err(AppError::Conflict(_)) => continue,
                 other => return other,
             }
@@ -171,32 +251,38 @@ impl Erasure {
         ))
     }
 
-    async fn erase_once(
+    async fn erase_fenced(
         &self,
         id: &InquiryId,
         by: &str,
         reason: &ErasureReason,
+        fence: &Item,
     ) -> Result<Erased, AppError> {
         let store = self.deps.store.as_ref();
         let now = self.deps.clock.now();
         let items = records::collect(store, &Query::table(records::inquiry_pk(id))).await?;
-        let Some(own) = items.iter().find(|i| i.sk == INQUIRY_SK) else {
-            return Err(AppError::NotFound(Missing::Inquiry));
-        };
-        let inquiry: Inquiry = records::decode(own, "inquiry")?;
+        let own = items.iter().find(|i| i.sk == INQUIRY_SK);
+        let inquiry: Option<Inquiry> = own
+            .map(|item| records::decode(item, "inquiry"))
+            .transpose()?;
         let mut removed = Removed::default();
         let mut gone = Gone::default();
         for item in items.iter().filter(|i| i.sk != INQUIRY_SK) {
-            let mut unit = gone.delete(&item.pk, &item.sk);
+            let mut unit = gone.delete(item);
             if unit.is_empty() {
                 continue;
             }
             if item.sk.starts_with(records::REPORT_PREFIX) {
                 let report: Report = records::decode(item, "report")?;
-                unit.extend(gone.delete(
-                    &records::report_pointer_pk(&report.id),
-                    records::REPORT_POINTER_SK,
-                ));
+                let pointer = store
+                    .get(
+                        &records::report_pointer_pk(&report.id),
+                        records::REPORT_POINTER_SK,
+                    )
+                    .await?;
+                if let Some(pointer) = pointer {
+                    unit.extend(gone.delete(&pointer));
+                }
                 if counters::is_counted(item) {
                     let mut t = Tally::at_text(&report.created_at, &item.pk, now);
                     figures::count_report(&mut t, &report, -1);
@@ -211,7 +297,7 @@ impl Erasure {
             gone.units.push(unit);
         }
         for batch in gone.batches() {
-            store.write(batch).await?;
+            store.write(batch).await.map_err(stale)?;
         }
         if let Some(blobs) = &self.blobs {
             removed.report_files = blobs
@@ -225,7 +311,7 @@ impl Erasure {
                 .await
                 .map_err(|e| AppError::Unavailable(e.to_string()))?;
         }
-        removed.records = gone.keys.len() + 1;
+        removed.records = gone.keys.len() + usize::from(own.is_some());
         let erased = Erased {
             inquiry_id: id.clone(),
             erased_by: by.to_string(),
@@ -233,44 +319,38 @@ impl Erasure {
             reason: reason.as_str().to_string(),
             removed,
         };
-        let entry = records::email_entry(&inquiry.email, id);
-        let mut last = vec![
-            WriteOp::Delete {
+        let mut done = Item::new(
+            &fence.pk,
+            &fence.sk,
+            serde_json::to_value(&erased).unwrap_or_default(),
+        );
+        done.version = fence.version + 1;
+        let mut last = vec![WriteOp::Put {
+            item: done,
+            condition: Condition::Version(fence.version),
+        }];
+        let mut keys: Vec<(String, String)> = gone.keys.into_iter().collect();
+        if let (Some(own), Some(inquiry)) = (own, &inquiry) {
+            let entry = records::email_entry(&inquiry.email, id);
+            last.push(WriteOp::Delete {
                 pk: own.pk.clone(),
                 sk: own.sk.clone(),
                 condition: Condition::Version(own.version),
-            },
-            WriteOp::Delete {
+            });
+            last.push(WriteOp::Delete {
                 pk: entry.pk.clone(),
                 sk: entry.sk.clone(),
                 condition: Condition::None,
-            },
-            WriteOp::Put {
-                item: Item::new(
-                    records::erasure_pk(id),
-                    ERASURE_SK,
-                    serde_json::to_value(&erased).unwrap_or_default(),
-                ),
-                condition: Condition::NotExists,
-            },
-        ];
-        if counters::is_counted(own) {
-            let mut t = Tally::at_text(&inquiry.created_at, &own.pk, now);
-            figures::count_inquiry(&mut t, &inquiry, -1);
-            last.extend(t.writes());
-        }
-        match store.write(last).await {
-            Ok(()) => {}
-            Err(StoreError::ConditionFailed) => {
-                return Err(AppError::Conflict(
-                    "the inquiry changed while it was being erased".into(),
-                ))
+            });
+            if counters::is_counted(own) {
+                let mut t = Tally::at_text(&inquiry.created_at, &own.pk, now);
+                figures::count_inquiry(&mut t, inquiry, -1);
+                last.extend(t.writes());
             }
-            Err(e) => return Err(e.into()),
+            keys.push((own.pk.clone(), own.sk.clone()));
+            keys.push((entry.pk, entry.sk));
         }
-        let mut keys: Vec<(String, String)> = gone.keys.into_iter().collect();
-        keys.push((own.pk.clone(), own.sk.clone()));
-        keys.push((entry.pk, entry.sk));
+        store.write(last).await.map_err(stale)?;
         store.forget(&keys).await?;
         tracing::info!(inquiry_id = %id, erased_by = by, records = erased.removed.records, "inquiry erased");
         Ok(erased)
@@ -292,14 +372,16 @@ impl Erasure {
         };
         match (kind, link.data["sk"].as_str()) {
             (LinkKind::Idempotency, Some(sk)) => {
-                let unit = gone.delete(pk, sk);
-                gone.units.push(unit);
-                removed.idempotency_records += 1;
+                if let Some(record) = self.deps.store.get(pk, sk).await? {
+                    let unit = gone.delete(&record);
+                    gone.units.push(unit);
+                    removed.idempotency_records += 1;
+                }
             }
             (LinkKind::ChatSession, _) => {
                 let q = Query::table(pk);
                 for item in records::collect(self.deps.store.as_ref(), &q).await? {
-                    let mut unit = gone.delete(&item.pk, &item.sk);
+                    let mut unit = gone.delete(&item);
                     if unit.is_empty() {
                         continue;
                     }
@@ -326,6 +408,17 @@ impl Erasure {
     }
 }
 
+/// A removal that found its record changed since it was read: the erasure reads
+/// again (`Conflict`).
+fn stale(e: StoreError) -> AppError {
+    match e {
+        StoreError::ConditionFailed => {
+            AppError::Conflict("a record changed while the inquiry was being erased".into())
+        }
+        e => e.into(),
+    }
+}
+
 /// The deletions an erasure makes, each with the counts it takes back, and every
 /// key deleted (each once).
 #[derive(Default)]
@@ -335,15 +428,16 @@ struct Gone {
 }
 
 impl Gone {
-    /// The deletion of one record, unless it is already among them.
-    fn delete(&mut self, pk: &str, sk: &str) -> Vec<WriteOp> {
-        if !self.keys.insert((pk.to_string(), sk.to_string())) {
+    /// The deletion of one record as read (at its version), unless it is already
+    /// among them.
+    fn delete(&mut self, item: &Item) -> Vec<WriteOp> {
+        if !self.keys.insert((item.pk.clone(), item.sk.clone())) {
             return vec![];
         }
         vec![WriteOp::Delete {
-            pk: pk.to_string(),
-            sk: sk.to_string(),
-            condition: Condition::None,
+            pk: item.pk.clone(),
+            sk: item.sk.clone(),
+            condition: Condition::Version(item.version),
         }]
     }
 

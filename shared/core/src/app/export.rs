@@ -34,6 +34,10 @@ pub struct Bundle {
     pub chat_sessions: Vec<ChatExport>,
 }
 
+/// Inquiries one export by address answers at most: a bundle holds whole reports
+/// and chat histories, and an answer must stay well within Lambda's 6 MB.
+pub const PER_PAGE: usize = 10;
+
 #[derive(Clone)]
 pub struct Export {
     deps: Deps,
@@ -44,10 +48,15 @@ impl Export {
         Self { deps }
     }
 
-    /// The bundles of the inquiries filed under `address` (`addresses::PER_REQUEST`
-    /// at most; the flag says more remain).
-    pub async fn of_address(&self, address: &Email) -> Result<(Vec<Bundle>, bool), AppError> {
-        let (ids, more) = addresses::inquiries_of(self.deps.store.as_ref(), address).await?;
+    /// The bundles of the inquiries filed under `address`, `PER_PAGE` at a time in
+    /// id order after `after`, and where the next page starts when more remain.
+    pub async fn of_address(
+        &self,
+        address: &Email,
+        after: Option<&InquiryId>,
+    ) -> Result<(Vec<Bundle>, Option<InquiryId>), AppError> {
+        let store = self.deps.store.as_ref();
+        let (ids, more) = addresses::inquiries_of(store, address, after, PER_PAGE).await?;
         let mut bundles = Vec::with_capacity(ids.len());
         for id in &ids {
             match self.of_inquiry(id).await {
@@ -56,7 +65,8 @@ impl Export {
                 Err(e) => return Err(e),
             }
         }
-        Ok((bundles, more))
+        let next = ids.last().filter(|_| more).cloned();
+        Ok((bundles, next))
     }
 
     pub async fn of_inquiry(&self, id: &InquiryId) -> Result<Bundle, AppError> {

@@ -34,7 +34,7 @@ use super::AppError;
 use crate::domain::chat::{ChatSession, SessionId};
 use crate::domain::report::ReportId;
 use crate::domain::{Email, InquiryId, InquiryStatus};
-use crate::ports::{Item, ItemStore, Query};
+use crate::ports::{Condition, Item, ItemStore, Query, WriteOp};
 
 /// The partition of one inquiry (its record and its reports).
 pub fn inquiry_pk(id: &InquiryId) -> String {
@@ -271,6 +271,26 @@ pub fn erasure_pk(id: &InquiryId) -> String {
 }
 
 pub const ERASURE_SK: &str = "ERASURE";
+
+/// The check that holds a batch to the inquiry being there.
+pub fn inquiry_exists(id: &InquiryId) -> WriteOp {
+    WriteOp::Check {
+        pk: inquiry_pk(id),
+        sk: INQUIRY_SK.into(),
+        condition: Condition::Exists,
+    }
+}
+
+/// The check that holds a batch writing something of an inquiry (a report, a
+/// notification's record, a chat session naming it) to no erasure of it having
+/// begun: an erasure first writes its record, then reads what to remove.
+pub fn not_erased(id: &InquiryId) -> WriteOp {
+    WriteOp::Check {
+        pk: erasure_pk(id),
+        sk: ERASURE_SK.into(),
+        condition: Condition::NotExists,
+    }
+}
 
 /// A stored record's data as `T`; `what` names it in the error.
 pub fn decode<T: serde::de::DeserializeOwned>(item: &Item, what: &str) -> Result<T, AppError> {

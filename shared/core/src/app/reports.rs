@@ -164,14 +164,10 @@ impl ReportService {
         let inquiry_id = InquiryId::parse(&event.inquiry_id).ok_or_else(|| {
             AppError::Validation([("inquiry_id".to_string(), "malformed".to_string())].into())
         })?;
-        let inquiry = match self.inquiries.get(&inquiry_id).await {
-            // Erased after the event was written: it is dropped, not delivered.
-            Err(AppError::NotFound(Missing::Inquiry))
-                if erasure::is_erased(self.deps.store.as_ref(), &inquiry_id).await? =>
-            {
-                return Ok(Outcome::Ignored);
-            }
-            found => found?,
+        // Erased after the event was written: it is dropped, not delivered.
+        let Some(inquiry) = erasure::unless_erased(self.deps.store.as_ref(), &inquiry_id).await?
+        else {
+            return Ok(Outcome::Ignored);
         };
 
         let started = Instant::now();
@@ -253,11 +249,7 @@ impl ReportService {
                 },
                 self.records.shelve(&report).await?,
                 // Erased while it was drafted: nothing of it may be written after.
-                WriteOp::Check {
-                    pk: records::inquiry_pk(&inquiry.id),
-                    sk: records::INQUIRY_SK.into(),
-                    condition: Condition::Exists,
-                },
+                records::not_erased(&inquiry.id),
             ];
             ops.extend(outgoing.writes());
             ops.extend(tally.writes());

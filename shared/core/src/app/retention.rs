@@ -56,11 +56,20 @@ impl Retention {
         let days = self.keep.as_secs() / (24 * 3600);
         let reason = ErasureReason::parse(&format!("closed for more than {days} days"))
             .map_err(|e| AppError::Unavailable(format!("retention reason: {e}")))?;
+        let mut erased = 0;
         for inquiry in &due {
-            self.erasure
+            // One that cannot be erased now must not hold back the ones after it.
+            match self
+                .erasure
                 .erase(&inquiry.id, RETENTION_ACTOR, &reason)
-                .await?;
+                .await
+            {
+                Ok(_) => erased += 1,
+                Err(e) => {
+                    tracing::warn!(inquiry_id = %inquiry.id, error = %e, "retention could not erase an inquiry; the next sweep tries again")
+                }
+            }
         }
-        Ok(due.len())
+        Ok(erased)
     }
 }

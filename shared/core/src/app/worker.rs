@@ -76,7 +76,7 @@ impl Consumer {
                     queue = self.name.as_str(),
                     message_id = %d.id,
                     receive_count = d.receive_count,
-                    error = %e,
+                    error = %super::notify::redacted(&e.to_string()),
                     "message failed; it will be retried"
                 ),
             }

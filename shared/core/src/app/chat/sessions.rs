@@ -91,6 +91,7 @@ impl ChatService {
                 item: link,
                 condition: Condition::None,
             });
+            ops.push(records::not_erased(&inquiry));
         }
         ops.extend(figures::session_tally(s, 1, now).writes());
         counters::merged(ops)

@@ -242,7 +242,13 @@ impl InquiryService {
                 item: moved_item,
                 condition: Condition::Version(item.version),
             };
-            match self.deps.store.write(vec![put]).await {
+            // Filed under its address as it moves (the address backfill reads the
+            // status partitions before the legacy one).
+            let filed = WriteOp::Put {
+                item: records::email_entry(&inq.email, &inq.id),
+                condition: Condition::None,
+            };
+            match self.deps.store.write(vec![put, filed]).await {
                 Ok(()) => moved += 1,
                 Err(StoreError::ConditionFailed) => {}
                 Err(e) => return Err(e.into()),
@@ -277,10 +283,18 @@ impl InquiryService {
             payload: json!({"from": from, "to": to, "note": note, "actor": actor}),
         };
         let outgoing = Outgoing::new(&self.deps, &event, &[QueueName::Events]);
-        let mut ops = vec![WriteOp::Put {
-            item: inquiry_item(&inquiry, version + 1),
-            condition: Condition::Version(version),
-        }];
+        let mut ops = vec![
+            WriteOp::Put {
+                item: inquiry_item(&inquiry, version + 1),
+                condition: Condition::Version(version),
+            },
+            // Filed again under its address: the address index's backfill may have
+            // read its new status partition before it moved there.
+            WriteOp::Put {
+                item: records::email_entry(&inquiry.email, &inquiry.id),
+                condition: Condition::None,
+            },
+        ];
         ops.extend(outgoing.writes());
         // It moves from one status's counts to the other's; one stored before the
         // counts is counted whole now (and marked, so the backfill skips it).

@@ -77,6 +77,8 @@ impl Notifier {
                 item: sent,
                 condition: Condition::None,
             });
+            // Nothing of an inquiry whose erasure has begun is recorded.
+            ops.push(records::not_erased(&inquiry));
         }
         match self.deps.store.write(ops).await {
             Ok(()) | Err(crate::ports::StoreError::ConditionFailed) => {}

@@ -19,7 +19,7 @@ use super::limits::{self, WindowLimit};
 use super::records::{self, notification_pk, NOTIFICATIONS_INDEX, NOTIFICATION_SK};
 use super::reports::ReportRecords;
 use super::retry::RetryPolicy;
-use super::{AppError, Deps, InquiryService};
+use super::{AppError, Deps};
 use crate::domain::hook::{Hook, HookAction};
 use crate::domain::{
     rfc3339, DomainEvent, Email, EventType, Inquiry, InquiryId, Priority, ServiceType,
@@ -92,7 +92,8 @@ impl Tally {
             Ok(true) => self.ran += 1,
             Ok(false) => {}
             Err(e) => {
-                tracing::warn!(error = %e, "a notification failed for now; the others went on");
+                let error = redacted(&e.to_string());
+                tracing::warn!(%error, "a notification failed for now; the others went on");
                 self.failed.get_or_insert(e);
             }
         }
@@ -152,7 +153,6 @@ pub const CONFIRMATIONS_PER_ADDRESS: WindowLimit = WindowLimit {
 #[derive(Clone)]
 pub struct Notifier {
     deps: Deps,
-    inquiries: InquiryService,
     reports: ReportRecords,
     mailer: Arc<dyn Mailer>,
     outbound: Arc<dyn Outbound>,
@@ -168,7 +168,6 @@ impl Notifier {
         cfg: NotifyConfig,
     ) -> Self {
         Self {
-            inquiries: InquiryService::new(deps.clone()),
             hooks: HookRegistry::new(cfg.hooks.clone(), deps.store.clone()),
             reports: ReportRecords::new(deps.clone()),
             deps,
@@ -218,14 +217,10 @@ impl Notifier {
         if !hooks_only && !messaged && !hooks.iter().any(|h| h.event == event.event_type) {
             return Ok(0);
         }
-        let inquiry = match self.inquiries.get(&id).await {
-            // Erased after the event was written: its effects are dropped.
-            Err(AppError::NotFound(crate::app::Missing::Inquiry))
-                if crate::app::erasure::is_erased(self.deps.store.as_ref(), &id).await? =>
-            {
-                return Ok(0);
-            }
-            found => found?,
+        // Erased after the event was written: its effects are dropped.
+        let store = self.deps.store.as_ref();
+        let Some(inquiry) = crate::app::erasure::unless_erased(store, &id).await? else {
+            return Ok(0);
         };
         let chosen = hooks.iter().filter(|h| match &only_hook {
             Some(hid) => &h.id == hid,
