@@ -1,6 +1,7 @@
 //! Erasure of a prospect's personal data, on the dev server over SQLite and over
 //! the AWS adapters on moto: after an inquiry went through the whole pipeline (its
-//! submission under an idempotency key, its report, both e-mails, a chat about it),
+//! submission under an idempotency key, its report, both e-mails, a hook's e-mail,
+//! a chat about it),
 //! erasing it leaves none of the prospect's values in the data directory (database
 //! file, its write-ahead log, report files, the mail outbox), nor in the emulator's
 //! table and bucket (every version of every object); and an event of an erased
@@ -63,15 +64,18 @@ where
     let outbox = app.data_dir.join("outbox");
     // Each copy is named after the inquiry it is about.
     let about = format!("-{id}.eml");
-    until("the confirmation and the consultants' e-mail", || {
-        std::fs::read_dir(&outbox)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().ends_with(&about))
-            .count()
-            >= 2
-    })
+    until(
+        "the confirmation, the hook's e-mail and the consultants' e-mail",
+        || {
+            std::fs::read_dir(&outbox)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(&about))
+                .count()
+                >= 3
+        },
+    )
     .await;
     let (status, session) = app
         .admin_post_json(
@@ -153,7 +157,15 @@ fn assert_exported(bundle: &Value, p: &Value, question: &str) {
         .iter()
         .filter(|n| n["channel"] == "email" && n["status"] == "sent")
         .collect();
-    assert_eq!(mails.len(), 2, "{text}");
+    assert_eq!(
+        mails.len(),
+        3,
+        "the confirmation, the hook's, the consultants': {text}"
+    );
+    assert!(
+        mails.iter().any(|n| n["action"] == "hook:sales-desk"),
+        "the hook's delivery: {text}"
+    );
     let to_prospect = mails
         .iter()
         .find(|n| n["recipients"] == json!([p["email"]]))
@@ -182,7 +194,7 @@ fn assert_removed(erased: &Value) {
         "the question and its answer: {erased}"
     );
     assert_eq!(removed["idempotency_records"], 1, "{erased}");
-    assert_eq!(removed["mail_copies"], 2, "{erased}");
+    assert_eq!(removed["mail_copies"], 3, "{erased}");
     assert!(removed["records"].as_u64().unwrap() >= 7, "{erased}");
     let text = erased.to_string();
     assert!(
@@ -191,9 +203,18 @@ fn assert_removed(erased: &Value) {
     );
 }
 
+/// The pipeline's hook: every new inquiry is e-mailed to the sales desk.
+fn with_a_hook(cfg: &mut devserver::Config) {
+    cfg.notify.hooks = backend_core::domain::hook::parse_hooks(
+        r#"[{"id": "sales-desk", "name": "Sales desk", "event": "inquiry_created",
+             "action": {"type": "email", "to": ["sales@example.com"]}}]"#,
+    )
+    .expect("a valid hook");
+}
+
 #[tokio::test]
 async fn an_erased_inquiry_leaves_nothing_in_the_dev_servers_data_directory() {
-    let app = system_tests::spawn_app().await;
+    let app = system_tests::spawn_app_with(with_a_hook).await;
     let dir = app.data_dir.clone();
     let (_, erased) = pipeline_then_erase(&app, || {
         let dir = dir.clone();
@@ -211,7 +232,7 @@ async fn an_erased_inquiry_leaves_nothing_in_the_emulators_table_and_bucket() {
     let app = system_tests::spawn_app_on(
         adapters,
         std::sync::Arc::new(backend_core::ports::SystemClock),
-        |_| {},
+        with_a_hook,
     )
     .await;
     let dir = app.data_dir.clone();
