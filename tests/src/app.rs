@@ -372,6 +372,15 @@ impl TestApp {
             .await
     }
 
+    /// An admin DELETE with a JSON body, answered as (status, JSON body).
+    pub async fn admin_delete_json(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        json_of(
+            self.admin_send(reqwest::Method::DELETE, path, token, body)
+                .await,
+        )
+        .await
+    }
+
     pub async fn admin_delete(&self, path: &str, token: &str) -> reqwest::Response {
         sent(self.client.delete(self.url(path)).bearer_auth(token)).await
     }

@@ -77,15 +77,7 @@ where
         },
     )
     .await;
-    let (status, session) = app
-        .admin_post_json(
-            "/api/v1/admin/chat/sessions",
-            &token,
-            &json!({"client_name": "Erasmus", "context": {"inquiry_id": id}}),
-        )
-        .await;
-    assert_eq!(status, 201, "{session}");
-    let sid = session["data"]["id"].as_str().unwrap().to_string();
+    let sid = session_about(app, &token, &id).await;
     let question = format!("What do we propose to {}?", values[0]);
     let (status, answer) = app.ask_chat(&token, &sid, &question).await;
     assert_eq!(status, 200, "{answer}");
@@ -390,15 +382,7 @@ async fn the_dev_server_erases_closed_inquiries_after_the_retention_period() {
     }
     assert_eq!(still(open.clone()).await, 200, "an open inquiry is kept");
     let token = app.token().await;
-    let resp = app
-        .client
-        .delete(app.url(&format!("/api/v1/admin/inquiries/{closed}")))
-        .bearer_auth(&token)
-        .json(&json!({"reason": "asked again"}))
-        .send()
-        .await
-        .unwrap();
-    let (status, record) = json_of(resp).await;
+    let (status, record) = erase(&app, &token, closed, "asked again").await;
     assert_eq!(status, 200, "{record}");
     assert_eq!(record["data"]["erased_by"], "retention");
     assert_eq!(record["data"]["reason"], "closed for more than 30 days");
@@ -412,13 +396,7 @@ async fn an_addresss_inquiries_are_exported_and_erased_together() {
     use backend_core::app::records;
     use backend_core::domain::{Email, InquiryId};
     use backend_core::ports::{Condition, WriteOp};
-    let adapters = system_tests::embedded_adapters();
-    let app = system_tests::spawn_app_on(
-        adapters.clone(),
-        std::sync::Arc::new(backend_core::ports::SystemClock),
-        |_| {},
-    )
-    .await;
+    let (adapters, app) = app_and_its_store().await;
     let token = app.token().await;
     let p = system_tests::prospect();
     let address = p["email"].as_str().unwrap().to_string();
@@ -607,4 +585,88 @@ async fn both_workers_drop(
     );
     assert_eq!(notifier.handle(&events_queue[0].body).await.unwrap(), 0);
     (reports, mailer)
+}
+
+/// A chat session stored before links existed (here: its link removed) is linked to
+/// the inquiry it names by the background pass's backfill, and then erased with it.
+#[tokio::test]
+async fn a_chat_session_stored_before_links_is_linked_and_erased_with_its_inquiry() {
+    use backend_core::app::records;
+    use backend_core::ports::{Condition, WriteOp};
+    let (adapters, app) = app_and_its_store().await;
+    let token = app.token().await;
+    let (status, v) = json_of(
+        app.post_json("/api/v1/inquiries", &system_tests::prospect())
+            .await,
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let id = v["data"]["id"].as_str().unwrap().to_string();
+    let sid = session_about(&app, &token, &id).await;
+    let sid = sid.as_str();
+    let inquiry = backend_core::domain::InquiryId::parse(&id).unwrap();
+    let link = records::link(
+        &inquiry,
+        records::LinkKind::ChatSession,
+        &records::chat_session_pk(&backend_core::domain::chat::SessionId::parse(sid).unwrap()),
+        None,
+    );
+    let state = (records::EMAIL_BACKFILL_PK, records::EMAIL_BACKFILL_SK);
+    let delete = |pk: &str, sk: &str| WriteOp::Delete {
+        pk: pk.into(),
+        sk: sk.into(),
+        condition: Condition::None,
+    };
+    adapters
+        .store
+        .write(vec![delete(&link.pk, &link.sk), delete(state.0, state.1)])
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while adapters
+        .store
+        .get(&link.pk, &link.sk)
+        .await
+        .unwrap()
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "the backfill links the session");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, erased) = erase(&app, &token, &id, "asked to be forgotten").await;
+    assert_eq!(status, 200, "{erased}");
+    assert_eq!(erased["data"]["removed"]["chat_sessions"], 1, "{erased}");
+    let (status, _) = app
+        .admin_json(&format!("/api/v1/admin/chat/sessions/{sid}"), &token)
+        .await;
+    assert_eq!(status, 404);
+}
+
+/// A dev server on embedded adapters, and the adapters, for a test that reaches into
+/// its store.
+async fn app_and_its_store() -> (backend_core::ports::Adapters, system_tests::TestApp) {
+    let adapters = system_tests::embedded_adapters();
+    let clock = std::sync::Arc::new(backend_core::ports::SystemClock);
+    let app = system_tests::spawn_app_on(adapters.clone(), clock, |_| {}).await;
+    (adapters, app)
+}
+
+/// A new chat session whose context names inquiry `id`; its id.
+async fn session_about(app: &TestApp, token: &str, id: &str) -> String {
+    let (status, session) = app
+        .admin_post_json(
+            "/api/v1/admin/chat/sessions",
+            token,
+            &json!({"client_name": "Erasmus", "context": {"inquiry_id": id}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{session}");
+    session["data"]["id"].as_str().unwrap().to_string()
+}
+
+/// `DELETE /api/v1/admin/inquiries/{id}` with `reason`, answered as (status, JSON).
+async fn erase(app: &TestApp, token: &str, id: &str, reason: &str) -> (u16, Value) {
+    let path = format!("/api/v1/admin/inquiries/{id}");
+    app.admin_delete_json(&path, token, &json!({"reason": reason}))
+        .await
 }

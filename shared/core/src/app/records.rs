@@ -38,10 +38,18 @@ use crate::ports::{Condition, Item, ItemStore, Query, WriteOp};
 
 /// The partition of one inquiry (its record and its reports).
 pub fn inquiry_pk(id: &InquiryId) -> String {
-    format!("INQ#{id}")
+    format!("{INQUIRY_PK_PREFIX}{id}")
 }
 
+const INQUIRY_PK_PREFIX: &str = "INQ#";
+
 pub const INQUIRY_SK: &str = "INQUIRY";
+
+/// The inquiry whose partition `pk` is.
+pub fn inquiry_of_pk(pk: &str) -> Option<InquiryId> {
+    pk.strip_prefix(INQUIRY_PK_PREFIX)
+        .and_then(InquiryId::parse)
+}
 
 /// Where every inquiry sat in the index before the index was keyed by status. An
 /// inquiry written then stays there until it is next written (a status change), so
@@ -88,7 +96,7 @@ pub const REPORTS_INDEX: &str = "REPORTS";
 /// An outbox entry sits with the inquiry its event is about: no one partition takes
 /// every submission's write.
 pub fn outbox_pk(inquiry_id: &str) -> String {
-    format!("INQ#{inquiry_id}")
+    format!("{INQUIRY_PK_PREFIX}{inquiry_id}")
 }
 
 /// The sort keys of outbox entries start with this (the stream's filter says so too).
