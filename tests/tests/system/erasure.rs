@@ -122,6 +122,18 @@ where
         let (status, v) = app.admin_json(&gone, &token).await;
         assert_eq!(status, 404, "{gone}: {v}");
     }
+    let (status, refused) = app
+        .admin_post_json(
+            "/api/v1/admin/chat/sessions",
+            &token,
+            &json!({"client_name": "Erasmus", "context": {"inquiry_id": id}}),
+        )
+        .await;
+    assert_eq!(status, 400, "no session about an erased inquiry: {refused}");
+    assert_eq!(
+        refused["details"]["fields"]["context"],
+        "names an inquiry that was erased"
+    );
     let after = held().await;
     for v in &values {
         assert!(!after.contains(v.as_str()), "{v:?} is still held");

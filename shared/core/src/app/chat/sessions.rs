@@ -209,7 +209,22 @@ impl ChatService {
         Ok(())
     }
 
+    /// Refuses a context that names an erased inquiry: a session about it would
+    /// outlive its erasure (its writes check no erasure has begun, so the race with
+    /// one in progress is refused there).
+    async fn refuse_erased(&self, context: Option<&Value>) -> Result<(), AppError> {
+        let Some(inquiry) = context.and_then(crate::domain::chat::context_inquiry) else {
+            return Ok(());
+        };
+        if crate::app::erasure::is_erased(self.deps.store.as_ref(), &inquiry).await? {
+            let why = "names an inquiry that was erased".to_string();
+            return Err(AppError::Validation([("context".to_string(), why)].into()));
+        }
+        Ok(())
+    }
+
     pub async fn create(&self, user: &str, f: SessionFields) -> Result<ChatSession, AppError> {
+        self.refuse_erased(f.context.as_ref()).await?;
         let s = self.fresh(SessionId::new(self.deps.ulid()), user, f);
         self.insert(&s).await?;
         Ok(s)
@@ -259,6 +274,7 @@ impl ChatService {
         id: &SessionId,
         f: SessionFields,
     ) -> Result<ChatSession, AppError> {
+        self.refuse_erased(f.context.as_ref()).await?;
         for _ in 0..5 {
             let stored = self
                 .load(user, id)
