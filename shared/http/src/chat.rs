@@ -43,6 +43,8 @@ pub fn table() -> Vec<Route> {
         .admin()
         .doc("chat", "Start a chat session")
         .body("ChatSessionNew")
+        // Its context names an erased inquiry.
+        .errors(&[409])
         .ok(201, Some("ChatSessionEnvelope")),
         Route::new(
             Method::GET,
@@ -72,6 +74,8 @@ pub fn table() -> Vec<Route> {
                 "Change a session's name, context, status or metadata",
             )
             .body("ChatSessionFields")
+            // An expired session, or a context naming an erased inquiry.
+            .errors(&[409])
             .ok(200, Some("ChatSessionEnvelope")),
         Route::new(
             Method::DELETE,

@@ -217,8 +217,9 @@ impl ChatService {
             return Ok(());
         };
         if crate::app::erasure::is_erased(self.deps.store.as_ref(), &inquiry).await? {
-            let why = "names an inquiry that was erased".to_string();
-            return Err(AppError::Validation([("context".to_string(), why)].into()));
+            return Err(AppError::Conflict(
+                "the inquiry this session's context names was erased".into(),
+            ));
         }
         Ok(())
     }
