@@ -365,12 +365,9 @@ impl Erasure {
         removed: &mut Removed,
     ) -> Result<(), AppError> {
         let now = self.deps.clock.now();
-        let kind: LinkKind = serde_json::from_value(link.data["kind"].clone())
-            .map_err(|e| AppError::Unavailable(format!("stored link unreadable: {e}")))?;
-        let Some(pk) = link.data["pk"].as_str() else {
-            return Ok(());
-        };
-        match (kind, link.data["sk"].as_str()) {
+        let records::Link { kind, pk, sk } = records::decode(link, "link")?;
+        let pk = pk.as_str();
+        match (kind, sk.as_deref()) {
             (LinkKind::Idempotency, Some(sk)) => {
                 if let Some(record) = self.deps.store.get(pk, sk).await? {
                     let unit = gone.delete(&record);

@@ -88,14 +88,12 @@ impl Export {
                 bundle.reports.push(records::decode(item, "report")?);
             } else if item.sk.starts_with(NOTICE_PREFIX) {
                 bundle.notifications.push(item.data.clone());
-            } else if item.sk.starts_with(LINK_PREFIX)
-                && item.data["kind"] == serde_json::json!(LinkKind::ChatSession)
-            {
-                let Some(pk) = item.data["pk"].as_str() else {
-                    continue;
-                };
-                if let Some(chat) = self.chat(pk).await? {
-                    bundle.chat_sessions.push(chat);
+            } else if item.sk.starts_with(LINK_PREFIX) {
+                let link: records::Link = records::decode(item, "link")?;
+                if link.kind == LinkKind::ChatSession {
+                    if let Some(chat) = self.chat(&link.pk).await? {
+                        bundle.chat_sessions.push(chat);
+                    }
                 }
             }
         }

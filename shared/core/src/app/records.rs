@@ -245,11 +245,24 @@ pub enum LinkKind {
 /// `sk`, for one item), written in the batch that writes that record, so the
 /// erasure finds everything by reading the inquiry's partition alone.
 pub fn link(inquiry: &InquiryId, kind: LinkKind, pk: &str, sk: Option<&str>) -> Item {
+    let target = Link {
+        kind,
+        pk: pk.to_string(),
+        sk: sk.map(str::to_string),
+    };
     Item::new(
         inquiry_pk(inquiry),
         format!("{LINK_PREFIX}{pk}"),
-        serde_json::json!({"kind": kind, "pk": pk, "sk": sk}),
+        serde_json::to_value(target).unwrap_or_default(),
     )
+}
+
+/// What a link item points at, as `link` writes it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Link {
+    pub kind: LinkKind,
+    pub pk: String,
+    pub sk: Option<String>,
 }
 
 /// The inquiries of one prospect's address, under a digest: the address itself is

@@ -205,13 +205,15 @@ impl ChatService {
     }
 
     pub(super) async fn insert(&self, s: &ChatSession) -> Result<(), AppError> {
-        self.deps.store.write(self.session_writes(s, None)).await?;
+        if let Err(e) = self.deps.store.write(self.session_writes(s, None)).await {
+            self.refuse_erased(Some(&s.context)).await?;
+            return Err(e.into());
+        }
         Ok(())
     }
 
-    /// Refuses a context that names an erased inquiry: a session about it would
-    /// outlive its erasure (its writes check no erasure has begun, so the race with
-    /// one in progress is refused there).
+    /// Refuses a context that names an erased inquiry, once a session write failed
+    /// its check that no erasure of it has begun: said plainly, not as a race.
     async fn refuse_erased(&self, context: Option<&Value>) -> Result<(), AppError> {
         let Some(inquiry) = context.and_then(crate::domain::chat::context_inquiry) else {
             return Ok(());
@@ -225,7 +227,6 @@ impl ChatService {
     }
 
     pub async fn create(&self, user: &str, f: SessionFields) -> Result<ChatSession, AppError> {
-        self.refuse_erased(f.context.as_ref()).await?;
         let s = self.fresh(SessionId::new(self.deps.ulid()), user, f);
         self.insert(&s).await?;
         Ok(s)
@@ -275,7 +276,6 @@ impl ChatService {
         id: &SessionId,
         f: SessionFields,
     ) -> Result<ChatSession, AppError> {
-        self.refuse_erased(f.context.as_ref()).await?;
         for _ in 0..5 {
             let stored = self
                 .load(user, id)
@@ -307,7 +307,7 @@ impl ChatService {
                 .await
             {
                 Ok(()) => return Ok(self.shown(s)),
-                Err(e) if raced(&e) => continue,
+                Err(e) if raced(&e) => self.refuse_erased(Some(&s.context)).await?,
                 Err(e) => return Err(e.into()),
             }
         }
