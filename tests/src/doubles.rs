@@ -38,16 +38,22 @@ impl FlakyQueue {
 
 #[async_trait]
 impl Queue for FlakyQueue {
-    async fn send(&self, queue: QueueName, msg: &Message) -> Result<(), QueueError> {
-        if self.failing.load(Ordering::SeqCst) {
-            let left = self.fail_after.load(Ordering::SeqCst);
-            if left == 0 {
-                return Err(QueueError::Unavailable("injected send failure".into()));
+    async fn send_many(&self, queue: QueueName, msgs: &[Message]) -> Result<(), Partial> {
+        // One at a time, so that a failure can fall in the middle of a batch.
+        for (sent, msg) in msgs.iter().enumerate() {
+            let failed = |error| Partial { sent, error };
+            if self.failing.load(Ordering::SeqCst) {
+                let left = self.fail_after.load(Ordering::SeqCst);
+                if left == 0 {
+                    return Err(failed(QueueError::Unavailable(
+                        "injected send failure".into(),
+                    )));
+                }
+                self.fail_after.store(left - 1, Ordering::SeqCst);
             }
-            self.fail_after.store(left - 1, Ordering::SeqCst);
+            self.inner.send(queue, msg).await.map_err(failed)?;
+            self.sent.fetch_add(1, Ordering::SeqCst);
         }
-        self.inner.send(queue, msg).await?;
-        self.sent.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
     async fn receive(
@@ -58,8 +64,8 @@ impl Queue for FlakyQueue {
     ) -> Result<Vec<Delivery>, QueueError> {
         self.inner.receive(q, max, vis).await
     }
-    async fn ack(&self, q: QueueName, receipt: &str) -> Result<(), QueueError> {
-        self.inner.ack(q, receipt).await
+    async fn ack_many(&self, q: QueueName, receipts: &[String]) -> Result<(), QueueError> {
+        self.inner.ack_many(q, receipts).await
     }
     async fn dead_letters(&self, q: QueueName) -> Result<Vec<Message>, QueueError> {
         self.inner.dead_letters(q).await
@@ -73,6 +79,7 @@ impl Queue for FlakyQueue {
 }
 
 use backend_core::ports::mail::{Mail, MailError, Mailer};
+use backend_core::ports::queue::Partial;
 
 /// A clock a test moves on: now, until told otherwise.
 pub struct TestClock(std::sync::Mutex<time::OffsetDateTime>);

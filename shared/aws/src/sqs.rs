@@ -4,8 +4,12 @@
 use crate::QueueUrls;
 use async_trait::async_trait;
 use aws_sdk_sqs::error::DisplayErrorContext;
-use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName,
+    QueueAttributeName, SendMessageBatchRequestEntry,
+};
 use aws_sdk_sqs::Client;
+use backend_core::ports::queue::Partial;
 use backend_core::ports::{Delivery, Message, Queue, QueueError, QueueName};
 use std::time::Duration;
 
@@ -62,21 +66,55 @@ impl SqsQueue {
 
 #[async_trait]
 impl Queue for SqsQueue {
-    async fn send(&self, queue: QueueName, msg: &Message) -> Result<(), QueueError> {
-        let id = MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(&msg.id)
-            .build()
-            .map_err(unavailable)?;
-        self.client
-            .send_message()
-            .queue_url(self.urls.url(queue))
-            .message_body(&msg.body)
-            .message_attributes(ID_ATTR, id)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(unavailable)
+    async fn send_many(&self, queue: QueueName, msgs: &[Message]) -> Result<(), Partial> {
+        let mut sent = 0;
+        for chunk in msgs.chunks(10) {
+            let failed = |error| Partial { sent, error };
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, msg)| {
+                    let id = MessageAttributeValue::builder()
+                        .data_type("String")
+                        .string_value(&msg.id)
+                        .build()
+                        .map_err(unavailable)?;
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(&msg.body)
+                        .message_attributes(ID_ATTR, id)
+                        .build()
+                        .map_err(unavailable)
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(failed)?;
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(self.urls.url(queue))
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| failed(unavailable(e)))?;
+            // Entries fail one by one: what went out is the run before the first
+            // that failed (any sent after it are sent again, which consumers drop).
+            let first_failed = out
+                .failed()
+                .iter()
+                .filter_map(|f| f.id().parse::<usize>().ok())
+                .min();
+            if let Some(i) = first_failed {
+                return Err(Partial {
+                    sent: sent + i,
+                    error: QueueError::Unavailable(format!(
+                        "sending a message failed: {}",
+                        out.failed()[0].code()
+                    )),
+                });
+            }
+            sent += chunk.len();
+        }
+        Ok(())
     }
 
     async fn receive(
@@ -100,15 +138,38 @@ impl Queue for SqsQueue {
         Ok(out.messages().iter().map(delivery).collect())
     }
 
-    async fn ack(&self, queue: QueueName, receipt: &str) -> Result<(), QueueError> {
-        self.client
-            .delete_message()
-            .queue_url(self.urls.url(queue))
-            .receipt_handle(receipt)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(unavailable)
+    async fn ack_many(&self, queue: QueueName, receipts: &[String]) -> Result<(), QueueError> {
+        for chunk in receipts.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, receipt)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(receipt)
+                        .build()
+                        .map_err(unavailable)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = self
+                .client
+                .delete_message_batch()
+                .queue_url(self.urls.url(queue))
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(unavailable)?;
+            // A receipt that expired is SQS's client error for that entry alone; the
+            // message comes back, as an unacknowledged one does. Anything else is a
+            // failure to report.
+            if let Some(f) = out.failed().iter().find(|f| !f.sender_fault()) {
+                return Err(QueueError::Unavailable(format!(
+                    "deleting a message failed: {}",
+                    f.code()
+                )));
+            }
+        }
+        Ok(())
     }
 
     async fn dead_letters(&self, queue: QueueName) -> Result<Vec<Message>, QueueError> {

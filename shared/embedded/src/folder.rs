@@ -28,18 +28,21 @@ impl BlobStore for FolderBlobs {
     async fn put(&self, key: &str, blob: Blob) -> Result<(), BlobError> {
         check_key(key)?;
         let path = self.root.join(key);
-        if let Some(dir) = path.parent() {
-            tokio::fs::create_dir_all(dir).await.map_err(unavailable)?;
-        }
-        let tmp = path.with_extension(format!("tmp-{}", ulid::Ulid::new()));
-        tokio::fs::write(&tmp, &blob.bytes)
-            .await
-            .map_err(unavailable)?;
-        tokio::fs::rename(&tmp, &path).await.map_err(unavailable)?;
-        let type_path = PathBuf::from(format!("{}{TYPE_SUFFIX}", path.display()));
-        tokio::fs::write(type_path, blob.content_type.as_bytes())
-            .await
-            .map_err(unavailable)
+        // One trip to the blocking pool for the whole write: each `tokio::fs` call
+        // is a trip of its own, and four of them per file cost more than the disk.
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let tmp = path.with_extension(format!("tmp-{}", ulid::Ulid::new()));
+            std::fs::write(&tmp, &blob.bytes)?;
+            std::fs::rename(&tmp, &path)?;
+            let type_path = PathBuf::from(format!("{}{TYPE_SUFFIX}", path.display()));
+            std::fs::write(type_path, blob.content_type.as_bytes())
+        })
+        .await
+        .map_err(|e| BlobError::Unavailable(e.to_string()))?
+        .map_err(unavailable)
     }
 
     async fn delete_folder(&self, prefix: &str) -> Result<usize, BlobError> {

@@ -25,17 +25,22 @@ impl Mailer for OutboxMailer {
     async fn send(&self, mail: &Mail) -> Result<(), MailError> {
         let bytes = to_mime(mail)?;
         let io = |e: std::io::Error| MailError::Transient(e.to_string());
-        tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
         let name = format!(
             "{}-{}.eml",
             ulid::Ulid::new().to_string().to_lowercase(),
             mail.inquiry
         );
-        let tmp = self.dir.join(format!(".{name}.tmp"));
-        tokio::fs::write(&tmp, bytes).await.map_err(io)?;
-        tokio::fs::rename(&tmp, self.dir.join(name))
-            .await
-            .map_err(io)
+        let dir = self.dir.clone();
+        // One trip to the blocking pool for the whole file, not one per call.
+        tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&dir)?;
+            let tmp = dir.join(format!(".{name}.tmp"));
+            std::fs::write(&tmp, bytes)?;
+            std::fs::rename(&tmp, dir.join(name))
+        })
+        .await
+        .map_err(|e| MailError::Transient(e.to_string()))?
+        .map_err(io)
     }
 
     async fn erase(&self, inquiry: &InquiryId) -> Result<usize, MailError> {

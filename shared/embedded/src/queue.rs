@@ -3,6 +3,7 @@
 
 use super::db::{exec, one_row, Db};
 use async_trait::async_trait;
+use backend_core::ports::queue::Partial;
 use backend_core::ports::{Delivery, Message, Queue, QueueError, QueueName};
 use rusqlite::params;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -32,19 +33,30 @@ fn unavailable(e: String) -> QueueError {
 
 #[async_trait]
 impl Queue for SqliteQueue {
-    async fn send(&self, queue: QueueName, msg: &Message) -> Result<(), QueueError> {
-        let (id, body) = (msg.id.clone(), msg.body.clone());
+    async fn send_many(&self, queue: QueueName, msgs: &[Message]) -> Result<(), Partial> {
+        if msgs.is_empty() {
+            return Ok(());
+        }
+        let msgs = msgs.to_vec();
         self.db
             .call(move |c| {
-                exec(
-                    c,
-                    "INSERT INTO queue_messages (queue, id, body, visible_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![queue.as_str(), id, body, now_ms()],
-                )
+                let tx = c.transaction()?;
+                let now = now_ms();
+                for m in &msgs {
+                    exec(
+                        &tx,
+                        "INSERT INTO queue_messages (queue, id, body, visible_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![queue.as_str(), m.id, m.body, now],
+                    )?;
+                }
+                tx.commit()
             })
             .await
-            .map(|_| ())
-            .map_err(unavailable)
+            // One transaction: none of them went out.
+            .map_err(|e| Partial {
+                sent: 0,
+                error: unavailable(e),
+            })
     }
 
     async fn receive(
@@ -106,27 +118,29 @@ impl Queue for SqliteQueue {
             .map_err(unavailable)
     }
 
-    async fn ack(&self, queue: QueueName, receipt: &str) -> Result<(), QueueError> {
-        // The receipt starts with the message's row, so an ack is a key lookup, not
-        // a scan of the queue; one that names no row acks nothing, as in SQS.
-        let Some(seq) = receipt
-            .split(':')
-            .next()
-            .and_then(|s| s.parse::<i64>().ok())
-        else {
+    async fn ack_many(&self, queue: QueueName, receipts: &[String]) -> Result<(), QueueError> {
+        // A receipt starts with its message's row, so an ack is a key lookup, not a
+        // scan of the queue; one that names no row acks nothing, as in SQS.
+        let rows: Vec<(i64, String)> = receipts
+            .iter()
+            .filter_map(|r| Some((r.split(':').next()?.parse().ok()?, r.clone())))
+            .collect();
+        if rows.is_empty() {
             return Ok(());
-        };
-        let receipt = receipt.to_string();
+        }
         self.db
             .call(move |c| {
-                exec(
-                    c,
-                    "DELETE FROM queue_messages WHERE seq = ?1 AND queue = ?2 AND receipt = ?3",
-                    params![seq, queue.as_str(), receipt],
-                )
+                let tx = c.transaction()?;
+                for (seq, receipt) in &rows {
+                    exec(
+                        &tx,
+                        "DELETE FROM queue_messages WHERE seq = ?1 AND queue = ?2 AND receipt = ?3",
+                        params![seq, queue.as_str(), receipt],
+                    )?;
+                }
+                tx.commit()
             })
             .await
-            .map(|_| ())
             .map_err(unavailable)
     }
 

@@ -1,16 +1,15 @@
-//! Glue between Lambda event sources and the use cases: an SQS batch becomes one
-//! call per message (with its receive count), and the messages that failed are
+//! Glue between Lambda event sources and the use cases: an SQS batch is handed to
+//! its work whole (each message with its receive count), and the messages that failed are
 //! reported back so that only they are retried (`ReportBatchItemFailures`),
 //! eventually to the dead-letter queue; a WebSocket event becomes a chat-socket call.
 
 use aws_lambda_events::event::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use backend_core::app::auth::AuthError;
-use backend_core::app::worker::{work_batch, QueueWork, BATCH_CONCURRENCY};
+use backend_core::app::worker::QueueWork;
 use backend_core::app::AppError;
 
-/// An SQS batch through `work`, its messages worked on concurrently (a bounded
-/// number at a time), each with its receive count; the ones that failed are reported
+/// An SQS batch through `work`, each message with its receive count; the ones that failed are reported
 /// back, so only they are delivered again.
 pub async fn sqs_batch(work: &dyn QueueWork, event: SqsEvent) -> SqsBatchResponse {
     let records: Vec<(String, Option<String>, u32)> = event
@@ -27,14 +26,11 @@ pub async fn sqs_batch(work: &dyn QueueWork, event: SqsEvent) -> SqsBatchRespons
         .collect();
     // A record without a body cannot be worked on; it fails alone.
     let (with_body, without): (Vec<_>, Vec<_>) = records.iter().partition(|r| r.1.is_some());
-    let outcomes = work_batch(
-        work,
-        with_body
-            .iter()
-            .map(|(_, body, count)| (body.as_deref().unwrap_or_default(), *count)),
-        BATCH_CONCURRENCY,
-    )
-    .await;
+    let items: Vec<(&str, u32)> = with_body
+        .iter()
+        .map(|(_, body, count)| (body.as_deref().unwrap_or_default(), *count))
+        .collect();
+    let outcomes = work.work_all(&items).await;
     let missing = || AppError::Validation([("body".to_string(), "missing".to_string())].into());
     let failed = with_body
         .iter()

@@ -39,6 +39,41 @@ async fn send_receive_ack(q: Q) {
     q.ping().await.unwrap();
 }
 
+/// A batch is acknowledged in one call: the acknowledged messages are gone, the
+/// one left out comes back once its visibility ends, and a receipt that names no
+/// message (one already acknowledged) removes nothing and is no error.
+async fn acks_many_at_once(q: Q) {
+    for i in 0..4 {
+        q.send(QueueName::Events, &msg(&format!("b{i}")))
+            .await
+            .unwrap();
+    }
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        got.extend(
+            q.receive(QueueName::Events, 10, Duration::from_secs(2))
+                .await
+                .unwrap(),
+        );
+        if got.len() == 4 {
+            break;
+        }
+    }
+    assert_eq!(got.len(), 4);
+    got.sort_by(|a, b| a.id.cmp(&b.id));
+    let receipts: Vec<String> = got[..3].iter().map(|d| d.receipt.clone()).collect();
+    q.ack_many(QueueName::Events, &receipts).await.unwrap();
+    q.ack_many(QueueName::Events, &receipts[..1]).await.unwrap();
+    q.ack_many(QueueName::Events, &[]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let again = q
+        .receive(QueueName::Events, 10, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let ids: Vec<_> = again.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, ["b3"]);
+}
+
 async fn hidden_until_visibility_ends(q: Q) {
     q.send(QueueName::Reports, &msg("h1")).await.unwrap();
     // Long enough that a stalled machine cannot let it lapse before the second look.
@@ -126,6 +161,7 @@ macro_rules! contract {
 
 contract!(
     send_receive_ack,
+    acks_many_at_once,
     hidden_until_visibility_ends,
     queues_are_separate,
     dead_letters_after_max_receives

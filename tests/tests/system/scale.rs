@@ -317,6 +317,103 @@ async fn a_workers_batch_is_worked_on_concurrently_and_bounded() {
     assert_eq!(most, BATCH_CONCURRENCY, "messages worked on at once");
 }
 
+/// A worker's batch costs a few store calls, not a few per message: ten reports,
+/// then the ten confirmations and the ten consultants' e-mails they lead to, each
+/// batch of ten in about as many calls as a batch of one, with every effect done
+/// once and recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workers_batch_costs_a_few_store_calls_not_a_few_per_message() {
+    use backend_core::app::notify::Notifier;
+    let adapters = system_tests::embedded_adapters();
+    let counting = CountingStore::new(adapters.store.clone());
+    let counted = Adapters {
+        store: counting.clone(),
+        ..adapters.clone()
+    };
+    let deps = Deps::new(counted.clone(), Arc::new(backend_core::ports::SystemClock));
+    for i in 0..11 {
+        let mut body = inquiry_body();
+        body["email"] = json!(format!("prospect{i}@example.com"));
+        InquiryService::new(deps.clone())
+            .submit(&body, None, "c")
+            .await
+            .unwrap();
+    }
+    let reports = ReportService::new(
+        deps.clone(),
+        adapters.blobs.clone().expect("a file store"),
+        Arc::new(Drafter::template_only()),
+    );
+    let mailer = Arc::new(system_tests::RecordingMailer::default());
+    let notifier = Notifier::new(
+        deps.clone(),
+        mailer.clone(),
+        Arc::new(backend_net::outbound::ReqwestOutbound::allowing_private()),
+        system_tests::notify_config(None),
+    );
+
+    /// Works one received batch; returns its size and the store calls it cost.
+    async fn work(
+        work: &dyn QueueWork,
+        adapters: &Adapters,
+        counting: &CountingStore,
+        queue: QueueName,
+        max: usize,
+    ) -> (usize, usize) {
+        system_tests::relay(adapters).await;
+        let batch = adapters
+            .queue
+            .receive(queue, max, Duration::from_secs(60))
+            .await
+            .unwrap();
+        let items: Vec<(&str, u32)> = batch.iter().map(|d| (d.body.as_str(), 1)).collect();
+        counting.take_calls();
+        let outcomes = work.work_all(&items).await;
+        let calls = counting.take_calls();
+        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+        let receipts: Vec<String> = batch.iter().map(|d| d.receipt.clone()).collect();
+        adapters.queue.ack_many(queue, &receipts).await.unwrap();
+        (batch.len(), calls)
+    }
+
+    let (one, one_report) = work(&reports, &adapters, &counting, QueueName::Reports, 1).await;
+    let (ten, ten_reports) = work(&reports, &adapters, &counting, QueueName::Reports, 10).await;
+    assert_eq!((one, ten), (1, 10));
+    let (one, one_notice) = work(&notifier, &adapters, &counting, QueueName::Events, 1).await;
+    let (ten, ten_created) = work(&notifier, &adapters, &counting, QueueName::Events, 10).await;
+    assert_eq!((one, ten), (1, 10));
+    let (ten, ten_generated) = work(&notifier, &adapters, &counting, QueueName::Events, 10).await;
+    assert_eq!(ten, 10);
+    eprintln!(
+        "store calls: reports {one_report} for 1, {ten_reports} for 10; \
+         notifications {one_notice} for 1, {ten_created} and {ten_generated} for 10"
+    );
+    // One read for the batch, then its records packed into batches of at most 25
+    // operations (about three reports' or notifications' records each); a message
+    // on its own cost about six calls before.
+    assert!(
+        one_report <= 2 && ten_reports <= 6,
+        "reports cost {one_report} calls for one, {ten_reports} for ten"
+    );
+    assert!(
+        one_notice <= 4 && ten_created <= 7 && ten_generated <= 7,
+        "notifications cost {one_notice} calls for one, {ten_created} and {ten_generated} for ten"
+    );
+
+    // Every effect once: 11 reports, 11 confirmations, 10 consultants' e-mails so
+    // far (the eleventh's event is still queued), each recorded.
+    let sent = mailer.sent.lock().unwrap().clone();
+    let to_prospects = sent
+        .iter()
+        .filter(|m| m.to[0].as_str().starts_with("prospect"))
+        .count();
+    assert_eq!((sent.len(), to_prospects), (21, 11));
+    let totals = backend_core::app::figures::totals(&deps).await.unwrap();
+    let all_reports = backend_core::app::figures::report_name(None, None);
+    assert_eq!(totals.get(&all_reports), 11);
+    assert_eq!(totals.get("n:email:sent"), 21);
+}
+
 /// A deep offset page reads what it returns and at most a page more of each status
 /// partition, not its whole depth from every partition: 410 pending and 410 in
 /// processing, page 41 of 10.

@@ -23,6 +23,7 @@
 
 use super::records;
 use super::AppError;
+use crate::ports::store::MAX_BATCH;
 use crate::ports::{Item, ItemStore, Query, SkRange, WriteOp};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -201,6 +202,45 @@ pub fn merged(ops: Vec<WriteOp>) -> Vec<WriteOp> {
         }
         _ => true,
     });
+    out
+}
+
+/// Units (writes that must apply together, such as a record and its counts)
+/// packed into as few batches as hold them, each within `MAX_BATCH` and naming each
+/// key once: the counts of a batch's units are folded into one `Add` per item, and a
+/// check that two units share is made once. Each batch comes with the positions of
+/// its units, so that a batch refused can be written again unit by unit.
+pub fn packed(units: Vec<Vec<WriteOp>>) -> Vec<(Vec<WriteOp>, Vec<usize>)> {
+    let mut out = Vec::new();
+    let mut batch: Vec<WriteOp> = Vec::new();
+    let mut members = Vec::new();
+    for (i, unit) in units.into_iter().enumerate() {
+        if unit.is_empty() {
+            continue;
+        }
+        let mut joined = batch.clone();
+        for op in unit.iter() {
+            if !(matches!(op, WriteOp::Check { .. }) && joined.contains(op)) {
+                joined.push(op.clone());
+            }
+        }
+        let joined = merged(joined);
+        let mut keys: Vec<(&str, &str)> = joined.iter().map(WriteOp::key).collect();
+        keys.sort_unstable();
+        let distinct = keys.windows(2).all(|w| w[0] != w[1]);
+        if joined.len() <= MAX_BATCH && distinct {
+            batch = joined;
+        } else {
+            if !batch.is_empty() {
+                out.push((std::mem::take(&mut batch), std::mem::take(&mut members)));
+            }
+            batch = merged(unit);
+        }
+        members.push(i);
+    }
+    if !batch.is_empty() {
+        out.push((batch, members));
+    }
     out
 }
 

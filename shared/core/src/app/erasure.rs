@@ -26,7 +26,6 @@ use crate::domain::report::Report;
 use crate::domain::{rfc3339, Email, Inquiry, InquiryId};
 use crate::ports::blob::BlobStore;
 use crate::ports::mail::Mailer;
-use crate::ports::store::MAX_BATCH;
 use crate::ports::{Condition, Item, ItemStore, Query, StoreError, WriteOp};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -105,14 +104,27 @@ pub async fn unless_erased(
     store: &dyn ItemStore,
     id: &InquiryId,
 ) -> Result<Option<Inquiry>, AppError> {
-    let keys = [
+    match store.get_many(&live_keys(id)).await?.as_slice() {
+        [inquiry, fence] => live(inquiry.as_ref(), fence.as_ref()),
+        _ => Err(AppError::NotFound(Missing::Inquiry)),
+    }
+}
+
+/// The keys `unless_erased` reads: the inquiry's record and its erasure's, for a
+/// batch that reads many inquiries at once.
+pub fn live_keys(id: &InquiryId) -> [(String, String); 2] {
+    [
         (records::inquiry_pk(id), INQUIRY_SK.to_string()),
         (records::erasure_pk(id), ERASURE_SK.to_string()),
-    ];
-    match store.get_many(&keys).await?.as_slice() {
-        [_, Some(_)] => Ok(None),
-        [Some(item), None] => Ok(Some(records::decode(item, "inquiry")?)),
-        _ => Err(AppError::NotFound(Missing::Inquiry)),
+    ]
+}
+
+/// What `unless_erased` answers, from the two items at `live_keys` as read.
+pub fn live(inquiry: Option<&Item>, fence: Option<&Item>) -> Result<Option<Inquiry>, AppError> {
+    match (inquiry, fence) {
+        (_, Some(_)) => Ok(None),
+        (Some(item), None) => Ok(Some(records::decode(item, "inquiry")?)),
+        (None, None) => Err(AppError::NotFound(Missing::Inquiry)),
     }
 }
 
@@ -442,22 +454,9 @@ impl Gone {
     /// the counts it takes back always share a batch, so a run that dies between
     /// two batches takes nothing back twice when it runs again.
     fn batches(&mut self) -> Vec<Vec<WriteOp>> {
-        let mut out = Vec::new();
-        let mut batch: Vec<WriteOp> = Vec::new();
-        for unit in self.units.drain(..).filter(|u| !u.is_empty()) {
-            let mut joined = batch.clone();
-            joined.extend(unit.iter().cloned());
-            let joined = counters::merged(joined);
-            if joined.len() <= MAX_BATCH {
-                batch = joined;
-            } else {
-                out.push(std::mem::take(&mut batch));
-                batch = counters::merged(unit);
-            }
-        }
-        if !batch.is_empty() {
-            out.push(batch);
-        }
-        out
+        counters::packed(self.units.drain(..).collect())
+            .into_iter()
+            .map(|(batch, _)| batch)
+            .collect()
     }
 }

@@ -15,15 +15,61 @@ pub struct WindowLimit {
     pub per: Duration,
 }
 
-/// Whether the allowance of the counter at `pk` is spent in the current window,
-/// without taking from it: for an effect that should count only once it happened.
-pub async fn spent(deps: &Deps, pk: &str, limit: WindowLimit) -> Result<bool, AppError> {
-    let per = limit.per.as_secs().max(1) as i64;
-    let now = deps.clock.now().unix_timestamp();
-    Ok(deps.store.get(pk, RATE_SK).await?.is_some_and(|i| {
-        let start = i.data["window_start"].as_i64().unwrap_or(now);
-        now - start < per && i.data["used"].as_u64().unwrap_or(0) >= limit.max
-    }))
+/// A counter's current window as read: what a write that takes from it starts
+/// from, and the condition that write holds at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub start: i64,
+    pub used: u64,
+    pub condition: Condition,
+    pub version: u64,
+}
+
+impl Window {
+    /// The window of the counter item as read (`None`: no counter yet) at `now`; a
+    /// window that has ended starts again from nothing.
+    pub fn of(current: Option<&Item>, now: i64, limit: WindowLimit) -> Self {
+        let per = limit.per.as_secs().max(1) as i64;
+        match current {
+            Some(i) => {
+                let start = i.data["window_start"].as_i64().unwrap_or(now);
+                let used = i.data["used"].as_u64().unwrap_or(0);
+                let (start, used) = if now - start >= per {
+                    (now, 0)
+                } else {
+                    (start, used)
+                };
+                Self {
+                    start,
+                    used,
+                    condition: Condition::Version(i.version),
+                    version: i.version + 1,
+                }
+            }
+            None => Self {
+                start: now,
+                used: 0,
+                condition: Condition::NotExists,
+                version: 1,
+            },
+        }
+    }
+
+    /// The write that takes `n` more from the window, at the version read.
+    pub fn taking(&self, pk: &str, n: u64, limit: WindowLimit) -> WriteOp {
+        let per = limit.per.as_secs().max(1) as i64;
+        let mut item = Item::new(
+            pk,
+            RATE_SK,
+            json!({"window_start": self.start, "used": self.used + n}),
+        )
+        .expiring_at(self.start + per);
+        item.version = self.version;
+        WriteOp::Put {
+            item,
+            condition: self.condition,
+        }
+    }
 }
 
 /// Takes one from the allowance of the counter at `pk` in the current window;
@@ -34,37 +80,14 @@ pub async fn take(deps: &Deps, pk: &str, limit: WindowLimit, what: &str) -> Resu
     for _ in 0..8 {
         let now = deps.clock.now().unix_timestamp();
         let current = deps.store.get(pk, RATE_SK).await?;
-        let (start, used, condition, version) = match &current {
-            Some(i) => {
-                let start = i.data["window_start"].as_i64().unwrap_or(now);
-                let used = i.data["used"].as_u64().unwrap_or(0);
-                let (start, used) = if now - start >= per {
-                    (now, 0)
-                } else {
-                    (start, used)
-                };
-                (start, used, Condition::Version(i.version), i.version + 1)
-            }
-            None => (now, 0, Condition::NotExists, 1),
-        };
-        if used >= limit.max {
+        let window = Window::of(current.as_ref(), now, limit);
+        if window.used >= limit.max {
             return Err(AppError::RateLimited {
-                retry_after: (start + per - now).max(1) as u64,
+                retry_after: (window.start + per - now).max(1) as u64,
                 reason: format!("at most {} {what} per {per} seconds", limit.max),
             });
         }
-        let mut item = Item::new(
-            pk,
-            RATE_SK,
-            json!({"window_start": start, "used": used + 1}),
-        )
-        .expiring_at(start + per);
-        item.version = version;
-        match deps
-            .store
-            .write(vec![WriteOp::Put { item, condition }])
-            .await
-        {
+        match deps.store.write(vec![window.taking(pk, 1, limit)]).await {
             Ok(()) => return Ok(()),
             Err(StoreError::ConditionFailed) => continue,
             Err(e) => return Err(e.into()),

@@ -9,6 +9,7 @@
 use super::records;
 use super::{AppError, Deps};
 use crate::domain::DomainEvent;
+use crate::ports::queue::Partial;
 use crate::ports::{Change, ChangeFeed, Condition, Item, Message, Queue, QueueName, WriteOp};
 use serde_json::json;
 use std::sync::Arc;
@@ -115,24 +116,42 @@ impl Relay {
         Self { queue }
     }
 
+    /// Each queue's entries go out in batches of ten, in the changes' order, one
+    /// queue after the other. After a failure, the next queue sends only what comes
+    /// before it, and the changes from the first entry not sent on are delivered
+    /// again. An entry of an earlier queue that went out after that point is then
+    /// sent twice (which consumers drop); a failure in the first queue, or one after
+    /// every earlier entry went out, sends nothing twice.
     pub async fn relay(&self, changes: &[Change]) -> Relayed {
         let mut out = Relayed::default();
-        for (i, change) in changes.iter().enumerate() {
-            let Some(entry) = Entry::of_change(change) else {
-                continue;
-            };
-            match self.queue.send(entry.queue, &entry.message).await {
-                Ok(()) => out.sent += 1,
-                Err(e) => {
-                    tracing::warn!(error = %e, message_id = %entry.message.id, queue = entry.queue.as_str(), "queue send failed; the change is delivered again");
-                    out.failed_at = Some(i);
-                    return out;
+        for queue in QueueName::ALL {
+            let entries: Vec<(usize, Message)> = changes
+                .iter()
+                .enumerate()
+                .take(out.failed_at.unwrap_or(changes.len()))
+                .filter_map(|(i, c)| Entry::of_change(c).map(|e| (i, e)))
+                .filter(|(_, e)| e.queue == queue)
+                .map(|(i, e)| (i, e.message))
+                .collect();
+            for chunk in entries.chunks(SEND_BATCH) {
+                let msgs: Vec<Message> = chunk.iter().map(|(_, m)| m.clone()).collect();
+                match self.queue.send_many(queue, &msgs).await {
+                    Ok(()) => out.sent += msgs.len(),
+                    Err(Partial { sent, error }) => {
+                        tracing::warn!(%error, message_id = %chunk[sent].1.id, queue = queue.as_str(), "queue send failed; the change is delivered again");
+                        out.sent += sent;
+                        out.failed_at = Some(chunk[sent].0);
+                        break;
+                    }
                 }
             }
         }
         out
     }
 }
+
+/// Messages sent in one call: SQS's batch.
+const SEND_BATCH: usize = 10;
 
 /// The relay over a feed it polls (the dev server), remembering in the store the
 /// position of the last change it handled.

@@ -375,6 +375,27 @@ pub async fn first<T>(
 }
 
 /// Every item `query` matches, page by page.
+/// The items at `keys` in the order asked (a key asked twice is read once), read
+/// `MAX_GET_MANY` at a time: one round trip for a batch's worth.
+pub async fn get_all(
+    store: &dyn ItemStore,
+    keys: &[(String, String)],
+) -> Result<Vec<Option<Item>>, AppError> {
+    let mut unique: Vec<&(String, String)> = keys.iter().collect();
+    unique.sort_unstable();
+    unique.dedup();
+    let mut found = std::collections::HashMap::with_capacity(unique.len());
+    for chunk in unique.chunks(crate::ports::store::MAX_GET_MANY) {
+        let chunk: Vec<(String, String)> = chunk.iter().map(|k| (*k).clone()).collect();
+        let items = store.get_many(&chunk).await?;
+        found.extend(chunk.into_iter().zip(items));
+    }
+    Ok(keys
+        .iter()
+        .map(|k| found.get(k).cloned().flatten())
+        .collect())
+}
+
 pub async fn collect(store: &dyn ItemStore, query: &Query) -> Result<Vec<Item>, AppError> {
     let mut out = Vec::new();
     walk(store, query, |item| {

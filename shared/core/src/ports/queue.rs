@@ -56,9 +56,23 @@ pub enum QueueError {
     Unavailable(String),
 }
 
+/// A `send_many` that failed: its first `sent` messages went out, the rest did not.
+#[derive(Debug)]
+pub struct Partial {
+    pub sent: usize,
+    pub error: QueueError,
+}
+
 #[async_trait]
 pub trait Queue: Send + Sync {
-    async fn send(&self, queue: QueueName, msg: &Message) -> Result<(), QueueError>;
+    /// Sends messages, in one round trip per ten (SQS's batch), in order; a failure
+    /// says how many went out before it.
+    async fn send_many(&self, queue: QueueName, msgs: &[Message]) -> Result<(), Partial>;
+    async fn send(&self, queue: QueueName, msg: &Message) -> Result<(), QueueError> {
+        self.send_many(queue, std::slice::from_ref(msg))
+            .await
+            .map_err(|p| p.error)
+    }
     /// Up to `max` visible messages (at most 10), each hidden for `visibility`.
     /// A message received more often than the queue allows goes to the dead-letter
     /// queue instead of being delivered again.
@@ -68,8 +82,13 @@ pub trait Queue: Send + Sync {
         max: usize,
         visibility: Duration,
     ) -> Result<Vec<Delivery>, QueueError>;
-    /// Removes a received message for good.
-    async fn ack(&self, queue: QueueName, receipt: &str) -> Result<(), QueueError>;
+    /// Removes received messages for good, in one round trip: at most 10 receipts
+    /// (a receive's batch). A receipt that names no message removes nothing.
+    async fn ack_many(&self, queue: QueueName, receipts: &[String]) -> Result<(), QueueError>;
+    /// Removes one received message for good.
+    async fn ack(&self, queue: QueueName, receipt: &str) -> Result<(), QueueError> {
+        self.ack_many(queue, &[receipt.to_string()]).await
+    }
     /// The messages in the queue's dead-letter queue, without consuming them.
     async fn dead_letters(&self, queue: QueueName) -> Result<Vec<Message>, QueueError>;
     /// How many messages wait in the queue's dead-letter queue (approximate on SQS).

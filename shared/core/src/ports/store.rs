@@ -104,6 +104,19 @@ pub enum WriteOp {
     },
 }
 
+impl WriteOp {
+    /// The key of the item this operation is on.
+    pub fn key(&self) -> (&str, &str) {
+        match self {
+            WriteOp::Put { item, .. } => (item.pk.as_str(), item.sk.as_str()),
+            WriteOp::Delete { pk, sk, .. }
+            | WriteOp::Check { pk, sk, .. }
+            | WriteOp::Count { pk, sk, .. }
+            | WriteOp::Add { pk, sk, .. } => (pk.as_str(), sk.as_str()),
+        }
+    }
+}
+
 /// Upper bound on the numbers one `Add` changes (DynamoDB caps an expression's size).
 pub const MAX_ADDS: usize = 100;
 
@@ -270,16 +283,7 @@ pub fn check_batch(ops: &[WriteOp]) -> Result<(), StoreError> {
             ops.len()
         )));
     }
-    let mut keys: Vec<(&str, &str)> = ops
-        .iter()
-        .map(|op| match op {
-            WriteOp::Put { item, .. } => (item.pk.as_str(), item.sk.as_str()),
-            WriteOp::Delete { pk, sk, .. }
-            | WriteOp::Check { pk, sk, .. }
-            | WriteOp::Count { pk, sk, .. }
-            | WriteOp::Add { pk, sk, .. } => (pk.as_str(), sk.as_str()),
-        })
-        .collect();
+    let mut keys: Vec<(&str, &str)> = ops.iter().map(WriteOp::key).collect();
     for op in ops {
         if let WriteOp::Check {
             condition: Condition::None,

@@ -7,25 +7,20 @@
 use super::*;
 
 impl Notifier {
-    /// Runs `effect` unless the ledger says it finished; records the outcome. An
-    /// effect failing for now on the event's last delivery is recorded as failed.
-    pub(super) async fn once<F, Fut>(
+    /// The ledger's record of an effect's outcome, with the inquiry's record of
+    /// what was sent and the counts, as one unit to write; `None` when the effect
+    /// failed for now and the event will come back for it. An effect failing for
+    /// now on the event's last delivery is recorded as failed.
+    pub(super) fn recorded(
         &self,
         attempt: &Attempt<'_>,
         action: &str,
         channel: &str,
-        effect: F,
-    ) -> Result<bool, AppError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<Effect, AppError>>,
-    {
+        outcome: Result<Effect, AppError>,
+    ) -> Result<Vec<WriteOp>, AppError> {
         let event = attempt.event;
         let pk = notification_pk(&event.id, action);
-        if self.deps.store.get(&pk, NOTIFICATION_SK).await?.is_some() {
-            return Ok(false);
-        }
-        let outcome = match effect().await {
+        let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(e) if attempt.last => {
                 Effect::FailedForGood(format!("still failing on the last delivery: {e}"))
@@ -80,11 +75,7 @@ impl Notifier {
             // Nothing of an inquiry whose erasure has begun is recorded.
             ops.push(records::not_erased(&inquiry));
         }
-        match self.deps.store.write(ops).await {
-            Ok(()) | Err(crate::ports::StoreError::ConditionFailed) => {}
-            Err(e) => return Err(e.into()),
-        }
-        tracing::info!(event_id = %event.id, action, status, "notification recorded");
-        Ok(true)
+        tracing::info!(event_id = %event.id, action, status, "notification done");
+        Ok(ops)
     }
 }

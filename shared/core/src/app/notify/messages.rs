@@ -25,10 +25,14 @@ impl Notifier {
         }
     }
 
-    pub(super) async fn prospect_confirmation(&self, i: &Inquiry) -> Result<Effect, AppError> {
+    pub(super) async fn prospect_confirmation(
+        &self,
+        i: &Inquiry,
+        caps: &batch::Caps,
+    ) -> Result<Effect, AppError> {
         // Only a confirmation that went out counts against the address.
         let cap = records::mail_recipient_pk(i.email.as_str());
-        if limits::spent(&self.deps, &cap, CONFIRMATIONS_PER_ADDRESS).await? {
+        if !caps.take(&cap) {
             return Ok(Effect::Skipped(format!(
                 "at most {} confirmations a day to one address",
                 CONFIRMATIONS_PER_ADDRESS.max
@@ -62,25 +66,18 @@ impl Notifier {
                 html,
                 inquiry: i.id.clone(),
             })
-            .await?;
-        if matches!(effect, Effect::Done(_)) {
-            let counted = limits::take(
-                &self.deps,
-                &cap,
-                CONFIRMATIONS_PER_ADDRESS,
-                "confirmations to one address",
-            )
             .await;
-            // Sent is sent: a count that raced past the cap changes nothing now.
-            if let Err(e) = counted {
-                tracing::info!(error = %e, "confirmation counted past the cap");
-            }
+        if !matches!(effect, Ok(Effect::Done(_))) {
+            caps.give_back(&cap);
         }
-        Ok(effect)
+        effect
     }
 
-    pub(super) async fn consultant_email(&self, i: &Inquiry) -> Result<Effect, AppError> {
-        let report = self.reports.for_inquiry(&i.id).await?.into_iter().next();
+    pub(super) async fn consultant_email(
+        &self,
+        i: &Inquiry,
+        report: Option<&Report>,
+    ) -> Result<Effect, AppError> {
         let marker = match i.priority {
             Priority::Urgent => "[URGENT] ",
             Priority::High => "[HIGH] ",
@@ -101,7 +98,7 @@ impl Notifier {
             i.services.first().map_or("General Inquiry", |s| s.name())
         );
         let link = self.cfg.admin_link(&i.id);
-        let (report_text, report_html) = match &report {
+        let (report_text, report_html) = match report {
             Some(r) => (
                 r.content.clone(),
                 crate::app::render::markdown_to_html(&r.content),

@@ -7,6 +7,7 @@
 //! of being retried forever; a transient failure fails the message so the queue
 //! delivers it again.
 
+mod batch;
 mod hooks;
 mod ledger;
 mod messages;
@@ -21,6 +22,7 @@ use super::reports::ReportRecords;
 use super::retry::RetryPolicy;
 use super::{AppError, Deps};
 use crate::domain::hook::{Hook, HookAction};
+use crate::domain::report::Report;
 use crate::domain::{
     rfc3339, DomainEvent, Email, EventType, Inquiry, InquiryId, Priority, ServiceType,
 };
@@ -183,87 +185,10 @@ impl Notifier {
         self.handle_attempt(body, 1).await
     }
 
-    /// Handles a delivery the queue has made `receive_count` times. Every effect of
-    /// the event is tried, each on its own: one that fails for now (a webhook down,
-    /// the mailer throttled) holds back none of the others, and fails the message
-    /// only after the rest ran, so the queue brings it back for that effect alone
-    /// (the ledger skips what finished). On the last delivery the queue allows, an
-    /// effect still failing is recorded as failed for good (counted in the figures,
-    /// logged for the alarm) instead of taking the event to the dead-letter queue.
+    /// Handles a delivery the queue has made `receive_count` times: a batch of one.
     pub async fn handle_attempt(&self, body: &str, receive_count: u32) -> Result<usize, AppError> {
-        let event: DomainEvent = serde_json::from_str(body).map_err(|e| {
-            AppError::Validation(
-                [("message".to_string(), format!("not a domain event: {e}"))].into(),
-            )
-        })?;
-        let id = InquiryId::parse(&event.inquiry_id).ok_or_else(|| {
-            AppError::Validation([("inquiry_id".to_string(), "malformed".to_string())].into())
-        })?;
-        let attempt = Attempt {
-            event: &event,
-            last: receive_count >= MAX_RECEIVES,
-        };
-        let mut tally = Tally::default();
-        // A manual trigger (`POST /api/v1/hooks/trigger`) runs hooks only.
-        let only_hook = event.payload["only_hook"].as_str().map(str::to_string);
-        let hooks_only = only_hook.is_some() || event.payload["hooks_only"] == true;
-        let hooks = self.hooks.all().await?;
-        // Most events (a status change with no hook on it) have no effect here: they
-        // cost no read of the inquiry.
-        let messaged = matches!(
-            event.event_type,
-            EventType::InquiryCreated | EventType::ReportGenerated | EventType::ReportFailed
-        );
-        if !hooks_only && !messaged && !hooks.iter().any(|h| h.event == event.event_type) {
-            return Ok(0);
-        }
-        // Erased after the event was written: its effects are dropped.
-        let store = self.deps.store.as_ref();
-        let Some(inquiry) = crate::app::erasure::unless_erased(store, &id).await? else {
-            return Ok(0);
-        };
-        let chosen = hooks.iter().filter(|h| match &only_hook {
-            Some(hid) => &h.id == hid,
-            None => h.matches(event.event_type, &inquiry),
-        });
-        for hook in chosen {
-            let action = format!("hook:{}", hook.id);
-            tally.add(
-                self.once(&attempt, &action, hook_channel(hook), || {
-                    self.hook(hook, &event, &inquiry)
-                })
-                .await,
-            );
-        }
-        if hooks_only {
-            return tally.outcome();
-        }
-        match event.event_type {
-            EventType::InquiryCreated => {
-                tally.add(
-                    self.once(&attempt, "email:prospect", "email", || {
-                        self.prospect_confirmation(&inquiry)
-                    })
-                    .await,
-                );
-                if self.cfg.slack_webhook.is_some() {
-                    tally.add(
-                        self.once(&attempt, "slack", "slack", || self.slack(&inquiry))
-                            .await,
-                    );
-                }
-            }
-            EventType::ReportGenerated | EventType::ReportFailed => {
-                tally.add(
-                    self.once(&attempt, "email:consultants", "email", || {
-                        self.consultant_email(&inquiry)
-                    })
-                    .await,
-                );
-            }
-            _ => {}
-        }
-        tally.outcome()
+        let mut outcomes = self.handle_all(&[(body, receive_count)]).await;
+        outcomes.pop().unwrap_or(Ok(0))
     }
 }
 
@@ -271,6 +196,14 @@ impl Notifier {
 impl super::worker::QueueWork for Notifier {
     async fn work(&self, body: &str, receive_count: u32) -> Result<(), AppError> {
         self.handle_attempt(body, receive_count).await.map(|_| ())
+    }
+
+    async fn work_all(&self, batch: &[(&str, u32)]) -> Vec<Result<(), AppError>> {
+        self.handle_all(batch)
+            .await
+            .into_iter()
+            .map(|r| r.map(|_| ()))
+            .collect()
     }
 }
 
