@@ -535,6 +535,72 @@ async fn sessions_are_created_listed_changed_and_deleted_over_http() {
     }
 }
 
+/// Deleting a session takes back its counts and its messages' counts, as an
+/// erasure does: the chat figures drop by what went, and a session kept stays
+/// counted.
+#[tokio::test]
+async fn deleting_a_session_takes_its_messages_out_of_the_figures() {
+    let app = spawn_app().await;
+    let token = app.token().await;
+    let ask = |content: &str, session: Option<&str>| {
+        let body = match session {
+            Some(s) => json!({"content": content, "session_id": s}),
+            None => json!({"content": content}),
+        };
+        let (app, token) = (&app, &token);
+        async move {
+            let (status, v) = app
+                .admin_post_json("/api/v1/admin/simple-chat/messages", token, &body)
+                .await;
+            assert_eq!(status, 200, "{v}");
+            v
+        }
+    };
+    let figures = || async {
+        let (status, v) = app.admin_json("/api/v1/admin/chat/metrics", &token).await;
+        assert_eq!(status, 200, "{v}");
+        let d = &v["data"];
+        (
+            d["total_sessions"].clone(),
+            d["total_messages"].clone(),
+            d["messages_last_24h"].clone(),
+        )
+    };
+    ask("kept", None).await;
+    let (_, list) = app.admin_json("/api/v1/admin/chat/sessions", &token).await;
+    let kept = list["data"]["sessions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, before_other, _) = figures().await;
+    assert_eq!(before_other, 2, "a question and its answer");
+    let (status, v) = app
+        .admin_post_json(
+            "/api/v1/admin/chat/sessions",
+            &token,
+            &json!({"client_name": "Gone"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let gone = v["data"]["id"].as_str().unwrap().to_string();
+    for q in ["one", "two", "three"] {
+        ask(q, Some(&gone)).await;
+    }
+    assert_eq!(figures().await, (json!(2), json!(8), json!(8)));
+
+    let path = format!("/api/v1/admin/chat/sessions/{gone}");
+    let (status, v) = json_of(app.admin_delete(&path, &token).await).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(figures().await, (json!(1), json!(2), json!(2)));
+    let (status, _) = app
+        .admin_json(
+            &format!("/api/v1/admin/chat/sessions/{kept}/history"),
+            &token,
+        )
+        .await;
+    assert_eq!(status, 200, "the other session is untouched");
+}
+
 #[tokio::test]
 async fn the_dashboard_message_routes_ask_and_read_through_the_same_service() {
     let app = spawn_app().await;

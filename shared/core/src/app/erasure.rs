@@ -21,7 +21,6 @@ use super::counters::{self, Tally};
 use super::figures;
 use super::records::{self, LinkKind, ERASURE_SK, INQUIRY_SK, LINK_PREFIX, OUTBOX_PREFIX};
 use super::{addresses, AppError, Deps, Missing};
-use crate::domain::chat::{ChatMessage, ChatSession};
 use crate::domain::report::Report;
 use crate::domain::{rfc3339, Email, Inquiry, InquiryId};
 use crate::ports::blob::BlobStore;
@@ -390,25 +389,15 @@ impl Erasure {
             (LinkKind::ChatSession, _) => {
                 let q = Query::table(pk);
                 for item in records::collect(self.deps.store.as_ref(), &q).await? {
-                    let mut unit = gone.delete(&item);
-                    if unit.is_empty() {
+                    if gone.delete(&item).is_empty() {
                         continue;
                     }
                     if item.sk == records::CHAT_SESSION_SK {
-                        let s: ChatSession = records::decode(&item, "chat session")?;
-                        if counters::is_counted(&item) {
-                            unit.extend(figures::session_tally(&s, -1, now).writes());
-                        }
                         removed.chat_sessions += 1;
                     } else if item.sk.starts_with(records::CHAT_MESSAGE_PREFIX) {
-                        let m: ChatMessage = records::decode(&item, "chat message")?;
-                        if counters::is_counted(&item) {
-                            let t = figures::message_tally(&m, &item.pk, now);
-                            unit.extend(t.negated().writes());
-                        }
                         removed.chat_messages += 1;
                     }
-                    gone.units.push(unit);
+                    gone.units.push(crate::app::chat::removal(&item, now)?);
                 }
             }
             (LinkKind::Idempotency, None) => {}

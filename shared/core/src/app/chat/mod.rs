@@ -17,7 +17,7 @@ mod turn;
 
 pub use figures::{ChatFigures, ChatHealth};
 pub use prompt::{system_prompt, template_answer};
-pub use sessions::SessionCounts;
+pub use sessions::{removal, SessionCounts};
 
 use super::chat_frames::{split_chars, CHUNK_CHARS};
 use super::drafting::{md_escape, CircuitBreaker};

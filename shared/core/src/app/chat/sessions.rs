@@ -331,53 +331,61 @@ impl ChatService {
     }
 
     /// One attempt; `false` when the session changed before its last batch.
+    /// Its messages and other records go first, the session itself last, so that an
+    /// attempt that dies halfway leaves a session to delete again.
     async fn delete_once(&self, user: &str, id: &SessionId) -> Result<bool, AppError> {
-        let Some(stored) = self.load(user, id).await? else {
+        if self.load(user, id).await?.is_none() {
             return Err(AppError::NotFound(Missing::ChatSession));
-        };
-        let pk = chat_session_pk(id);
-        let last = [CHAT_SESSION_SK, CHAT_EXPIRY_SK];
-        loop {
-            let page = self
-                .deps
-                .store
-                .query(&Query::table(pk.clone()).limit(25))
-                .await?;
-            let ops: Vec<WriteOp> = page
-                .items
-                .iter()
-                .filter(|i| !last.contains(&i.sk.as_str()))
-                .map(|i| WriteOp::Delete {
-                    pk: i.pk.clone(),
-                    sk: i.sk.clone(),
-                    condition: Condition::None,
-                })
-                .collect();
-            if ops.is_empty() {
-                break;
+        }
+        let store = self.deps.store.as_ref();
+        let items = records::collect(store, &Query::table(chat_session_pk(id))).await?;
+        let now = self.now();
+        let (session, rest): (Vec<&Item>, Vec<&Item>) = items
+            .iter()
+            .partition(|i| i.sk == CHAT_SESSION_SK || i.sk == CHAT_EXPIRY_SK);
+        let units = rest
+            .into_iter()
+            .map(|i| removal(i, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        let last = session
+            .into_iter()
+            .map(|i| removal(i, now))
+            .collect::<Result<Vec<_>, _>>()?
+            .concat();
+        for batch in counters::packed(units)
+            .into_iter()
+            .map(|(batch, _)| batch)
+            .chain([counters::merged(last)])
+            .filter(|b| !b.is_empty())
+        {
+            match store.write(batch).await {
+                Ok(()) => {}
+                // Changed meanwhile (a turn, a rename): delete what is there now.
+                Err(e) if raced(&e) => return Ok(false),
+                Err(e) => return Err(e.into()),
             }
-            self.deps.store.write(ops).await?;
         }
-        let mut ops: Vec<WriteOp> = vec![
-            WriteOp::Delete {
-                pk: pk.clone(),
-                sk: CHAT_SESSION_SK.into(),
-                condition: Condition::Version(stored.version),
-            },
-            WriteOp::Delete {
-                pk,
-                sk: CHAT_EXPIRY_SK.into(),
-                condition: Condition::None,
-            },
-        ];
-        if stored.counted {
-            ops.extend(figures::session_tally(&stored.session, -1, self.now()).writes());
-        }
-        match self.deps.store.write(ops).await {
-            Ok(()) => Ok(true),
-            // Changed meanwhile (a turn, a rename): delete what is there now.
-            Err(e) if raced(&e) => Ok(false),
-            Err(e) => Err(e.into()),
+        Ok(true)
+    }
+}
+
+/// The removal of one record of a chat session's partition, at the version read,
+/// with the counts it added taken back (a session's, a message's): the one way a
+/// session goes, whether its admin deletes it or an erasure takes it.
+pub fn removal(item: &Item, now: OffsetDateTime) -> Result<Vec<WriteOp>, AppError> {
+    let mut unit = vec![WriteOp::Delete {
+        pk: item.pk.clone(),
+        sk: item.sk.clone(),
+        condition: Condition::Version(item.version),
+    }];
+    if counters::is_counted(item) {
+        if item.sk == CHAT_SESSION_SK {
+            let s: ChatSession = decode(item)?;
+            unit.extend(figures::session_tally(&s, -1, now).writes());
+        } else if item.sk.starts_with(CHAT_MESSAGE_PREFIX) {
+            let m: ChatMessage = records::decode(item, "chat message")?;
+            unit.extend(figures::message_tally(&m, &item.pk, now).negated().writes());
         }
     }
+    Ok(unit)
 }
