@@ -296,27 +296,38 @@ pub async fn start_with(
             cfg.notify.clone(),
         );
         let idle = cfg.relay_every.min(Duration::from_millis(500));
-        tasks.push(spawn_worker(
-            notify_queue,
-            QueueName::Events,
-            idle,
-            stop.subscribe(),
-            Arc::new(notifier),
-        ));
-        if let Some(reports) = reports {
+        let notifier: Arc<dyn QueueWork> = Arc::new(notifier);
+        let reports = reports.map(|r| Arc::new(r) as Arc<dyn QueueWork>);
+        // Several batches of a queue in flight at once, as Lambda runs several
+        // instances of a function on a busy queue: a batch spends most of its time
+        // waiting (on the store's thread, on files), and one at a time left the
+        // machine half idle.
+        for _ in 0..CONSUMERS_PER_QUEUE {
             tasks.push(spawn_worker(
-                deps_queue,
-                QueueName::Reports,
+                notify_queue.clone(),
+                QueueName::Events,
                 idle,
                 stop.subscribe(),
-                Arc::new(reports),
+                notifier.clone(),
             ));
+            if let Some(reports) = &reports {
+                tasks.push(spawn_worker(
+                    deps_queue.clone(),
+                    QueueName::Reports,
+                    idle,
+                    stop.subscribe(),
+                    reports.clone(),
+                ));
+            }
         }
     }
 
     tracing::info!(%addr, backend = ?cfg.backend, model = cfg.llm.is_some(), workers = cfg.workers, data_dir = %cfg.data_dir.display(), "dev server listening");
     Ok(Server { addr, stop, tasks })
 }
+
+/// Batches of one queue worked on at once by the dev server.
+const CONSUMERS_PER_QUEUE: usize = 4;
 
 /// Runs a queue's worker in-process until `stop`, as a Lambda event source mapping
 /// would run its function.

@@ -16,8 +16,19 @@ impl FolderBlobs {
     }
 }
 
-/// The content type travels in a sidecar file, as S3 keeps it as metadata.
+/// The content type travels in a sidecar file, as S3 keeps it as metadata, unless
+/// the file's name implies it (`implied`): a report's two files then cost two
+/// files, not four.
 const TYPE_SUFFIX: &str = ".content-type";
+
+/// The content type a blob's name implies: the reports' Markdown and HTML.
+fn implied(path: &std::path::Path) -> Option<&'static str> {
+    match path.extension()?.to_str()? {
+        "md" => Some("text/markdown; charset=utf-8"),
+        "html" => Some("text/html; charset=utf-8"),
+        _ => None,
+    }
+}
 
 fn unavailable(e: std::io::Error) -> BlobError {
     BlobError::Unavailable(e.to_string())
@@ -38,7 +49,14 @@ impl BlobStore for FolderBlobs {
             std::fs::write(&tmp, &blob.bytes)?;
             std::fs::rename(&tmp, &path)?;
             let type_path = PathBuf::from(format!("{}{TYPE_SUFFIX}", path.display()));
-            std::fs::write(type_path, blob.content_type.as_bytes())
+            if implied(&path) != Some(blob.content_type.as_str()) {
+                return std::fs::write(type_path, blob.content_type.as_bytes());
+            }
+            // One written earlier under another type would say the wrong one now.
+            match std::fs::remove_file(type_path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            }
         })
         .await
         .map_err(|e| BlobError::Unavailable(e.to_string()))?
@@ -82,9 +100,12 @@ impl BlobStore for FolderBlobs {
             Err(e) => return Err(unavailable(e)),
         };
         let type_path = PathBuf::from(format!("{}{TYPE_SUFFIX}", path.display()));
-        let content_type = tokio::fs::read_to_string(type_path)
-            .await
-            .unwrap_or_else(|_| "application/octet-stream".into());
+        let content_type = match tokio::fs::read_to_string(type_path).await {
+            Ok(t) => t,
+            Err(_) => implied(&path)
+                .unwrap_or("application/octet-stream")
+                .to_string(),
+        };
         Ok(Some(Blob {
             bytes,
             content_type,

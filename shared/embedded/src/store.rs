@@ -66,7 +66,7 @@ fn holds(cond: Condition, current: Option<u64>) -> bool {
 }
 
 /// Adds `deltas` to the numbers in the item's data, making the item when there is
-/// none (an expired one counts as none).
+/// none (an expired one counts as none); logs the change from the item it wrote.
 fn add(
     tx: &rusqlite::Transaction<'_>,
     pk: &str,
@@ -95,12 +95,17 @@ fn add(
         let was = data[name.as_str()].as_i64().unwrap_or(0);
         data[name.as_str()] = serde_json::json!(was.saturating_add(*delta));
     }
+    let data = data.to_string();
     exec(
         tx,
         &format!("INSERT OR REPLACE INTO items ({COLS}) VALUES (?1, ?2, NULL, NULL, ?3, NULL, ?4)"),
-        params![pk, sk, version, data.to_string()],
+        params![pk, sk, version, data],
     )?;
-    Ok(())
+    let written = Item {
+        version: version as u64,
+        ..Item::new(pk, sk, serde_json::Value::Null)
+    };
+    append_change(tx, pk, sk, now, Some(image(&written, &data)))
 }
 
 /// How long the feed keeps a change.
@@ -121,20 +126,37 @@ fn log_change(
         row_item,
     )
     .optional()?;
-    let item = item.map(|i| item_json(&i).to_string());
+    let image = item.map(|i| image(&i, &i.data.to_string()));
+    append_change(tx, pk, sk, now, image)
+}
+
+/// Appends a change with the item's image as written (`None`: deleted).
+fn append_change(
+    tx: &rusqlite::Transaction<'_>,
+    pk: &str,
+    sk: &str,
+    now: i64,
+    image: Option<String>,
+) -> rusqlite::Result<()> {
     exec(
         tx,
         "INSERT INTO changes (at, pk, sk, item) VALUES (?1, ?2, ?3, ?4)",
-        params![now, pk, sk, item],
+        params![now, pk, sk, image],
     )?;
     Ok(())
 }
 
-fn item_json(i: &Item) -> serde_json::Value {
-    serde_json::json!({
-        "gsi1pk": i.gsi1pk, "gsi1sk": i.gsi1sk, "version": i.version,
-        "expires_at": i.expires_at, "data": i.data,
-    })
+/// The change log's image of an item, around its data already serialised: a put
+/// logs the item in hand rather than reading it back and serialising it again.
+fn image(i: &Item, data: &str) -> String {
+    let text = |v: &Option<String>| serde_json::to_string(v).unwrap_or_else(|_| "null".into());
+    format!(
+        "{{\"gsi1pk\":{},\"gsi1sk\":{},\"version\":{},\"expires_at\":{},\"data\":{data}}}",
+        text(&i.gsi1pk),
+        text(&i.gsi1sk),
+        i.version,
+        i.expires_at.map_or("null".to_string(), |e| e.to_string()),
+    )
 }
 
 fn item_of(pk: &str, sk: &str, v: &serde_json::Value) -> Item {
@@ -256,7 +278,6 @@ impl ItemStore for SqliteStore {
                     }
                     if let WriteOp::Add { pk, sk, deltas } = op {
                         add(&tx, pk, sk, deltas, now)?;
-                        log_change(&tx, pk, sk, now)?;
                         continue;
                     }
                     let (pk, sk, cond) = match op {
@@ -267,11 +288,13 @@ impl ItemStore for SqliteStore {
                             unreachable!("written above")
                         }
                     };
-                    if !holds(cond, live_version(&tx, pk, sk, now)?) {
+                    // A write without a condition needs no look at what is there.
+                    if cond != Condition::None && !holds(cond, live_version(&tx, pk, sk, now)?) {
                         return Ok(false); // dropping tx rolls back
                     }
                     match op {
                         WriteOp::Put { item, .. } => {
+                            let data = item.data.to_string();
                             exec(
                                 &tx,
                                 &format!("INSERT OR REPLACE INTO items ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
@@ -282,17 +305,17 @@ impl ItemStore for SqliteStore {
                                     item.gsi1sk,
                                     item.version as i64,
                                     item.expires_at,
-                                    item.data.to_string()
+                                    data
                                 ],
                             )?;
+                            append_change(&tx, pk, sk, now, Some(image(item, &data)))?;
                         }
                         WriteOp::Delete { pk, sk, .. } => {
                             exec(&tx, "DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk])?;
+                            append_change(&tx, pk, sk, now, None)?;
                         }
-                        WriteOp::Check { .. } => continue,
-                        WriteOp::Count { .. } | WriteOp::Add { .. } => {}
+                        WriteOp::Check { .. } | WriteOp::Count { .. } | WriteOp::Add { .. } => {}
                     }
-                    log_change(&tx, pk, sk, now)?;
                 }
                 // Expired items are purged lazily, as DynamoDB's TTL does: a few at a
                 // time through the expiry index, so a write never scans the table.

@@ -37,6 +37,17 @@ async fn round_trip_and_overwrite(b: Blobs) {
         b.get("reports/inq_x/a.md").await.unwrap().unwrap().bytes,
         "# two ü".as_bytes()
     );
+    // Whatever the type, it comes back as put, also after an overwrite under
+    // another type and back.
+    for ct in [
+        "text/plain",
+        "text/markdown; charset=utf-8",
+        "application/json",
+    ] {
+        b.put("reports/inq_x/b.md", blob("{}", ct)).await.unwrap();
+        let got = b.get("reports/inq_x/b.md").await.unwrap().unwrap();
+        assert_eq!(got.content_type, ct);
+    }
     let big = "x".repeat(300_000);
     b.put("reports/big.html", blob(&big, "text/html"))
         .await
