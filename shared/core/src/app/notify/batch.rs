@@ -172,8 +172,12 @@ impl Caps {
 
 /// A unit of the batch's writes, and whose it is.
 enum Owner {
-    Job(usize),
-    Cap { pk: String, taken: u64 },
+    /// An effect's record, of the batch's `usize`th message.
+    Job(usize, ledger::Recorded),
+    Cap {
+        pk: String,
+        taken: u64,
+    },
 }
 
 impl Notifier {
@@ -311,9 +315,9 @@ impl Notifier {
         let mut owners = Vec::new();
         for (i, (tally, recorded)) in ran.into_iter().enumerate() {
             tallies.push(tally);
-            for unit in recorded {
+            for (unit, said) in recorded {
                 units.push(unit);
-                owners.push(Owner::Job(i));
+                owners.push(Owner::Job(i, said));
             }
         }
         for (pk, taken, op) in caps.writes() {
@@ -322,7 +326,7 @@ impl Notifier {
         }
         for (i, e) in self.write_units(units, &owners).await {
             match &owners[i] {
-                Owner::Job(j) => {
+                Owner::Job(j, _) => {
                     tallies[*j].failed.get_or_insert(e);
                 }
                 Owner::Cap { pk, taken } => {
@@ -365,7 +369,7 @@ impl Notifier {
         done: &[bool],
         caps: &Caps,
         shelves: &HashMap<&InquiryId, &Option<Item>>,
-    ) -> (Tally, Vec<Vec<WriteOp>>) {
+    ) -> (Tally, Vec<(Vec<WriteOp>, ledger::Recorded)>) {
         let attempt = Attempt {
             event: &job.event,
             last: job.last,
@@ -424,17 +428,25 @@ impl Notifier {
         let alone: Vec<Vec<WriteOp>> = units.clone();
         for (batch, members) in counters::packed(units) {
             if store.write(batch).await.is_ok() {
+                members.iter().for_each(|&i| logged(&owners[i]));
                 continue;
             }
             for i in members {
                 match store.write(alone[i].clone()).await {
-                    Ok(()) => {}
-                    Err(StoreError::ConditionFailed) if matches!(owners[i], Owner::Job(_)) => {}
+                    Ok(()) => logged(&owners[i]),
+                    // Recorded by a duplicate delivery first, or the inquiry erased.
+                    Err(StoreError::ConditionFailed) if matches!(owners[i], Owner::Job(..)) => {}
                     Err(e) => failed.push((i, e.into())),
                 }
             }
         }
         failed
+    }
+}
+
+fn logged(owner: &Owner) {
+    if let Owner::Job(_, recorded) = owner {
+        recorded.log();
     }
 }
 

@@ -17,7 +17,7 @@ impl Notifier {
         action: &str,
         channel: &str,
         outcome: Result<Effect, AppError>,
-    ) -> Result<Vec<WriteOp>, AppError> {
+    ) -> Result<(Vec<WriteOp>, Recorded), AppError> {
         let event = attempt.event;
         let pk = notification_pk(&event.id, action);
         let outcome = match outcome {
@@ -75,7 +75,30 @@ impl Notifier {
             // Nothing of an inquiry whose erasure has begun is recorded.
             ops.push(records::not_erased(&inquiry));
         }
-        tracing::info!(event_id = %event.id, action, status, "notification done");
-        Ok(ops)
+        let recorded = Recorded {
+            event_id: event.id.clone(),
+            action: action.to_string(),
+            status,
+        };
+        Ok((ops, recorded))
+    }
+}
+
+/// What a ledger entry says, logged once it is written: the log line the stack's
+/// metric filters count (`template.yaml`, EmailsSent and the failure alarms).
+pub(super) struct Recorded {
+    event_id: String,
+    action: String,
+    status: &'static str,
+}
+
+impl Recorded {
+    pub(super) fn log(&self) {
+        let Recorded {
+            event_id,
+            action,
+            status,
+        } = self;
+        tracing::info!(%event_id, %action, %status, "notification recorded");
     }
 }
