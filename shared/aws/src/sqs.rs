@@ -98,18 +98,17 @@ impl Queue for SqsQueue {
                 .map_err(|e| failed(unavailable(e)))?;
             // Entries fail one by one: what went out is the run before the first
             // that failed (any sent after it are sent again, which consumers drop).
+            // An id that does not parse counts as the first entry: nothing is taken
+            // for sent that may not have been.
             let first_failed = out
                 .failed()
                 .iter()
-                .filter_map(|f| f.id().parse::<usize>().ok())
-                .min();
-            if let Some(i) = first_failed {
+                .map(|f| (f.id().parse::<usize>().unwrap_or(0), f.code()))
+                .min_by_key(|(i, _)| *i);
+            if let Some((i, code)) = first_failed {
                 return Err(Partial {
                     sent: sent + i,
-                    error: QueueError::Unavailable(format!(
-                        "sending a message failed: {}",
-                        out.failed()[0].code()
-                    )),
+                    error: QueueError::Unavailable(format!("sending a message failed: {code}")),
                 });
             }
             sent += chunk.len();

@@ -138,6 +138,7 @@ impl Relay {
                 match self.queue.send_many(queue, &msgs).await {
                     Ok(()) => out.sent += msgs.len(),
                     Err(Partial { sent, error }) => {
+                        let sent = sent.min(chunk.len() - 1);
                         tracing::warn!(%error, message_id = %chunk[sent].1.id, queue = queue.as_str(), "queue send failed; the change is delivered again");
                         out.sent += sent;
                         out.failed_at = Some(chunk[sent].0);

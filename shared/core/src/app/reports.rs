@@ -335,11 +335,14 @@ impl ReportService {
     /// drop each other. An inquiry stored before shelves existed gets its shelf
     /// when its records are written alone (`shelve`).
     fn shelved(report: &Report, shelf: Option<&Item>) -> WriteOp {
-        let read = shelf.and_then(|s| Some((ReportRecords::shelf_of(s).ok()?, s.version)));
-        let (mut reports, condition, version) = match read {
-            Some((reports, v)) => (reports, Condition::Version(v), v + 1),
-            // Unreadable or missing: the batch write is refused, and the report is
-            // written alone.
+        let (mut reports, condition, version) = match shelf {
+            Some(s) => match ReportRecords::shelf_of(s) {
+                Ok(reports) => (reports, Condition::Version(s.version), s.version + 1),
+                // Unreadable: a condition that cannot hold refuses the batch write,
+                // and the report is written alone (which reports the shelf).
+                Err(_) => (vec![], Condition::NotExists, 1),
+            },
+            // Missing (stored before shelves existed): refused the same way.
             None => (vec![], Condition::Exists, 1),
         };
         reports.retain(|r| r.id != report.id);

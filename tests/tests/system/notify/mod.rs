@@ -107,6 +107,22 @@ fn notifier(
     (n, mailer)
 }
 
+/// One event delivered twice in the same batch (SQS may hand out both copies at
+/// once) is worked on once: one confirmation, one Slack post, both messages done.
+#[tokio::test]
+async fn a_duplicate_within_one_batch_sends_nothing_twice() {
+    use backend_core::app::worker::QueueWork;
+    let adapters = system_tests::embedded_adapters();
+    let (rx, url) = receiver(0).await;
+    let (n, mailer) = notifier(&adapters, system_tests::notify_config(Some(url)));
+    let body = created_event(&adapters).await;
+    let outcomes = n.work_all(&[(body.as_str(), 1), (body.as_str(), 2)]).await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert_eq!(mailer.sent.lock().unwrap().len(), 1);
+    assert_eq!(rx.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(n.handle(&body).await.unwrap(), 0, "both effects recorded");
+}
+
 #[tokio::test]
 async fn a_duplicate_delivery_sends_nothing_twice() {
     let adapters = system_tests::embedded_adapters();

@@ -9,10 +9,11 @@
 use super::*;
 use crate::app::limits::Window;
 use crate::app::records::{RATE_SK, REPORTS_SHELF_SK};
-use crate::app::worker::{each, BATCH_CONCURRENCY};
+use crate::app::worker::BATCH_CONCURRENCY;
 use crate::app::{counters, erasure};
 use crate::domain::report::Report;
 use crate::ports::StoreError;
+use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -202,9 +203,16 @@ impl Notifier {
 
         // First read: the inquiry and its erasure's record, for every event that may
         // act.
+        // An event delivered twice in one batch is worked on once: the copy would
+        // find the ledger as the first found it and repeat every effect.
+        let mut seen = std::collections::HashSet::new();
         let acting: Vec<Option<&Job>> = jobs
             .iter()
-            .map(|j| j.as_ref().ok().filter(|j| j.may_act(&hooks)))
+            .map(|j| {
+                j.as_ref()
+                    .ok()
+                    .filter(|j| seen.insert(j.event.id.as_str()) && j.may_act(&hooks))
+            })
             .collect();
         let keys: Vec<(String, String)> = acting
             .iter()
@@ -294,55 +302,68 @@ impl Notifier {
         let shelves: HashMap<&InquiryId, &Option<Item>> =
             shelves_read.iter().zip(shelf_items).collect();
 
-        // The effects: each event's in turn, the events side by side.
-        let indexed: Vec<usize> = (0..jobs.len()).collect();
-        let ran = each(&indexed, BATCH_CONCURRENCY, |&i| {
-            let (jobs, inquiries, plans, done) = (&jobs, &inquiries, &plans, &done);
-            let (caps, shelves) = (&caps, &shelves);
-            async move {
-                let (Ok(job), Ok(Some(inquiry))) = (&jobs[i], &inquiries[i]) else {
-                    return (Tally::default(), vec![]);
-                };
-                self.run(job, inquiry, &plans[i], &done[i], caps, shelves)
-                    .await
+        // The effects: each event's in turn, the events side by side. What they came
+        // to is written as soon as it is in, the records of the events that finished
+        // together packed into as few batches as hold them: a slow effect (a webhook
+        // timing out) leaves no other event's effects unrecorded meanwhile, for a
+        // redelivery to repeat.
+        let started: Vec<_> = (0..jobs.len())
+            .map(|i| {
+                let (acting, inquiries, plans, done) = (&acting, &inquiries, &plans, &done);
+                let (caps, shelves) = (&caps, &shelves);
+                async move {
+                    let (Some(job), Ok(Some(inquiry))) = (acting[i], &inquiries[i]) else {
+                        return (i, Tally::default(), vec![]);
+                    };
+                    let (tally, recorded) = self
+                        .run(job, inquiry, &plans[i], &done[i], caps, shelves)
+                        .await;
+                    (i, tally, recorded)
+                }
+            })
+            .collect();
+        let mut finished = futures::stream::iter(started)
+            .buffer_unordered(BATCH_CONCURRENCY)
+            .ready_chunks(BATCH_CONCURRENCY);
+        let mut tallies: Vec<Tally> = jobs.iter().map(|_| Tally::default()).collect();
+        while let Some(ready) = finished.next().await {
+            let mut units = Vec::new();
+            let mut owners = Vec::new();
+            for (i, tally, recorded) in ready {
+                tallies[i] = tally;
+                for (unit, said) in recorded {
+                    units.push(unit);
+                    owners.push(Owner::Job(i, said));
+                }
             }
-        })
-        .await;
-
-        // What they came to, written in as few batches as hold it.
-        let mut tallies = Vec::with_capacity(jobs.len());
-        let mut units = Vec::new();
-        let mut owners = Vec::new();
-        for (i, (tally, recorded)) in ran.into_iter().enumerate() {
-            tallies.push(tally);
-            for (unit, said) in recorded {
-                units.push(unit);
-                owners.push(Owner::Job(i, said));
+            for (u, e) in self.write_units(units, &owners).await {
+                if let Owner::Job(j, _) = &owners[u] {
+                    tallies[*j].failed.get_or_insert(e);
+                }
             }
         }
+        drop(finished);
+
+        // The caps last: counted once every confirmation of the batch went out.
+        let (mut units, mut owners) = (Vec::new(), Vec::new());
         for (pk, taken, op) in caps.writes() {
             units.push(vec![op]);
             owners.push(Owner::Cap { pk, taken });
         }
-        for (i, e) in self.write_units(units, &owners).await {
-            match &owners[i] {
-                Owner::Job(j, _) => {
-                    tallies[*j].failed.get_or_insert(e);
-                }
-                Owner::Cap { pk, taken } => {
-                    // Sent is sent: the cap is counted again on its own, and a count
-                    // that raced past it changes nothing now.
-                    for _ in 0..*taken {
-                        let counted = limits::take(
-                            &self.deps,
-                            pk,
-                            CONFIRMATIONS_PER_ADDRESS,
-                            "confirmations to one address",
-                        )
-                        .await;
-                        if let Err(e) = counted {
-                            tracing::info!(error = %e, "confirmation counted past the cap");
-                        }
+        for (u, _) in self.write_units(units, &owners).await {
+            if let Owner::Cap { pk, taken } = &owners[u] {
+                // Sent is sent: the cap is counted again on its own, and a count that
+                // raced past it changes nothing now.
+                for _ in 0..*taken {
+                    let counted = limits::take(
+                        &self.deps,
+                        pk,
+                        CONFIRMATIONS_PER_ADDRESS,
+                        "confirmations to one address",
+                    )
+                    .await;
+                    if let Err(e) = counted {
+                        tracing::info!(error = %e, "confirmation counted past the cap");
                     }
                 }
             }
