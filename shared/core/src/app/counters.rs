@@ -210,11 +210,11 @@ pub fn merged(ops: Vec<WriteOp>) -> Vec<WriteOp> {
 /// key once: the counts of a batch's units are folded into one `Add` per item, and a
 /// check that two units share is made once. Each batch comes with the positions of
 /// its units, so that a batch refused can be written again unit by unit.
-pub fn packed(units: Vec<Vec<WriteOp>>) -> Vec<(Vec<WriteOp>, Vec<usize>)> {
+pub fn packed(units: &[Vec<WriteOp>]) -> Vec<(Vec<WriteOp>, Vec<usize>)> {
     let mut out = Vec::new();
     let mut batch: Vec<WriteOp> = Vec::new();
     let mut members = Vec::new();
-    for (i, unit) in units.into_iter().enumerate() {
+    for (i, unit) in units.iter().enumerate() {
         if unit.is_empty() {
             continue;
         }
@@ -234,7 +234,7 @@ pub fn packed(units: Vec<Vec<WriteOp>>) -> Vec<(Vec<WriteOp>, Vec<usize>)> {
             if !batch.is_empty() {
                 out.push((std::mem::take(&mut batch), std::mem::take(&mut members)));
             }
-            batch = merged(unit);
+            batch = merged(unit.clone());
         }
         members.push(i);
     }

@@ -443,7 +443,7 @@ impl Gone {
     /// the counts it takes back always share a batch, so a run that dies between
     /// two batches takes nothing back twice when it runs again.
     fn batches(&mut self) -> Vec<Vec<WriteOp>> {
-        counters::packed(self.units.drain(..).collect())
+        counters::packed(&std::mem::take(&mut self.units))
             .into_iter()
             .map(|(batch, _)| batch)
             .collect()

@@ -352,7 +352,7 @@ impl ChatService {
             .map(|i| removal(i, now))
             .collect::<Result<Vec<_>, _>>()?
             .concat();
-        for batch in counters::packed(units)
+        for batch in counters::packed(&units)
             .into_iter()
             .map(|(batch, _)| batch)
             .chain([counters::merged(last)])

@@ -446,14 +446,13 @@ impl Notifier {
     ) -> Vec<(usize, AppError)> {
         let store = self.deps.store.as_ref();
         let mut failed = Vec::new();
-        let alone: Vec<Vec<WriteOp>> = units.clone();
-        for (batch, members) in counters::packed(units) {
+        for (batch, members) in counters::packed(&units) {
             if store.write(batch).await.is_ok() {
                 members.iter().for_each(|&i| logged(&owners[i]));
                 continue;
             }
             for i in members {
-                match store.write(alone[i].clone()).await {
+                match store.write(units[i].clone()).await {
                     Ok(()) => logged(&owners[i]),
                     // Recorded by a duplicate delivery first, or the inquiry erased.
                     Err(StoreError::ConditionFailed) if matches!(owners[i], Owner::Job(..)) => {}
