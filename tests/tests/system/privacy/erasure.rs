@@ -50,6 +50,20 @@ where
         },
     )
     .await;
+    // Each e-mail's record follows its sending: the export is read once all three are
+    // recorded.
+    let export = format!("/api/v1/admin/inquiries/{id}/export");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (_, bundle) = app.admin_json(&export, &token).await;
+        let recorded = bundle["data"]["notifications"]
+            .as_array()
+            .map_or(0, |n| n.len());
+        if recorded >= 3 || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let sid = session_about(app, &token, &id).await;
     let question = format!("What do we propose to {}?", values[0]);
     let (status, answer) = app.ask_chat(&token, &sid, &question).await;
@@ -59,7 +73,6 @@ where
     for v in &values {
         assert!(before.contains(v.as_str()), "the search finds {v:?} before");
     }
-    let export = format!("/api/v1/admin/inquiries/{id}/export");
     let (status, bundle) = app.admin_json(&export, &token).await;
     assert_eq!(status, 200, "{bundle}");
     assert_exported(&bundle["data"], &p, &question);
