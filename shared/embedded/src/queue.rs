@@ -40,7 +40,7 @@ impl Queue for SqliteQueue {
         let msgs = msgs.to_vec();
         self.db
             .call(move |c| {
-                let tx = c.transaction()?;
+                let tx = c.savepoint()?;
                 let now = now_ms();
                 for m in &msgs {
                     exec(
@@ -70,10 +70,7 @@ impl Queue for SqliteQueue {
         let hide_ms = visibility.as_millis() as i64;
         self.db
             .call(move |c| {
-                // IMMEDIATE takes the write lock up front: a deferred transaction that reads
-                // and then writes fails at once with "database is locked" when another
-                // connection (a second process on the same file) wrote in between.
-                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let tx = c.savepoint()?;
                 let now = now_ms();
                 let mut out = Vec::new();
                 // Each pass starts after the last message seen, so a zero visibility
@@ -130,7 +127,7 @@ impl Queue for SqliteQueue {
         }
         self.db
             .call(move |c| {
-                let tx = c.transaction()?;
+                let tx = c.savepoint()?;
                 for (seq, receipt) in &rows {
                     exec(
                         &tx,

@@ -9,15 +9,21 @@ use backend_core::ports::{
     WriteOp,
 };
 use rusqlite::{params, OptionalExtension, Row};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct SqliteStore {
     db: Db,
+    writes: Arc<AtomicU64>,
 }
 
 impl SqliteStore {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            writes: Arc::default(),
+        }
     }
 }
 
@@ -34,14 +40,20 @@ fn row_item(r: &Row<'_>) -> rusqlite::Result<Item> {
     })
 }
 
-/// Expired items one write purges at most: more than a write makes, so the purge
-/// keeps up, and few enough that a write costs the same whatever the table holds.
-const PURGE_PER_WRITE: i64 = 8;
+/// Every how many writes one purges expired items and old changes. The purge's
+/// statement is compiled again each time it runs (its bound time decides whether
+/// SQLite may use the partial expiry index), which cost more than the purge.
+const PURGE_EVERY: u64 = 16;
+
+/// Expired items (and old changes) one purge removes at most: more than the writes
+/// between two purges make, so the purge keeps up, and few enough that a write
+/// costs the same whatever the table holds.
+const PURGE_MAX: i64 = 8 * PURGE_EVERY as i64;
 
 const COLS: &str = "pk, sk, gsi1pk, gsi1sk, version, expires_at, data";
 
 fn live_version(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     pk: &str,
     sk: &str,
     now: i64,
@@ -68,7 +80,7 @@ fn holds(cond: Condition, current: Option<u64>) -> bool {
 /// Adds `deltas` to the numbers in the item's data, making the item when there is
 /// none (an expired one counts as none); logs the change from the item it wrote.
 fn add(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     pk: &str,
     sk: &str,
     deltas: &[(String, i64)],
@@ -113,12 +125,7 @@ const FEED_KEEPS_SECS: i64 = 24 * 3600;
 
 /// Appends the item at `pk`/`sk` as it now stands (`NULL` when gone) to the feed,
 /// in the transaction that changed it.
-fn log_change(
-    tx: &rusqlite::Transaction<'_>,
-    pk: &str,
-    sk: &str,
-    now: i64,
-) -> rusqlite::Result<()> {
+fn log_change(tx: &rusqlite::Connection, pk: &str, sk: &str, now: i64) -> rusqlite::Result<()> {
     let item: Option<Item> = one_row(
         tx,
         &format!("SELECT {COLS} FROM items WHERE pk = ?1 AND sk = ?2"),
@@ -132,7 +139,7 @@ fn log_change(
 
 /// Appends a change with the item's image as written (`None`: deleted).
 fn append_change(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &rusqlite::Connection,
     pk: &str,
     sk: &str,
     now: i64,
@@ -255,13 +262,14 @@ impl ItemStore for SqliteStore {
     async fn write(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         check_batch(&ops)?;
         let now = now_unix();
+        let purge = self
+            .writes
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(PURGE_EVERY);
         let applied = self
             .db
             .call(move |c| {
-                // IMMEDIATE takes the write lock up front: a deferred transaction that reads
-                // and then writes fails at once with "database is locked" when another
-                // connection (a second process on the same file) wrote in between.
-                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let tx = c.savepoint()?;
                 for op in &ops {
                     if let WriteOp::Count { pk, sk, max, expires_at } = op {
                         let count = live_version(&tx, pk, sk, now)?.unwrap_or(0);
@@ -317,19 +325,21 @@ impl ItemStore for SqliteStore {
                         WriteOp::Check { .. } | WriteOp::Count { .. } | WriteOp::Add { .. } => {}
                     }
                 }
-                // Expired items are purged lazily, as DynamoDB's TTL does: a few at a
-                // time through the expiry index, so a write never scans the table.
-                exec(
-                    &tx,
-                    "DELETE FROM items WHERE (pk, sk) IN (SELECT pk, sk FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2)",
-                    params![now - 3600, PURGE_PER_WRITE],
-                )?;
-                // The feed keeps a day of changes, as a stream does.
-                exec(
-                    &tx,
-                    "DELETE FROM changes WHERE seq IN (SELECT seq FROM changes WHERE at <= ?1 ORDER BY at LIMIT ?2)",
-                    params![now - FEED_KEEPS_SECS, PURGE_PER_WRITE],
-                )?;
+                if purge {
+                    // Expired items are purged lazily, as DynamoDB's TTL does: a few at
+                    // a time through the expiry index, so a write never scans the table.
+                    exec(
+                        &tx,
+                        "DELETE FROM items WHERE (pk, sk) IN (SELECT pk, sk FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?1 LIMIT ?2)",
+                        params![now - 3600, PURGE_MAX],
+                    )?;
+                    // The feed keeps a day of changes, as a stream does.
+                    exec(
+                        &tx,
+                        "DELETE FROM changes WHERE seq IN (SELECT seq FROM changes WHERE at <= ?1 ORDER BY at LIMIT ?2)",
+                        params![now - FEED_KEEPS_SECS, PURGE_MAX],
+                    )?;
+                }
                 tx.commit()?;
                 Ok(true)
             })
@@ -415,7 +425,7 @@ impl ItemStore for SqliteStore {
     async fn forget(&self, keys: &[(String, String)]) -> Result<(), StoreError> {
         let keys = serde_json::to_string(keys).unwrap_or_else(|_| "[]".into());
         self.db
-            .call(move |c| {
+            .call_alone(move |c| {
                 // One pass over the day of changes the log keeps, for every key at once.
                 exec(
                     c,

@@ -514,6 +514,56 @@ async fn checks_hold_a_batch_to_an_item_it_does_not_write(s: Store) {
     ));
 }
 
+/// Batches written at the same moment stand or fall alone: one refused halfway
+/// leaves nothing of itself and takes nothing of the others with it (the embedded
+/// store commits calls that queue up together, each in a savepoint of its own).
+async fn concurrent_batches_stand_or_fall_alone(s: Store) {
+    // Every third batch's second item is there already, so that batch is refused
+    // after its first put was made.
+    for n in (0..30).step_by(3) {
+        s.write(vec![put(
+            Item::new(format!("C#{n}"), "B", json!({"seeded": true})),
+            Condition::None,
+        )])
+        .await
+        .unwrap();
+    }
+    let writes = (0..30).map(|n| {
+        let s = s.clone();
+        tokio::spawn(async move {
+            let pk = format!("C#{n}");
+            let batch = vec![
+                put(
+                    Item::new(pk.clone(), "A", json!({"n": n})),
+                    Condition::NotExists,
+                ),
+                put(Item::new(pk, "B", json!({"n": n})), Condition::NotExists),
+            ];
+            (n, s.write(batch).await)
+        })
+    });
+    for w in writes.collect::<Vec<_>>() {
+        let (n, result) = w.await.unwrap();
+        let pk = format!("C#{n}");
+        let (a, b) = (
+            s.get(&pk, "A").await.unwrap(),
+            s.get(&pk, "B").await.unwrap(),
+        );
+        if n % 3 == 0 {
+            assert!(
+                matches!(result, Err(StoreError::ConditionFailed)),
+                "{n}: {result:?}"
+            );
+            assert_eq!(a, None, "{n}: the refused batch's first put stayed");
+            assert_eq!(b.unwrap().data, json!({"seeded": true}));
+        } else {
+            result.unwrap();
+            assert_eq!(a.unwrap().data, json!({"n": n}));
+            assert_eq!(b.unwrap().data, json!({"n": n}));
+        }
+    }
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -539,7 +589,43 @@ contract!(
     counters_stop_at_their_limit_inside_a_batch,
     adds_accumulate_named_numbers,
     checks_hold_a_batch_to_an_item_it_does_not_write,
+    concurrent_batches_stand_or_fall_alone,
 );
+
+/// A write the embedded store has answered is committed: a reader of the same file
+/// sees it at once, even though calls that queued up were committed together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answered_embedded_write_is_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = backend_embedded::open(dir.path()).unwrap().store;
+    let file = dir.path().join("consulting.sqlite3");
+    let writes = (0..40).map(|n| {
+        let (s, file) = (s.clone(), file.clone());
+        tokio::spawn(async move {
+            let pk = format!("D#{n}");
+            s.write(vec![put(
+                Item::new(pk.clone(), "A", json!({"n": n})),
+                Condition::None,
+            )])
+            .await
+            .unwrap();
+            let reader = rusqlite::Connection::open_with_flags(
+                &file,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .unwrap();
+            let rows: i64 = reader
+                .query_row("SELECT count(*) FROM items WHERE pk = ?1", [&pk], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(rows, 1, "{pk} was answered before it was committed");
+        })
+    });
+    for w in writes.collect::<Vec<_>>() {
+        w.await.unwrap();
+    }
+}
 
 #[test]
 fn cursors_refuse_anything_they_did_not_make() {
