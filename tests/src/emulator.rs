@@ -101,7 +101,15 @@ pub async fn aws_adapters() -> Adapters {
 /// (left for the OS to clean, as the adapters may outlive any guard here).
 pub fn embedded_adapters() -> Adapters {
     let dir = tempfile::tempdir().expect("temp dir").keep();
-    backend_embedded::in_memory(&dir).expect("in-memory database")
+    backend_embedded::in_memory(&dir, backend_core::app::outbox::feed_filter())
+        .expect("in-memory database")
+}
+
+/// Embedded adapters on the database in `data_dir` (the dev server's, when it runs
+/// there), with the change feed the dev server's relay reads.
+pub fn embedded_adapters_in(data_dir: &std::path::Path) -> Adapters {
+    backend_embedded::open(data_dir, backend_core::app::outbox::feed_filter())
+        .expect("the data directory's database")
 }
 
 /// Puts a stored inquiry back where every inquiry sat before the index was keyed by

@@ -178,7 +178,9 @@ pub async fn adapters(cfg: &Config) -> anyhow::Result<Adapters> {
             res,
         )),
         (Backend::Aws, None) => anyhow::bail!("BACKEND=aws needs TABLE_NAME and the queue URLs"),
-        (Backend::Embedded, _) => backend_embedded::open(&cfg.data_dir),
+        (Backend::Embedded, _) => {
+            backend_embedded::open(&cfg.data_dir, backend_core::app::outbox::feed_filter())
+        }
     }
 }
 

@@ -29,7 +29,7 @@ pub struct Seed {
 
 /// Stores `seed` in `data_dir` and returns the chat session's id.
 pub async fn seed(data_dir: &Path, seed: &Seed) -> anyhow::Result<SessionId> {
-    let adapters = backend_embedded::open(data_dir)?;
+    let adapters = backend_embedded::open(data_dir, backend_core::app::outbox::feed_filter())?;
     let blobs = adapters
         .blobs
         .clone()

@@ -5,8 +5,8 @@ use super::db::{exec, one_row, Db};
 use async_trait::async_trait;
 use backend_core::ports::store::{check_batch, check_keys, check_query, now_unix};
 use backend_core::ports::{
-    Change, ChangeFeed, Condition, Cursor, Item, ItemStore, Page, Query, SkRange, StoreError,
-    WriteOp,
+    Change, ChangeFeed, Condition, Cursor, FeedFilter, Item, ItemStore, Page, Query, SkRange,
+    StoreError, WriteOp,
 };
 use rusqlite::{params, OptionalExtension, Row};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,13 +16,16 @@ use std::sync::Arc;
 pub struct SqliteStore {
     db: Db,
     writes: Arc<AtomicU64>,
+    feed: Arc<FeedFilter>,
 }
 
 impl SqliteStore {
-    pub fn new(db: Db) -> Self {
+    /// A store whose writes log the changes `feed` names.
+    pub fn new(db: Db, feed: FeedFilter) -> Self {
         Self {
             db,
             writes: Arc::default(),
+            feed: Arc::new(feed),
         }
     }
 }
@@ -78,13 +81,15 @@ fn holds(cond: Condition, current: Option<u64>) -> bool {
 }
 
 /// Adds `deltas` to the numbers in the item's data, making the item when there is
-/// none (an expired one counts as none); logs the change from the item it wrote.
+/// none (an expired one counts as none); logs the change, when `logged`, from the
+/// item it wrote.
 fn add(
     tx: &rusqlite::Connection,
     pk: &str,
     sk: &str,
     deltas: &[(String, i64)],
     now: i64,
+    logged: bool,
 ) -> rusqlite::Result<()> {
     let current: Option<(String, i64)> = one_row(
             tx,
@@ -113,6 +118,9 @@ fn add(
         &format!("INSERT OR REPLACE INTO items ({COLS}) VALUES (?1, ?2, NULL, NULL, ?3, NULL, ?4)"),
         params![pk, sk, version, data],
     )?;
+    if !logged {
+        return Ok(());
+    }
     let written = Item {
         version: version as u64,
         ..Item::new(pk, sk, serde_json::Value::Null)
@@ -266,6 +274,7 @@ impl ItemStore for SqliteStore {
             .writes
             .fetch_add(1, Ordering::Relaxed)
             .is_multiple_of(PURGE_EVERY);
+        let feed = self.feed.clone();
         let applied = self
             .db
             .call(move |c| {
@@ -281,11 +290,13 @@ impl ItemStore for SqliteStore {
                             &format!("INSERT OR REPLACE INTO items ({COLS}) VALUES (?1, ?2, NULL, NULL, ?3, ?4, '{{}}')"),
                             params![pk, sk, (count + 1) as i64, expires_at],
                         )?;
-                        log_change(&tx, pk, sk, now)?;
+                        if feed.carries(sk) {
+                            log_change(&tx, pk, sk, now)?;
+                        }
                         continue;
                     }
                     if let WriteOp::Add { pk, sk, deltas } = op {
-                        add(&tx, pk, sk, deltas, now)?;
+                        add(&tx, pk, sk, deltas, now, feed.carries(sk))?;
                         continue;
                     }
                     let (pk, sk, cond) = match op {
@@ -316,11 +327,15 @@ impl ItemStore for SqliteStore {
                                     data
                                 ],
                             )?;
-                            append_change(&tx, pk, sk, now, Some(image(item, &data)))?;
+                            if feed.carries(sk) {
+                                append_change(&tx, pk, sk, now, Some(image(item, &data)))?;
+                            }
                         }
                         WriteOp::Delete { pk, sk, .. } => {
                             exec(&tx, "DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk])?;
-                            append_change(&tx, pk, sk, now, None)?;
+                            if feed.carries(sk) {
+                                append_change(&tx, pk, sk, now, None)?;
+                            }
                         }
                         WriteOp::Check { .. } | WriteOp::Count { .. } | WriteOp::Add { .. } => {}
                     }

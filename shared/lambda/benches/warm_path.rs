@@ -44,7 +44,9 @@ async fn invoke(router: axum::Router, event: &str) -> String {
 fn warm_path(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
-    let adapters = backend_embedded::in_memory(dir.path()).expect("adapters");
+    let adapters =
+        backend_embedded::in_memory(dir.path(), backend_core::app::outbox::feed_filter())
+            .expect("adapters");
     let deps = Deps::new(adapters, Arc::new(SystemClock));
     let router = public_router(AppState::new(deps, Default::default()));
     let hello = axum::Router::new().route(

@@ -328,7 +328,7 @@ async fn sigkill_with_reports_pending_loses_nothing_and_duplicates_nothing() {
     server.child().wait().unwrap();
 
     let (server, _) = up(command(dir.path(), port), &base).await;
-    let adapters = backend_embedded::open(dir.path()).unwrap();
+    let adapters = system_tests::embedded_adapters_in(dir.path());
     let deps = backend_core::app::Deps::new(
         adapters.clone(),
         std::sync::Arc::new(backend_core::ports::SystemClock),
@@ -382,7 +382,7 @@ async fn workers_off_leaves_the_events_queued() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(server.terminate().success());
 
-    let adapters = backend_embedded::open(dir.path()).unwrap();
+    let adapters = system_tests::embedded_adapters_in(dir.path());
     for q in backend_core::ports::QueueName::ALL {
         let got = adapters.queue.receive(q, 10, Duration::ZERO).await.unwrap();
         assert_eq!(got.len(), 1, "{q:?} holds the event");

@@ -95,7 +95,7 @@ async fn a_valid_inquiry_is_created_categorised_and_queued() {
     }
 
     // The inquiry_created event reaches both queues, carrying the correlation id.
-    let adapters = backend_embedded::open(&app.data_dir).unwrap();
+    let adapters = system_tests::embedded_adapters_in(&app.data_dir);
     for q in backend_core::ports::QueueName::ALL {
         let got = system_tests::arrived(&adapters, q, 1).await;
         assert_eq!(got.len(), 1, "{q:?}");

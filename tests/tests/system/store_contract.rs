@@ -602,7 +602,7 @@ contract!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answered_embedded_write_is_in_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let s = backend_embedded::open(dir.path()).unwrap().store;
+    let s = system_tests::embedded_adapters_in(dir.path()).store;
     let file = dir.path().join("consulting.sqlite3");
     let writes = (0..40).map(|n| {
         let (s, file) = (s.clone(), file.clone());

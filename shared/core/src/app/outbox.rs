@@ -10,7 +10,9 @@ use super::records;
 use super::{AppError, Deps};
 use crate::domain::DomainEvent;
 use crate::ports::queue::Partial;
-use crate::ports::{Change, ChangeFeed, Condition, Item, Message, Queue, QueueName, WriteOp};
+use crate::ports::{
+    Change, ChangeFeed, Condition, FeedFilter, Item, Message, Queue, QueueName, WriteOp,
+};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -149,6 +151,12 @@ impl Relay {
         }
         out
     }
+}
+
+/// The changes the relay reads: outbox entries, as its event source mapping's filter
+/// on the stream lets through.
+pub fn feed_filter() -> FeedFilter {
+    FeedFilter::sk_prefixes(&[records::OUTBOX_PREFIX])
 }
 
 /// Messages sent in one call: SQS's batch.

@@ -13,7 +13,7 @@ pub mod queue;
 pub mod store;
 
 pub use clock::{Clock, SystemClock};
-pub use feed::{Change, ChangeFeed};
+pub use feed::{Change, ChangeFeed, FeedFilter};
 pub use ids::{IdSource, RandomIds, SequentialIds};
 pub use queue::{Delivery, Message, Queue, QueueError, QueueName};
 pub use store::{Condition, Cursor, Item, ItemStore, Page, Query, SkRange, StoreError, WriteOp};

@@ -9,7 +9,7 @@ use system_tests::{json, json_of, spawn_app_with};
 async fn write_uncounted_records(data_dir: &std::path::Path) {
     use backend_core::app::records::{NOTIFICATIONS_INDEX, REPORTS_INDEX};
     use backend_core::ports::{Condition, Item, WriteOp};
-    let adapters = backend_embedded::open(data_dir).unwrap();
+    let adapters = system_tests::embedded_adapters_in(data_dir);
     let at = backend_core::domain::rfc3339(time::OffsetDateTime::now_utc());
     let mut ops = Vec::new();
     for (i, ms) in [100.0, 300.0].iter().enumerate() {

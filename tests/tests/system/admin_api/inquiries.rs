@@ -165,7 +165,7 @@ async fn status_moves_follow_the_transition_table_and_emit_events() {
     .await;
     assert_eq!((s, v["code"].as_str()), (409, Some("INVALID_TRANSITION")));
 
-    let adapters = backend_embedded::open(&app.data_dir).unwrap();
+    let adapters = system_tests::embedded_adapters_in(&app.data_dir);
     // The inquiry's creation and its four moves, as the relay sends them.
     let got = system_tests::arrived(&adapters, backend_core::ports::QueueName::Events, 5).await;
     let changes: Vec<(String, String)> = got
@@ -222,7 +222,7 @@ async fn paging_stays_correct_over_thousands_of_inquiries_and_concurrent_writes(
     // The workers would draft 1,250 reports meanwhile; paging does not need them.
     let app = spawn_app_with(|c| c.workers = false).await;
     let token = app.token().await;
-    let adapters = backend_embedded::open(&app.data_dir).unwrap();
+    let adapters = system_tests::embedded_adapters_in(&app.data_dir);
     let service = backend_core::app::InquiryService::new(backend_core::app::Deps::new(
         adapters,
         std::sync::Arc::new(backend_core::ports::SystemClock),

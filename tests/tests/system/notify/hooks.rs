@@ -184,7 +184,7 @@ async fn hooks_stored_in_the_item_store_are_listed_and_fire() {
     let (rx, url) = receiver(0).await;
     let app = spawn_app().await;
     let token = app.token().await;
-    let adapters = backend_embedded::open(&app.data_dir).unwrap();
+    let adapters = system_tests::embedded_adapters_in(&app.data_dir);
     let registry =
         backend_core::app::hook_registry::HookRegistry::new(vec![], adapters.store.clone());
     let bad = registry.save(&json!({"id": "bad id!", "name": "x", "event": "inquiry_created", "action": {"type": "slack", "url": "https://x"}})).await;
